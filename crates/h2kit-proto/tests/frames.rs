@@ -87,7 +87,9 @@ fn all_frames() -> Vec<Frame> {
     let mut s = Settings::default();
     for (i, setting) in Setting::ALL.iter().enumerate() {
         let v = match setting {
-            Setting::EnablePush | Setting::EnableConnectProtocol | Setting::NoRfc7540Priorities => 1,
+            Setting::EnablePush | Setting::EnableConnectProtocol | Setting::NoRfc7540Priorities => {
+                1
+            }
             Setting::MaxFrameSize => 1 << 20,
             _ => 1000 + i as u32,
         };
@@ -183,7 +185,10 @@ fn payloads_are_zero_copy_slices_of_the_read_buffer() {
     match FrameDecoder::new().decode(&mut buf).unwrap().unwrap() {
         Frame::Data(d) => {
             assert_eq!(&d.data[..], b"payload");
-            assert!(range.contains(&(d.data.as_ptr() as usize)), "DATA payload was copied");
+            assert!(
+                range.contains(&(d.data.as_ptr() as usize)),
+                "DATA payload was copied"
+            );
             assert_eq!(d.flow_len(), 10, "padding counts for flow control");
         }
         f => panic!("{f:?}"),
@@ -203,8 +208,16 @@ fn rfc9113_4_1_reserved_bit_and_unknown_flags_are_ignored() {
         })
     );
     // Unknown flags on PING (only ACK is defined).
-    let f = decode_one(&raw(0x6, 0xf0, 0, b"abcdefgh")).unwrap().unwrap();
-    assert_eq!(f, Frame::Ping(Ping { ack: false, payload: *b"abcdefgh" }));
+    let f = decode_one(&raw(0x6, 0xf0, 0, b"abcdefgh"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        f,
+        Frame::Ping(Ping {
+            ack: false,
+            payload: *b"abcdefgh"
+        })
+    );
 }
 
 #[test]
@@ -214,7 +227,10 @@ fn rfc9113_5_5_unknown_frame_types_are_returned_for_skipping() {
     buf.extend_from_slice(&raw(0x6, 0, 0, b"abcdefgh"));
     let mut dec = FrameDecoder::new();
     assert!(matches!(dec.decode(&mut buf).unwrap(), Some(Frame::Unknown(u)) if u.kind == 0x42));
-    assert!(matches!(dec.decode(&mut buf).unwrap(), Some(Frame::Ping(_))));
+    assert!(matches!(
+        dec.decode(&mut buf).unwrap(),
+        Some(Frame::Ping(_))
+    ));
 }
 
 #[test]
@@ -258,7 +274,9 @@ fn rfc9113_4_2_frame_above_max_frame_size_is_rejected_before_its_payload_arrives
     put_header(&mut b, 16_385, 0x0, 0, StreamId(1));
     assert_error(&b, ErrorCode::FRAME_SIZE_ERROR, CONN);
     // Exactly the limit is fine; raising the limit admits larger frames.
-    assert!(decode_one(&raw(0x0, 0, 1, &vec![0; 16_384])).unwrap().is_some());
+    assert!(decode_one(&raw(0x0, 0, 1, &vec![0; 16_384]))
+        .unwrap()
+        .is_some());
     let mut dec = FrameDecoder::new();
     dec.set_max_frame_size(1 << 20);
     let mut buf = BytesMut::from(&raw(0x0, 0, 1, &vec![0; 100_000])[..]);
@@ -273,9 +291,15 @@ fn rfc9113_6_1_data_on_stream_0() {
 #[test]
 fn rfc9113_6_1_data_padding_as_long_as_payload() {
     // Payload of 4: pad length 4 >= payload length.
-    assert_error(&raw(0x0, 0x8, 1, &[4, 0, 0, 0]), ErrorCode::PROTOCOL_ERROR, CONN);
+    assert_error(
+        &raw(0x0, 0x8, 1, &[4, 0, 0, 0]),
+        ErrorCode::PROTOCOL_ERROR,
+        CONN,
+    );
     // Pad length 3 with 3 bytes following: all padding, no data: valid.
-    assert!(decode_one(&raw(0x0, 0x8, 1, &[3, 0, 0, 0])).unwrap().is_some());
+    assert!(decode_one(&raw(0x0, 0x8, 1, &[3, 0, 0, 0]))
+        .unwrap()
+        .is_some());
 }
 
 #[test]
@@ -291,20 +315,35 @@ fn rfc9113_6_2_headers_on_stream_0() {
 #[test]
 fn rfc9113_6_2_headers_padding_exceeds_block() {
     // PADDED|PRIORITY: pad length 1, 5 priority bytes, then nothing left for the padding.
-    assert_error(&raw(0x1, 0x28, 1, &[1, 0, 0, 0, 3, 16]), ErrorCode::PROTOCOL_ERROR, CONN);
-    assert_error(&raw(0x1, 0x8, 1, &[2, 0x82]), ErrorCode::PROTOCOL_ERROR, CONN);
+    assert_error(
+        &raw(0x1, 0x28, 1, &[1, 0, 0, 0, 3, 16]),
+        ErrorCode::PROTOCOL_ERROR,
+        CONN,
+    );
+    assert_error(
+        &raw(0x1, 0x8, 1, &[2, 0x82]),
+        ErrorCode::PROTOCOL_ERROR,
+        CONN,
+    );
 }
 
 #[test]
 fn rfc9113_4_2_headers_too_short_for_priority() {
-    assert_error(&raw(0x1, 0x20, 1, &[0, 0, 0]), ErrorCode::FRAME_SIZE_ERROR, CONN);
+    assert_error(
+        &raw(0x1, 0x20, 1, &[0, 0, 0]),
+        ErrorCode::FRAME_SIZE_ERROR,
+        CONN,
+    );
 }
 
 #[test]
 fn rfc9113_5_3_1_headers_depending_on_itself_is_flagged_for_the_connection_layer() {
     // The block must still be decoded (§4.3), so the parser returns the frame and the
     // connection layer raises the stream error.
-    match decode_one(&raw(0x1, 0x24, 5, &[0, 0, 0, 5, 16, 0x82])).unwrap().unwrap() {
+    match decode_one(&raw(0x1, 0x24, 5, &[0, 0, 0, 5, 16, 0x82]))
+        .unwrap()
+        .unwrap()
+    {
         Frame::Headers(h) => assert!(h.depends_on_itself()),
         f => panic!("{f:?}"),
     }
@@ -312,18 +351,34 @@ fn rfc9113_5_3_1_headers_depending_on_itself_is_flagged_for_the_connection_layer
 
 #[test]
 fn rfc9113_6_3_priority_on_stream_0() {
-    assert_error(&raw(0x2, 0, 0, &[0, 0, 0, 1, 16]), ErrorCode::PROTOCOL_ERROR, CONN);
+    assert_error(
+        &raw(0x2, 0, 0, &[0, 0, 0, 1, 16]),
+        ErrorCode::PROTOCOL_ERROR,
+        CONN,
+    );
 }
 
 #[test]
 fn rfc9113_6_3_priority_wrong_length_is_a_stream_error() {
-    assert_error(&raw(0x2, 0, 3, &[0, 0, 0, 1]), ErrorCode::FRAME_SIZE_ERROR, stream(3));
-    assert_error(&raw(0x2, 0, 3, &[0, 0, 0, 1, 2, 3]), ErrorCode::FRAME_SIZE_ERROR, stream(3));
+    assert_error(
+        &raw(0x2, 0, 3, &[0, 0, 0, 1]),
+        ErrorCode::FRAME_SIZE_ERROR,
+        stream(3),
+    );
+    assert_error(
+        &raw(0x2, 0, 3, &[0, 0, 0, 1, 2, 3]),
+        ErrorCode::FRAME_SIZE_ERROR,
+        stream(3),
+    );
 }
 
 #[test]
 fn rfc9113_5_3_1_priority_depending_on_itself() {
-    assert_error(&raw(0x2, 0, 3, &[0, 0, 0, 3, 16]), ErrorCode::PROTOCOL_ERROR, stream(3));
+    assert_error(
+        &raw(0x2, 0, 3, &[0, 0, 0, 3, 16]),
+        ErrorCode::PROTOCOL_ERROR,
+        stream(3),
+    );
 }
 
 #[test]
@@ -333,18 +388,33 @@ fn rfc9113_5_4_stream_error_consumes_the_frame_and_parsing_continues() {
     buf.extend_from_slice(&raw(0x6, 0, 0, b"abcdefgh"));
     let mut dec = FrameDecoder::new();
     assert!(dec.decode(&mut buf).is_err());
-    assert!(matches!(dec.decode(&mut buf).unwrap(), Some(Frame::Ping(_))));
+    assert!(matches!(
+        dec.decode(&mut buf).unwrap(),
+        Some(Frame::Ping(_))
+    ));
 }
 
 #[test]
 fn rfc9113_6_4_rst_stream_on_stream_0() {
-    assert_error(&raw(0x3, 0, 0, &[0, 0, 0, 8]), ErrorCode::PROTOCOL_ERROR, CONN);
+    assert_error(
+        &raw(0x3, 0, 0, &[0, 0, 0, 8]),
+        ErrorCode::PROTOCOL_ERROR,
+        CONN,
+    );
 }
 
 #[test]
 fn rfc9113_6_4_rst_stream_wrong_length() {
-    assert_error(&raw(0x3, 0, 1, &[0, 0, 8]), ErrorCode::FRAME_SIZE_ERROR, CONN);
-    assert_error(&raw(0x3, 0, 1, &[0, 0, 0, 0, 8]), ErrorCode::FRAME_SIZE_ERROR, CONN);
+    assert_error(
+        &raw(0x3, 0, 1, &[0, 0, 8]),
+        ErrorCode::FRAME_SIZE_ERROR,
+        CONN,
+    );
+    assert_error(
+        &raw(0x3, 0, 1, &[0, 0, 0, 0, 8]),
+        ErrorCode::FRAME_SIZE_ERROR,
+        CONN,
+    );
 }
 
 #[test]
@@ -354,56 +424,104 @@ fn rfc9113_6_5_settings_on_a_stream() {
 
 #[test]
 fn rfc9113_6_5_settings_ack_with_payload() {
-    assert_error(&raw(0x4, 0x1, 0, &setting(3, 1)), ErrorCode::FRAME_SIZE_ERROR, CONN);
+    assert_error(
+        &raw(0x4, 0x1, 0, &setting(3, 1)),
+        ErrorCode::FRAME_SIZE_ERROR,
+        CONN,
+    );
 }
 
 #[test]
 fn rfc9113_6_5_settings_length_not_multiple_of_6() {
-    assert_error(&raw(0x4, 0, 0, &[0, 3, 0, 0, 1]), ErrorCode::FRAME_SIZE_ERROR, CONN);
+    assert_error(
+        &raw(0x4, 0, 0, &[0, 3, 0, 0, 1]),
+        ErrorCode::FRAME_SIZE_ERROR,
+        CONN,
+    );
 }
 
 #[test]
 fn rfc9113_6_5_2_enable_push_not_0_or_1() {
-    assert_error(&raw(0x4, 0, 0, &setting(2, 2)), ErrorCode::PROTOCOL_ERROR, CONN);
+    assert_error(
+        &raw(0x4, 0, 0, &setting(2, 2)),
+        ErrorCode::PROTOCOL_ERROR,
+        CONN,
+    );
 }
 
 #[test]
 fn rfc9113_6_5_2_initial_window_size_above_2_31_minus_1() {
-    assert_error(&raw(0x4, 0, 0, &setting(4, 1 << 31)), ErrorCode::FLOW_CONTROL_ERROR, CONN);
+    assert_error(
+        &raw(0x4, 0, 0, &setting(4, 1 << 31)),
+        ErrorCode::FLOW_CONTROL_ERROR,
+        CONN,
+    );
     assert!(decode_one(&raw(0x4, 0, 0, &setting(4, (1 << 31) - 1))).is_ok());
 }
 
 #[test]
 fn rfc9113_6_5_2_max_frame_size_out_of_range() {
-    assert_error(&raw(0x4, 0, 0, &setting(5, 16_383)), ErrorCode::PROTOCOL_ERROR, CONN);
-    assert_error(&raw(0x4, 0, 0, &setting(5, 1 << 24)), ErrorCode::PROTOCOL_ERROR, CONN);
+    assert_error(
+        &raw(0x4, 0, 0, &setting(5, 16_383)),
+        ErrorCode::PROTOCOL_ERROR,
+        CONN,
+    );
+    assert_error(
+        &raw(0x4, 0, 0, &setting(5, 1 << 24)),
+        ErrorCode::PROTOCOL_ERROR,
+        CONN,
+    );
     assert!(decode_one(&raw(0x4, 0, 0, &setting(5, (1 << 24) - 1))).is_ok());
 }
 
 #[test]
 fn rfc9113_6_6_push_promise_on_stream_0() {
-    assert_error(&raw(0x5, 0x4, 0, &[0, 0, 0, 2]), ErrorCode::PROTOCOL_ERROR, CONN);
+    assert_error(
+        &raw(0x5, 0x4, 0, &[0, 0, 0, 2]),
+        ErrorCode::PROTOCOL_ERROR,
+        CONN,
+    );
 }
 
 #[test]
 fn rfc9113_6_6_push_promise_padding_exceeds_block() {
-    assert_error(&raw(0x5, 0xc, 1, &[1, 0, 0, 0, 2]), ErrorCode::PROTOCOL_ERROR, CONN);
+    assert_error(
+        &raw(0x5, 0xc, 1, &[1, 0, 0, 0, 2]),
+        ErrorCode::PROTOCOL_ERROR,
+        CONN,
+    );
 }
 
 #[test]
 fn rfc9113_4_2_push_promise_too_short_for_promised_id() {
-    assert_error(&raw(0x5, 0x4, 1, &[0, 0, 2]), ErrorCode::FRAME_SIZE_ERROR, CONN);
+    assert_error(
+        &raw(0x5, 0x4, 1, &[0, 0, 2]),
+        ErrorCode::FRAME_SIZE_ERROR,
+        CONN,
+    );
 }
 
 #[test]
 fn rfc9113_6_7_ping_on_a_stream() {
-    assert_error(&raw(0x6, 0, 1, b"abcdefgh"), ErrorCode::PROTOCOL_ERROR, CONN);
+    assert_error(
+        &raw(0x6, 0, 1, b"abcdefgh"),
+        ErrorCode::PROTOCOL_ERROR,
+        CONN,
+    );
 }
 
 #[test]
 fn rfc9113_6_7_ping_wrong_length() {
-    assert_error(&raw(0x6, 0, 0, b"abcdefg"), ErrorCode::FRAME_SIZE_ERROR, CONN);
-    assert_error(&raw(0x6, 0x1, 0, b"abcdefghi"), ErrorCode::FRAME_SIZE_ERROR, CONN);
+    assert_error(
+        &raw(0x6, 0, 0, b"abcdefg"),
+        ErrorCode::FRAME_SIZE_ERROR,
+        CONN,
+    );
+    assert_error(
+        &raw(0x6, 0x1, 0, b"abcdefghi"),
+        ErrorCode::FRAME_SIZE_ERROR,
+        CONN,
+    );
 }
 
 #[test]
@@ -418,20 +536,40 @@ fn rfc9113_6_8_goaway_too_short() {
 
 #[test]
 fn rfc9113_6_9_window_update_wrong_length() {
-    assert_error(&raw(0x8, 0, 1, &[0, 0, 1]), ErrorCode::FRAME_SIZE_ERROR, CONN);
-    assert_error(&raw(0x8, 0, 0, &[0, 0, 0, 0, 1]), ErrorCode::FRAME_SIZE_ERROR, CONN);
+    assert_error(
+        &raw(0x8, 0, 1, &[0, 0, 1]),
+        ErrorCode::FRAME_SIZE_ERROR,
+        CONN,
+    );
+    assert_error(
+        &raw(0x8, 0, 0, &[0, 0, 0, 0, 1]),
+        ErrorCode::FRAME_SIZE_ERROR,
+        CONN,
+    );
 }
 
 #[test]
 fn rfc9113_6_9_window_update_zero_increment_on_a_stream_is_a_stream_error() {
-    assert_error(&raw(0x8, 0, 7, &[0, 0, 0, 0]), ErrorCode::PROTOCOL_ERROR, stream(7));
+    assert_error(
+        &raw(0x8, 0, 7, &[0, 0, 0, 0]),
+        ErrorCode::PROTOCOL_ERROR,
+        stream(7),
+    );
     // The reserved bit does not make the increment non-zero.
-    assert_error(&raw(0x8, 0, 7, &[0x80, 0, 0, 0]), ErrorCode::PROTOCOL_ERROR, stream(7));
+    assert_error(
+        &raw(0x8, 0, 7, &[0x80, 0, 0, 0]),
+        ErrorCode::PROTOCOL_ERROR,
+        stream(7),
+    );
 }
 
 #[test]
 fn rfc9113_6_9_window_update_zero_increment_on_the_connection() {
-    assert_error(&raw(0x8, 0, 0, &[0, 0, 0, 0]), ErrorCode::PROTOCOL_ERROR, CONN);
+    assert_error(
+        &raw(0x8, 0, 0, &[0, 0, 0, 0]),
+        ErrorCode::PROTOCOL_ERROR,
+        CONN,
+    );
 }
 
 #[test]
@@ -441,8 +579,14 @@ fn rfc9113_6_10_continuation_on_stream_0() {
 
 #[test]
 fn error_codes_print_their_rfc_names() {
-    assert_eq!(format!("{:?}", ErrorCode::ENHANCE_YOUR_CALM), "ENHANCE_YOUR_CALM");
+    assert_eq!(
+        format!("{:?}", ErrorCode::ENHANCE_YOUR_CALM),
+        "ENHANCE_YOUR_CALM"
+    );
     assert_eq!(format!("{:?}", ErrorCode(0x99)), "UNKNOWN_ERROR(0x99)");
     let e = decode_one(&raw(0x6, 0, 1, b"abcdefgh")).unwrap_err();
-    assert_eq!(e.to_string(), "connection error PROTOCOL_ERROR: PING on a stream (RFC 9113 §6.7)");
+    assert_eq!(
+        e.to_string(),
+        "connection error PROTOCOL_ERROR: PING on a stream (RFC 9113 §6.7)"
+    );
 }

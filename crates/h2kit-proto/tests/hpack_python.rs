@@ -35,7 +35,8 @@ fn check_with_python(huffman: bool) {
     }
     let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hpack-python-{huffman}.json"));
     std::fs::write(&file, serde_json::to_vec(&out).unwrap()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/hpack_decode_check.py");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/hpack_decode_check.py");
     let res = Command::new("python3")
         .arg(&script)
         .arg(&file)
@@ -43,8 +44,14 @@ fn check_with_python(huffman: bool) {
         .expect("python3 must be installed (CI installs it; a missing peer is a failure)");
     let stdout = String::from_utf8_lossy(&res.stdout);
     let stderr = String::from_utf8_lossy(&res.stderr);
-    assert!(res.status.success(), "python hpack check failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("0 mismatches") && stdout.contains("32 stories"), "{stdout}");
+    assert!(
+        res.status.success(),
+        "python hpack check failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("0 mismatches") && stdout.contains("32 stories"),
+        "{stdout}"
+    );
     eprintln!("{stdout}");
 }
 

@@ -29,7 +29,9 @@ fn literal_indexed(name: &[u8], value: &[u8], out: &mut BytesMut) {
 fn rfc7541_4_2_size_update_after_a_field_is_an_error() {
     let mut dec = Decoder::default();
     // :method GET, then a size update to 0.
-    let err = dec.decode_vec(&Bytes::from_static(&[0x82, 0x20])).unwrap_err();
+    let err = dec
+        .decode_vec(&Bytes::from_static(&[0x82, 0x20]))
+        .unwrap_err();
     assert_eq!(err, DecodeError::SizeUpdateNotAtStart);
     assert_eq!(err.to_error(StreamId(1)).code, ErrorCode::COMPRESSION_ERROR);
     assert!(err.to_error(StreamId(1)).is_connection_error());
@@ -41,7 +43,13 @@ fn rfc7541_4_2_size_update_above_settings_is_an_error() {
     let mut b = BytesMut::new();
     integer::encode(4097, 5, 0x20, &mut b);
     let err = dec.decode_vec(&b.freeze()).unwrap_err();
-    assert_eq!(err, DecodeError::SizeUpdateTooLarge { value: 4097, max: 4096 });
+    assert_eq!(
+        err,
+        DecodeError::SizeUpdateTooLarge {
+            value: 4097,
+            max: 4096
+        }
+    );
 }
 
 #[test]
@@ -53,7 +61,10 @@ fn rfc7541_4_2_two_size_updates_at_start_are_accepted() {
     integer::encode(4096, 5, 0x20, &mut b);
     b.put_u8(0x82);
     let fields = dec.decode_vec(&b.freeze()).unwrap();
-    assert_eq!(fields, vec![Field::Pseudo(Pseudo::Method, Bytes::from_static(b"GET"))]);
+    assert_eq!(
+        fields,
+        vec![Field::Pseudo(Pseudo::Method, Bytes::from_static(b"GET"))]
+    );
 }
 
 #[test]
@@ -82,7 +93,8 @@ fn rfc7541_4_2_lowered_setting_requires_an_update() {
 fn rfc7541_4_2_lower_then_raise_signals_the_low_point() {
     let mut enc = Encoder::new();
     let mut dec = Decoder::new(4096);
-    dec.decode_vec(&encode(&mut enc, &[("x-a", "1"), ("x-b", "2")])).unwrap();
+    dec.decode_vec(&encode(&mut enc, &[("x-a", "1"), ("x-b", "2")]))
+        .unwrap();
     assert_eq!(dec.table_usage().1, 2);
     // Between two blocks the peer lowers SETTINGS_HEADER_TABLE_SIZE to 0 and raises it back.
     enc.set_peer_max_table_size(0);
@@ -124,7 +136,10 @@ fn first_representation(block: &[u8]) -> u8 {
 #[test]
 fn rfc7541_7_1_3_sensitive_fields_are_never_indexed() {
     for (name, value) in [
-        ("authorization", "Bearer abcdefghijklmnopqrstuvwxyz0123456789"),
+        (
+            "authorization",
+            "Bearer abcdefghijklmnopqrstuvwxyz0123456789",
+        ),
         ("proxy-authorization", "Basic dXNlcjpwYXNz"),
         ("cookie", "sid=1234567"),
     ] {
@@ -191,7 +206,10 @@ fn rfc9113_6_5_2_hpack_bomb_stops_at_the_header_list_limit() {
     // The compression state is intact: a stream error, and the next block decodes.
     let e = err.to_error(StreamId(3));
     assert!(!e.is_connection_error());
-    assert_eq!(dec.decode_vec(&Bytes::from_static(&[0xbe])).unwrap().len(), 1);
+    assert_eq!(
+        dec.decode_vec(&Bytes::from_static(&[0xbe])).unwrap().len(),
+        1
+    );
 }
 
 #[test]
@@ -215,10 +233,18 @@ fn rfc9113_6_5_2_over_limit_literals_still_update_the_table() {
 #[test]
 fn rfc7541_2_3_3_bad_indices_are_compression_errors() {
     for block in [&[0x80][..], &[0xbe][..], &[0xff, 0x00][..]] {
-        let err = Decoder::default().decode_vec(&Bytes::copy_from_slice(block)).unwrap_err();
-        assert!(matches!(err, DecodeError::InvalidIndex(_)), "{block:02x?}: {err:?}");
+        let err = Decoder::default()
+            .decode_vec(&Bytes::copy_from_slice(block))
+            .unwrap_err();
+        assert!(
+            matches!(err, DecodeError::InvalidIndex(_)),
+            "{block:02x?}: {err:?}"
+        );
         let e = err.to_error(StreamId(1));
-        assert_eq!((e.code, e.is_connection_error()), (ErrorCode::COMPRESSION_ERROR, true));
+        assert_eq!(
+            (e.code, e.is_connection_error()),
+            (ErrorCode::COMPRESSION_ERROR, true)
+        );
     }
 }
 
@@ -234,8 +260,14 @@ fn rfc7541_5_2_huffman_errors_are_compression_errors() {
 
 #[test]
 fn truncated_blocks_are_compression_errors() {
-    for block in [&[0x40, 0x05, b'a'][..], &[0x01, 0x85, 0xff][..], &[0xff][..]] {
-        let err = Decoder::default().decode_vec(&Bytes::copy_from_slice(block)).unwrap_err();
+    for block in [
+        &[0x40, 0x05, b'a'][..],
+        &[0x01, 0x85, 0xff][..],
+        &[0xff][..],
+    ] {
+        let err = Decoder::default()
+            .decode_vec(&Bytes::copy_from_slice(block))
+            .unwrap_err();
         assert_eq!(err, DecodeError::Truncated, "{block:02x?}");
     }
 }
@@ -248,7 +280,10 @@ fn rfc9113_8_2_1_malformed_fields_decode_as_invalid_without_breaking_state() {
     literal_indexed(b":bogus", b"v", &mut b);
     literal_indexed(b"x-crlf", b"a\r\nb", &mut b);
     let fields = dec.decode_vec(&b.freeze()).unwrap();
-    assert!(fields.iter().all(|f| matches!(f, Field::Invalid { .. })), "{fields:?}");
+    assert!(
+        fields.iter().all(|f| matches!(f, Field::Invalid { .. })),
+        "{fields:?}"
+    );
     // They were indexed, so later references still resolve.
     assert_eq!(dec.table_usage().1, 3);
 }
@@ -267,7 +302,10 @@ fn regular_fields_come_out_as_http_types_without_copying() {
         Field::Header(n, v) => {
             assert_eq!(n, http::header::CONTENT_LENGTH);
             assert_eq!(v, "1234");
-            assert!(range.contains(&(v.as_bytes().as_ptr() as usize)), "value was copied");
+            assert!(
+                range.contains(&(v.as_bytes().as_ptr() as usize)),
+                "value was copied"
+            );
         }
         f => panic!("unexpected {f:?}"),
     }

@@ -17,7 +17,10 @@ fn pairs(fields: &[h2kit_proto::hpack::Field]) -> Vec<(Vec<u8>, Vec<u8>)> {
 #[test]
 fn every_encoders_stories_decode() {
     let dirs = stories::encoder_dirs();
-    assert!(dirs.len() >= 5, "expected the encoder directories, found {dirs:?}");
+    assert!(
+        dirs.len() >= 5,
+        "expected the encoder directories, found {dirs:?}"
+    );
     let mut cases = 0;
     for dir in dirs {
         let all = stories::load_dir(&dir);
@@ -57,7 +60,12 @@ fn round_trip_raw(huffman: bool) {
                 &mut wire,
             );
             let fields = dec.decode_vec(&wire.freeze()).unwrap();
-            assert_eq!(pairs(&fields), case.headers, "{} case {i}", story.path.display());
+            assert_eq!(
+                pairs(&fields),
+                case.headers,
+                "{} case {i}",
+                story.path.display()
+            );
             // The tables of both ends must agree after every block.
             assert_eq!(enc.table_usage(), dec.table_usage());
             fields_total += fields.len();

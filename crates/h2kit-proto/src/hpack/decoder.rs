@@ -155,6 +155,14 @@ impl Decoder {
                 continue;
             }
             let sensitive = indexing == Indexing::Never;
+            // A table entry may live for the whole connection. Built from slices it would pin
+            // the entire read buffer (raw literals) or Huffman scratch buffer it points into,
+            // so entries get compact copies; fields that are only emitted stay zero-copy.
+            let (name, value) = if indexing == Indexing::Incremental {
+                (name.map(compact), compact(value))
+            } else {
+                (name, value)
+            };
             let field = match name {
                 Some(name) => field_from_literal(name, value, sensitive),
                 None => field_with_value(self.lookup(idx)?, value, sensitive),
@@ -213,6 +221,10 @@ impl Decoder {
         huffman::decode(raw, &mut self.scratch).map_err(DecodeError::Huffman)?;
         Ok(self.scratch.split().freeze())
     }
+}
+
+fn compact(b: Bytes) -> Bytes {
+    Bytes::copy_from_slice(&b)
 }
 
 fn skip_string(buf: &[u8], pos: &mut usize) -> Result<(), DecodeError> {

@@ -74,7 +74,10 @@ pub fn load(path: &Path) -> Story {
                 .iter()
                 .map(|h| {
                     let (k, v) = h.as_object().unwrap().iter().next().unwrap();
-                    (k.as_bytes().to_vec(), v.as_str().unwrap().as_bytes().to_vec())
+                    (
+                        k.as_bytes().to_vec(),
+                        v.as_str().unwrap().as_bytes().to_vec(),
+                    )
                 })
                 .collect(),
         })
