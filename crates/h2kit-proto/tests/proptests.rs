@@ -9,7 +9,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bytes::{Bytes, BytesMut};
-use h2kit_proto::frame::{Frame, FrameDecoder};
+use h2kit_proto::frame::FrameDecoder;
 use h2kit_proto::hpack::{huffman, Decoder, Encoder, FieldRef};
 use proptest::prelude::*;
 
