@@ -143,23 +143,38 @@ pub fn max_decoded_len(encoded_len: usize) -> usize {
 }
 
 /// Decodes `src`, appending the result to `dst`.
+///
+/// The hot loop is branch-free: every nibble writes its symbol slot into a stack buffer and
+/// advances by 0 or 1, and the FAIL flag is accumulated and checked once at the end (after an
+/// EOS the output is garbage, but it is discarded with the error). The buffer is flushed to
+/// `dst` in large copies instead of one `put_u8` per symbol.
 pub fn decode(src: &[u8], dst: &mut BytesMut) -> Result<(), HuffmanError> {
+    const CHUNK: usize = 256;
     dst.reserve(max_decoded_len(src.len()));
-    let mut state = 0u8;
+    let mut out = [0u8; CHUNK + 2];
+    let mut n = 0usize;
+    let mut state = 0usize;
     let mut flags = ACCEPT | ONES;
+    let mut failed = 0u8;
     for &b in src {
-        for nibble in [b >> 4, b & 0xf] {
-            let step = FSM[state as usize][nibble as usize];
-            if step.flags & FAIL != 0 {
-                return Err(HuffmanError::Eos);
-            }
-            if step.flags & EMIT != 0 {
-                dst.put_u8(step.sym);
-            }
-            state = step.state;
-            flags = step.flags;
+        let hi = FSM[state][(b >> 4) as usize];
+        out[n] = hi.sym;
+        n += (hi.flags & EMIT) as usize;
+        let lo = FSM[hi.state as usize][(b & 0xf) as usize];
+        out[n] = lo.sym;
+        n += (lo.flags & EMIT) as usize;
+        failed |= hi.flags | lo.flags;
+        state = lo.state as usize;
+        flags = lo.flags;
+        if n >= CHUNK {
+            dst.put_slice(&out[..n]);
+            n = 0;
         }
     }
+    if failed & FAIL != 0 {
+        return Err(HuffmanError::Eos);
+    }
+    dst.put_slice(&out[..n]);
     if flags & ACCEPT != 0 {
         Ok(())
     } else if flags & ONES != 0 {
