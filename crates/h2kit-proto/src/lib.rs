@@ -8,10 +8,24 @@
 //!   allocation-free serialization, with every single-frame rule enforced.
 //! - [`hpack`]: header compression, RFC 7541.
 //! - [`error`]: RFC 9113 §7 error codes and the connection/stream classification of §5.4.
+//! - [`Connection`]: the connection and stream state machines (§5), flow control (§5.2, §6.9),
+//!   settings (§6.5), PING, GOAWAY and the message rules of §8, for both roles.
 
+pub mod connection;
 pub mod error;
+pub mod event;
+pub mod flow;
 pub mod frame;
 pub mod hpack;
+pub mod message;
+pub mod stats;
+pub mod stream;
+pub mod trace;
 
+pub use connection::{Config, Connection, Role, SendError};
 pub use error::{Error, ErrorCode};
+pub use event::Event;
 pub use frame::StreamId;
+pub use message::Head;
+pub use stats::Stats;
+pub use stream::StreamState;

@@ -1,0 +1,54 @@
+//! Connection configuration and its defaults.
+
+use std::time::Duration;
+
+/// Local limits and windows. The defaults are chosen for high throughput with bounded memory:
+///
+/// - `initial_stream_window` 2 MiB: one stream can keep 2 MiB in flight, enough for 1 GB/s at
+///   a 2 ms round trip and 160 Mbit/s at 100 ms; RFC 9113's 65,535 caps a single stream at
+///   ~0.5 MB/s across an ocean. It is also the most one stream can make us buffer.
+/// - `connection_window` 16 MiB: eight streams at full speed at once, and the bound on what a
+///   peer can make us buffer on one connection whatever its number of streams.
+/// - `max_concurrent_streams` 100: the value RFC 9113 §6.5.2 recommends as a minimum, and what
+///   most servers use.
+/// - `max_header_list_size` 64 KiB (decoded, RFC 9113 §6.5.2 accounting): larger than any
+///   real request's headers, small enough that 100 streams' worth fits in memory.
+/// - `max_header_block_bytes` 64 KiB: the compressed bytes of a header block buffered across
+///   CONTINUATION frames before it is cut off (an endless CONTINUATION sequence).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub max_concurrent_streams: u32,
+    pub initial_stream_window: u32,
+    pub connection_window: u32,
+    pub max_frame_size: u32,
+    pub max_header_list_size: u32,
+    pub header_table_size: u32,
+    pub max_header_block_bytes: usize,
+    /// How long frames on a stream we reset are silently dropped (§5.1 "closed").
+    pub reset_retention: Duration,
+    /// How many reset streams are remembered at most (memory bound for the above).
+    pub max_reset_retained: usize,
+    /// A SETTINGS frame not acknowledged within this is a SETTINGS_TIMEOUT (§6.5.3).
+    pub settings_timeout: Duration,
+    /// Client: the peer's concurrency limit assumed until its SETTINGS arrive (RFC 9113's
+    /// initial value is unlimited; assuming 100 avoids a burst of refused streams).
+    pub assumed_peer_max_streams: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_concurrent_streams: 100,
+            initial_stream_window: 2 << 20,
+            connection_window: 16 << 20,
+            max_frame_size: 16_384,
+            max_header_list_size: 64 << 10,
+            header_table_size: 4096,
+            max_header_block_bytes: 64 << 10,
+            reset_retention: Duration::from_secs(10),
+            max_reset_retained: 1024,
+            settings_timeout: Duration::from_secs(10),
+            assumed_peer_max_streams: 100,
+        }
+    }
+}

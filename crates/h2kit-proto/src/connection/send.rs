@@ -1,0 +1,402 @@
+//! Commands: what the application asks the connection to send.
+
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, Method};
+
+use super::{Connection, Ended, Role, SendError, Shutdown};
+use crate::frame::{self, Frame, Settings, StreamId};
+use crate::hpack::{FieldRef, Pseudo};
+use crate::message::{self, Protocol};
+use crate::stream::Stream;
+use crate::ErrorCode;
+
+impl Connection {
+    fn check_alive(&self) -> Result<(), SendError> {
+        if self.error.is_some() {
+            Err(SendError::ConnectionClosed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Client: opens a stream with a request's header section (§8.3.1). Fails with
+    /// `ConcurrencyLimit` when the peer's MAX_CONCURRENT_STREAMS is reached — an
+    /// [`Event::StreamsAvailable`](crate::Event::StreamsAvailable) follows when a slot frees.
+    pub fn send_request(
+        &mut self,
+        req: &http::request::Parts,
+        end_stream: bool,
+    ) -> Result<StreamId, SendError> {
+        self.check_alive()?;
+        if self.role != Role::Client {
+            return Err(SendError::InvalidState("only a client sends requests"));
+        }
+        if self.goaway_received.is_some() || self.goaway_sent {
+            return Err(SendError::GoingAway);
+        }
+        if self.next_local_id > frame::MAX_WINDOW_SIZE {
+            return Err(SendError::StreamIdsExhausted);
+        }
+        if self.active_local >= self.peer_max_streams as usize {
+            self.want_streams_available = true;
+            return Err(SendError::ConcurrencyLimit);
+        }
+        message::check_outgoing(&req.headers).map_err(SendError::Malformed)?;
+        let id = StreamId(self.next_local_id);
+        self.next_local_id += 2;
+
+        let uri = &req.uri;
+        let authority = uri
+            .authority()
+            .map(|a| a.as_str().as_bytes())
+            .or_else(|| req.headers.get(http::header::HOST).map(|h| h.as_bytes()));
+        let protocol = req.extensions.get::<Protocol>();
+        let plain_connect = req.method == Method::CONNECT && protocol.is_none();
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        let path = if path.is_empty() { "/" } else { path };
+        let mut pseudo: [Option<FieldRef>; 5] = [
+            Some(FieldRef::pseudo(
+                Pseudo::Method,
+                req.method.as_str().as_bytes(),
+            )),
+            None,
+            authority.map(|a| FieldRef::pseudo(Pseudo::Authority, a)),
+            None,
+            protocol.map(|p| FieldRef::pseudo(Pseudo::Protocol, &p.0)),
+        ];
+        if !plain_connect {
+            pseudo[1] = Some(FieldRef::pseudo(
+                Pseudo::Scheme,
+                uri.scheme_str().unwrap_or("https").as_bytes(),
+            ));
+            pseudo[3] = Some(FieldRef::pseudo(Pseudo::Path, path.as_bytes()));
+        } else if authority.is_none() {
+            return Err(SendError::Malformed(
+                "CONNECT needs an authority (RFC 9113 §8.5)",
+            ));
+        }
+        // Host is carried as :authority (§8.3.1).
+        let regular = req
+            .headers
+            .iter()
+            .filter(|(n, _)| **n != http::header::HOST)
+            .map(|(n, v)| FieldRef::header(n, v));
+        let mut block = std::mem::take(&mut self.header_buf);
+        self.encoder
+            .encode(pseudo.into_iter().flatten().chain(regular), &mut block);
+
+        let mut stream = Stream::new(self.peer_initial_window, self.local_initial_window);
+        stream.head_sent = true;
+        stream.send_closed = end_stream;
+        stream.head_request = req.method == Method::HEAD;
+        self.streams.insert(id, stream);
+        self.active_local += 1;
+        self.stats.streams_opened_local += 1;
+        self.write_header_block(id, &mut block, end_stream);
+        self.header_buf = block;
+        Ok(id)
+    }
+
+    /// Server: sends a response header section. Informational (1xx) responses may precede the
+    /// final one and never end the stream.
+    pub fn send_response(
+        &mut self,
+        id: StreamId,
+        res: &http::response::Parts,
+        end_stream: bool,
+    ) -> Result<(), SendError> {
+        self.check_alive()?;
+        let informational = res.status.is_informational();
+        if informational && (end_stream || res.status == http::StatusCode::SWITCHING_PROTOCOLS) {
+            return Err(SendError::Malformed(
+                "1xx responses cannot end a stream, and 101 does not exist in HTTP/2 (RFC 9113 §8.1, §8.6)",
+            ));
+        }
+        message::check_outgoing(&res.headers).map_err(SendError::Malformed)?;
+        let stream = self.streams.get(&id).ok_or(SendError::StreamClosed)?;
+        if self.role != Role::Server || stream.send_closed {
+            return Err(SendError::StreamClosed);
+        }
+        if stream.head_sent {
+            return Err(SendError::InvalidState("response already sent"));
+        }
+        let mut block = std::mem::take(&mut self.header_buf);
+        let status = res.status.as_str().as_bytes();
+        let fields = std::iter::once(FieldRef::pseudo(Pseudo::Status, status))
+            .chain(res.headers.iter().map(|(n, v)| FieldRef::header(n, v)));
+        self.encoder.encode(fields, &mut block);
+        if let Some(s) = self.streams.get_mut(&id) {
+            s.head_sent = !informational;
+            s.send_closed = end_stream;
+        }
+        self.write_header_block(id, &mut block, end_stream);
+        self.header_buf = block;
+        if end_stream {
+            self.maybe_close(id);
+        }
+        Ok(())
+    }
+
+    /// Sends trailers, ending the stream (§8.1).
+    pub fn send_trailers(&mut self, id: StreamId, trailers: &HeaderMap) -> Result<(), SendError> {
+        self.check_alive()?;
+        message::check_outgoing(trailers).map_err(SendError::Malformed)?;
+        let stream = self.streams.get_mut(&id).ok_or(SendError::StreamClosed)?;
+        if stream.send_closed {
+            return Err(SendError::StreamClosed);
+        }
+        if !stream.head_sent {
+            return Err(SendError::InvalidState(
+                "trailers before the header section",
+            ));
+        }
+        stream.send_closed = true;
+        let mut block = std::mem::take(&mut self.header_buf);
+        self.encoder.encode(
+            trailers.iter().map(|(n, v)| FieldRef::header(n, v)),
+            &mut block,
+        );
+        self.write_header_block(id, &mut block, true);
+        self.header_buf = block;
+        self.maybe_close(id);
+        Ok(())
+    }
+
+    /// Writes HEADERS and as many CONTINUATION frames as the peer's SETTINGS_MAX_FRAME_SIZE
+    /// requires. They go out back to back, as §6.10 demands.
+    fn write_header_block(&mut self, id: StreamId, block: &mut BytesMut, end_stream: bool) {
+        let max = self.peer_max_frame_size as usize;
+        let mut rest = block.split().freeze();
+        let first = rest.split_to(rest.len().min(max));
+        self.write_frame(&Frame::Headers(frame::Headers {
+            stream_id: id,
+            block: first,
+            end_stream,
+            end_headers: rest.is_empty(),
+            priority: None,
+            pad: None,
+        }));
+        while !rest.is_empty() {
+            let chunk = rest.split_to(rest.len().min(max));
+            self.write_frame(&Frame::Continuation(frame::Continuation {
+                stream_id: id,
+                block: chunk,
+                end_headers: rest.is_empty(),
+            }));
+        }
+    }
+
+    /// Sends as much of `data` as the stream and connection windows allow, in frames no larger
+    /// than the peer's SETTINGS_MAX_FRAME_SIZE, and returns the rest (empty when all went).
+    /// END_STREAM goes on the last frame only once everything is sent; an empty `data` with
+    /// `end_stream` sends an empty DATA frame, which needs no window. When something is left,
+    /// an [`Event::SendCapacity`](crate::Event::SendCapacity) follows once the window opens.
+    pub fn send_data(
+        &mut self,
+        id: StreamId,
+        mut data: Bytes,
+        end_stream: bool,
+    ) -> Result<Bytes, SendError> {
+        self.check_alive()?;
+        let stream = self.streams.get_mut(&id).ok_or(SendError::StreamClosed)?;
+        if stream.send_closed {
+            return Err(SendError::StreamClosed);
+        }
+        if !stream.head_sent {
+            return Err(SendError::InvalidState("DATA before the header section"));
+        }
+        let n = data
+            .len()
+            .min(stream.send.available())
+            .min(self.conn_send.available());
+        stream.send.consume(n);
+        self.conn_send.consume(n);
+        let done = n == data.len();
+        stream.send_blocked = !done;
+        if done && end_stream {
+            stream.send_closed = true;
+        }
+        let max = self.peer_max_frame_size as usize;
+        let mut chunk = data.split_to(n);
+        loop {
+            let piece = chunk.split_to(chunk.len().min(max));
+            let last = chunk.is_empty();
+            if piece.is_empty() && !(last && done && end_stream) {
+                break;
+            }
+            self.write_frame(&Frame::Data(frame::Data {
+                stream_id: id,
+                data: piece,
+                end_stream: last && done && end_stream,
+                pad: None,
+            }));
+            if last {
+                break;
+            }
+        }
+        if done && end_stream {
+            self.maybe_close(id);
+        }
+        Ok(data)
+    }
+
+    /// The application consumed `n` bytes of a stream's DATA (or discarded them): the
+    /// connection window and, while the stream is still receiving, the stream window are
+    /// reopened, in batches (see [`RecvWindow`](crate::flow::RecvWindow)).
+    pub fn release_capacity(&mut self, id: StreamId, n: usize) {
+        if self.error.is_some() || n == 0 {
+            return;
+        }
+        let n = n.min(u32::MAX as usize) as u32;
+        if let Some(inc) = self.conn_recv.release(n) {
+            self.write_window_update(StreamId(0), inc);
+        }
+        let inc = match self.streams.get_mut(&id) {
+            Some(s) if !s.recv_closed => s.recv.release(n),
+            _ => None,
+        };
+        if let Some(inc) = inc {
+            self.write_window_update(id, inc);
+        }
+    }
+
+    /// Resets a stream with `code`. On a stream that is already closed — END_STREAM sent and
+    /// received, or reset by either side — nothing is sent (§5.1 forbids it) and the
+    /// suppressed reset is counted.
+    pub fn reset(&mut self, id: StreamId, code: ErrorCode) {
+        if self.error.is_some() || !self.streams.contains_key(&id) {
+            self.stats.suppressed_resets += 1;
+            return;
+        }
+        self.send_reset(id, code);
+    }
+
+    /// The application lost interest in a stream (dropped its future or body). The least
+    /// disruptive ending is chosen: nothing if the stream is already closed (even when its
+    /// END_STREAM was received but not yet consumed: the stream is closed on our side the
+    /// moment END_STREAM is processed); an empty END_STREAM if the peer has finished and we
+    /// have sent our head; RST_STREAM(CANCEL) only while the peer is still sending.
+    pub fn cancel(&mut self, id: StreamId) {
+        let Some(s) = self.streams.get(&id) else {
+            self.stats.suppressed_resets += 1;
+            return;
+        };
+        if s.recv_closed && s.head_sent && !s.send_closed {
+            let _ = self.send_data(id, Bytes::new(), true);
+        } else {
+            self.reset(id, ErrorCode::CANCEL);
+        }
+    }
+
+    /// Writes RST_STREAM, closes the stream and remembers it so late frames are dropped.
+    pub(super) fn send_reset(&mut self, id: StreamId, code: ErrorCode) {
+        self.write_frame(&Frame::RstStream(frame::RstStream {
+            stream_id: id,
+            code,
+        }));
+        self.stats.resets_sent.add(code);
+        self.close_stream(id, Ended::ResetByUs);
+    }
+
+    /// Sends a PING with a payload distinct from every earlier one; its ACK yields an
+    /// [`Event::PingAck`](crate::Event::PingAck) with the round-trip time. Returns the payload.
+    pub fn ping(&mut self, now: Instant) -> u64 {
+        self.last_instant = self.last_instant.max(now);
+        let payload = self.next_ping;
+        self.next_ping += 1;
+        self.pings_in_flight.push((payload, now));
+        self.stats.pings_sent += 1;
+        self.write_frame(&Frame::Ping(frame::Ping {
+            ack: false,
+            payload: payload.to_be_bytes(),
+        }));
+        payload
+    }
+
+    /// PINGs sent and not yet acknowledged.
+    pub fn pings_in_flight(&self) -> usize {
+        self.pings_in_flight.len()
+    }
+
+    /// Starts a graceful shutdown (§6.8). A server sends GOAWAY with 2^31-1 and a PING; when
+    /// the PING returns, every stream the client started before seeing the first GOAWAY has
+    /// arrived, and the final GOAWAY names the true last stream. A client simply sends GOAWAY.
+    /// Streams in progress finish; then [`is_closed`](Self::is_closed) turns true.
+    pub fn graceful_shutdown(&mut self, now: Instant) {
+        if self.error.is_some() || self.shutdown != Shutdown::None {
+            return;
+        }
+        if self.role == Role::Server {
+            self.write_goaway(StreamId::MAX, ErrorCode::NO_ERROR, Bytes::new());
+            let ping = self.ping(now);
+            self.shutdown = Shutdown::Draining { ping };
+        } else {
+            self.write_goaway(
+                StreamId(self.max_peer_id),
+                ErrorCode::NO_ERROR,
+                Bytes::new(),
+            );
+            self.goaway_sent = true;
+            self.shutdown = Shutdown::Final;
+        }
+    }
+
+    /// Sends the final GOAWAY of a graceful shutdown.
+    pub(super) fn finish_shutdown(&mut self) {
+        let last = StreamId(self.last_processed_peer_id);
+        self.write_goaway(last, ErrorCode::NO_ERROR, Bytes::new());
+        self.goaway_sent = true;
+        self.shutdown = Shutdown::Final;
+    }
+
+    /// Ends the connection at once with `code` (a connection error we decided on, e.g. an
+    /// abusive peer); `debug` goes into the GOAWAY.
+    pub fn goaway(&mut self, code: ErrorCode, debug: &'static str) {
+        let _ = self.connection_error(crate::Error::connection(code, debug));
+    }
+
+    fn write_goaway(&mut self, last: StreamId, code: ErrorCode, debug: Bytes) {
+        self.write_frame(&Frame::GoAway(frame::GoAway {
+            last_stream_id: last,
+            code,
+            debug_data: debug,
+        }));
+        self.stats.goaways_sent.add(code);
+    }
+
+    /// Sends new local settings. They take effect when the peer acknowledges them (§6.5.3),
+    /// except where honouring them early is harmless: a larger frame size, window or
+    /// concurrency limit is accepted from the moment it is sent.
+    pub fn update_settings(&mut self, settings: Settings, now: Instant) {
+        if self.error.is_some() || settings.ack {
+            return;
+        }
+        self.last_instant = self.last_instant.max(now);
+        use frame::Setting::*;
+        if let Some(v) = settings.get(MaxFrameSize) {
+            let cur = self.frames.max_frame_size();
+            self.frames.set_max_frame_size(cur.max(v));
+        }
+        if let Some(v) = settings.get(MaxConcurrentStreams) {
+            self.local_max_streams = self.local_max_streams.max(v);
+        }
+        if let Some(v) = settings.get(InitialWindowSize) {
+            if v > self.local_initial_window {
+                self.apply_local_initial_window(v);
+            }
+        }
+        self.write_frame(&Frame::Settings(settings));
+        self.pending_settings.push_back((settings, now));
+    }
+
+    /// §6.9.2 applied to our receive windows: every stream's window moves by the difference.
+    pub(super) fn apply_local_initial_window(&mut self, v: u32) {
+        let delta = v as i64 - self.local_initial_window as i64;
+        self.local_initial_window = v;
+        for s in self.streams.values_mut() {
+            s.recv.adjust(delta);
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! HTTP message rules of RFC 9113 §8.1–§8.3: turning a decoded field section into an
+//! `http::Request`, `http::Response` or trailer `HeaderMap`, and rejecting malformed ones.
+//!
+//! Fields arrive one by one from the HPACK decoder. A violation is recorded and the remaining
+//! fields are still consumed, because the field block must be decoded to its end to keep the
+//! compression state in sync (§4.3); the caller then answers with a stream error.
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{Method, Request, Response, StatusCode, Uri};
+
+use crate::hpack::{Field, Pseudo};
+
+/// A decoded and validated header section.
+#[derive(Debug)]
+pub enum Head {
+    /// A request. The `:protocol` of an extended CONNECT (RFC 8441) is in the extensions as
+    /// [`Protocol`].
+    Request(Request<()>),
+    /// A response; informational (1xx) responses come before the final one.
+    Response(Response<()>),
+    Trailers(HeaderMap),
+}
+
+/// The `:protocol` pseudo-header of an extended CONNECT request (RFC 8441 §4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Protocol(pub Bytes);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Request,
+    Response,
+    Trailers,
+}
+
+/// Collects the fields of one header section.
+pub struct HeadBuilder {
+    kind: Kind,
+    pseudo: [Option<Bytes>; 6],
+    headers: HeaderMap,
+    seen_regular: bool,
+    content_length: Option<u64>,
+    error: Option<&'static str>,
+}
+
+/// §8.2.2: Connection and the fields it usually names must not appear in HTTP/2.
+fn is_connection_specific(n: &HeaderName) -> bool {
+    *n == header::CONNECTION
+        || *n == header::TRANSFER_ENCODING
+        || *n == header::UPGRADE
+        || n.as_str() == "keep-alive"
+        || n.as_str() == "proxy-connection"
+}
+
+fn slot(p: Pseudo) -> usize {
+    match p {
+        Pseudo::Method => 0,
+        Pseudo::Scheme => 1,
+        Pseudo::Authority => 2,
+        Pseudo::Path => 3,
+        Pseudo::Status => 4,
+        Pseudo::Protocol => 5,
+    }
+}
+
+impl HeadBuilder {
+    pub fn new(kind: Kind) -> HeadBuilder {
+        HeadBuilder {
+            kind,
+            pseudo: Default::default(),
+            headers: HeaderMap::new(),
+            seen_regular: false,
+            content_length: None,
+            error: None,
+        }
+    }
+
+    fn fail(&mut self, why: &'static str) {
+        self.error.get_or_insert(why);
+    }
+
+    pub fn push(&mut self, field: Field) {
+        if self.error.is_some() {
+            return;
+        }
+        match field {
+            Field::Pseudo(p, v) => {
+                if self.seen_regular {
+                    return self.fail("pseudo-header field after a regular field (RFC 9113 §8.3)");
+                }
+                let allowed = match self.kind {
+                    Kind::Trailers => {
+                        return self.fail("pseudo-header field in trailers (RFC 9113 §8.1)")
+                    }
+                    Kind::Request => p != Pseudo::Status,
+                    Kind::Response => p == Pseudo::Status,
+                };
+                if !allowed {
+                    return self
+                        .fail("pseudo-header field not defined for this message (RFC 9113 §8.3)");
+                }
+                let s = &mut self.pseudo[slot(p)];
+                if s.is_some() {
+                    return self.fail("duplicate pseudo-header field (RFC 9113 §8.3)");
+                }
+                *s = Some(v);
+            }
+            Field::Header(n, v) => {
+                self.seen_regular = true;
+                if is_connection_specific(&n) {
+                    return self.fail("connection-specific header field (RFC 9113 §8.2.2)");
+                }
+                if n == header::TE && v != "trailers" {
+                    return self.fail("TE header field other than \"trailers\" (RFC 9113 §8.2.2)");
+                }
+                let b = v.as_bytes();
+                if matches!(b.first(), Some(b' ' | b'\t')) || matches!(b.last(), Some(b' ' | b'\t'))
+                {
+                    return self
+                        .fail("field value with leading or trailing whitespace (RFC 9113 §8.2.1)");
+                }
+                if n == header::CONTENT_LENGTH {
+                    match parse_content_length(b) {
+                        Some(len) if self.content_length.is_none_or(|c| c == len) => {
+                            self.content_length = Some(len)
+                        }
+                        _ => return self.fail("invalid content-length (RFC 9110 §8.6)"),
+                    }
+                }
+                self.headers.append(n, v);
+            }
+            Field::Invalid { .. } => self.fail("invalid field name or value (RFC 9113 §8.2.1)"),
+        }
+    }
+
+    /// The declared content-length, if any.
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// Validates the section as a whole and builds the head.
+    pub fn finish(self) -> Result<Head, &'static str> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match self.kind {
+            Kind::Trailers => Ok(Head::Trailers(self.headers)),
+            Kind::Response => {
+                let Some(status) = &self.pseudo[4] else {
+                    return Err("response without :status (RFC 9113 §8.3.2)");
+                };
+                let status = StatusCode::from_bytes(status)
+                    .map_err(|_| "invalid :status (RFC 9113 §8.3.2)")?;
+                let mut res = Response::new(());
+                *res.status_mut() = status;
+                *res.headers_mut() = self.headers;
+                Ok(Head::Response(res))
+            }
+            Kind::Request => self.finish_request(),
+        }
+    }
+
+    fn finish_request(mut self) -> Result<Head, &'static str> {
+        let [method, scheme, authority, path, _, protocol] = std::mem::take(&mut self.pseudo);
+        let method = method.ok_or("request without :method (RFC 9113 §8.3.1)")?;
+        let method =
+            Method::from_bytes(&method).map_err(|_| "invalid :method (RFC 9113 §8.3.1)")?;
+        let is_connect = method == Method::CONNECT;
+        if protocol.is_some() && !is_connect {
+            return Err(":protocol in a request other than CONNECT (RFC 8441 §4)");
+        }
+        let authority = match authority {
+            Some(a) => {
+                let a = Authority::from_maybe_shared(a)
+                    .map_err(|_| "invalid :authority (RFC 9113 §8.3.1)")?;
+                // §8.3.1: a Host that names another entity than :authority is malformed.
+                if let Some(host) = self.headers.get(header::HOST) {
+                    if host.as_bytes() != a.as_str().as_bytes() {
+                        return Err("host header differs from :authority (RFC 9113 §8.3.1)");
+                    }
+                }
+                Some(a)
+            }
+            None => match self.headers.get(header::HOST) {
+                Some(h) => Some(
+                    Authority::try_from(h.as_bytes())
+                        .map_err(|_| "invalid host header (RFC 9113 §8.3.1)")?,
+                ),
+                None => None,
+            },
+        };
+        let mut parts = http::uri::Parts::default();
+        if is_connect && protocol.is_none() {
+            // §8.5: CONNECT carries only :method and :authority.
+            if scheme.is_some() || path.is_some() {
+                return Err("CONNECT with :scheme or :path (RFC 9113 §8.5)");
+            }
+            parts.authority = Some(authority.ok_or("CONNECT without :authority (RFC 9113 §8.5)")?);
+        } else {
+            let scheme = scheme.ok_or("request without :scheme (RFC 9113 §8.3.1)")?;
+            let path = path.ok_or("request without :path (RFC 9113 §8.3.1)")?;
+            if path.is_empty() {
+                return Err("empty :path (RFC 9113 §8.3.1)");
+            }
+            let scheme =
+                Scheme::try_from(&scheme[..]).map_err(|_| "invalid :scheme (RFC 9113 §8.3.1)")?;
+            // `*` is valid only for OPTIONS (RFC 9113 §8.3.1); `http` parses it as a path.
+            if &path[..] == b"*" && method != Method::OPTIONS {
+                return Err(":path \"*\" in a request other than OPTIONS (RFC 9113 §8.3.1)");
+            }
+            let path = PathAndQuery::from_maybe_shared(path)
+                .map_err(|_| "invalid :path (RFC 9113 §8.3.1)")?;
+            if authority.is_some() {
+                parts.scheme = Some(scheme);
+                parts.authority = authority;
+            }
+            parts.path_and_query = Some(path);
+        }
+        let uri = Uri::from_parts(parts).map_err(|_| "invalid request target (RFC 9113 §8.3.1)")?;
+        let mut req = Request::new(());
+        *req.method_mut() = method;
+        *req.uri_mut() = uri;
+        *req.headers_mut() = self.headers;
+        if let Some(p) = protocol {
+            req.extensions_mut().insert(Protocol(p));
+        }
+        Ok(Head::Request(req))
+    }
+}
+
+/// RFC 9110 §8.6: one or more digits. (A list of identical values is collapsed by the caller
+/// seeing the same value twice.)
+fn parse_content_length(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// Checks a header map we are about to send for what HTTP/2 forbids (§8.2.2), so our own
+/// application cannot make us emit a malformed message.
+pub fn check_outgoing(headers: &HeaderMap) -> Result<(), &'static str> {
+    for (n, v) in headers {
+        if is_connection_specific(n) {
+            return Err("connection-specific header field (RFC 9113 §8.2.2)");
+        }
+        if *n == header::TE && v != "trailers" {
+            return Err("TE header field other than \"trailers\" (RFC 9113 §8.2.2)");
+        }
+    }
+    Ok(())
+}

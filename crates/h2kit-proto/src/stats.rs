@@ -1,0 +1,75 @@
+//! Per-connection counters: what was sent and received, by frame type and by error code.
+
+use std::time::Duration;
+
+use crate::frame::FrameType;
+use crate::ErrorCode;
+
+/// Counts indexed by error code: 0x0..=0xd as defined in RFC 9113 §7, the last slot for any
+/// other code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CodeCounts(pub [u64; 15]);
+
+impl CodeCounts {
+    pub fn add(&mut self, code: ErrorCode) {
+        self.0[(code.0 as usize).min(14)] += 1;
+    }
+
+    pub fn get(&self, code: ErrorCode) -> u64 {
+        self.0[(code.0 as usize).min(14)]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// Non-zero counts with their codes (the last slot reported as code 0xe, "other").
+    pub fn iter(&self) -> impl Iterator<Item = (ErrorCode, u64)> + '_ {
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| (ErrorCode(i as u32), *n))
+    }
+}
+
+/// Counts by frame type; index = type code, slot 10 for unknown types.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FrameCounts(pub [u64; 11]);
+
+impl FrameCounts {
+    pub fn add(&mut self, kind: u8) {
+        self.0[(kind as usize).min(10)] += 1;
+    }
+
+    pub fn get(&self, t: FrameType) -> u64 {
+        self.0[t as usize]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub frames_sent: FrameCounts,
+    pub frames_received: FrameCounts,
+    pub resets_sent: CodeCounts,
+    pub resets_received: CodeCounts,
+    pub goaways_sent: CodeCounts,
+    pub goaways_received: CodeCounts,
+    /// Resets the application asked for on streams that were already closed: nothing was sent.
+    pub suppressed_resets: u64,
+    /// Peer streams refused with REFUSED_STREAM (above our concurrency limit).
+    pub refused_streams: u64,
+    pub streams_opened_local: u64,
+    pub streams_opened_remote: u64,
+    pub pings_sent: u64,
+    pub ping_acks_received: u64,
+    pub pings_received: u64,
+    pub last_rtt: Option<Duration>,
+    pub min_rtt: Option<Duration>,
+    /// Frames received on streams we reset or ignored, dropped as §5.1 and §6.8 allow.
+    pub frames_ignored: u64,
+}

@@ -1,0 +1,100 @@
+//! Per-stream state (RFC 9113 §5.1).
+//!
+//! Only streams that are open or half-closed are stored: "idle" is any identifier above the
+//! highest one used by its initiator, and "closed" any identifier at or below it that is not
+//! stored. So the store's size *is* the concurrency count of §5.1.2, and a stream stops
+//! counting in the very call that removes it — the call that queues or processes the frame
+//! that closes it.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::flow::{RecvWindow, SendWindow};
+use crate::frame::StreamId;
+
+/// The states of §5.1 that a stream can be observed in. The reserved states need server push,
+/// which h2kit never uses (SETTINGS_ENABLE_PUSH is always 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamState {
+    Idle,
+    Open,
+    HalfClosedLocal,
+    HalfClosedRemote,
+    Closed,
+}
+
+/// Where the receiving side of a stream is in its message (§8.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RecvPhase {
+    /// Waiting for the request or (final) response header section.
+    Head,
+    /// Header section received; DATA and trailers may follow.
+    Body,
+}
+
+#[derive(Debug)]
+pub(crate) struct Stream {
+    /// END_STREAM sent.
+    pub send_closed: bool,
+    /// END_STREAM received.
+    pub recv_closed: bool,
+    /// Our header section (request or final response) has been sent.
+    pub head_sent: bool,
+    pub phase: RecvPhase,
+    pub send: SendWindow,
+    pub recv: RecvWindow,
+    /// A `send_data` call could not send everything: report when the window opens.
+    pub send_blocked: bool,
+    /// The peer's declared content-length and the DATA bytes counted against it (§8.1.1).
+    pub content_length: Option<u64>,
+    pub data_received: u64,
+    /// Client side: the request was HEAD, so the response carries no content (RFC 9110 §9.3.2).
+    pub head_request: bool,
+}
+
+impl Stream {
+    pub fn new(send: u32, recv: u32) -> Stream {
+        Stream {
+            send_closed: false,
+            recv_closed: false,
+            head_sent: false,
+            phase: RecvPhase::Head,
+            send: SendWindow::new(send),
+            recv: RecvWindow::new(recv, recv),
+            send_blocked: false,
+            content_length: None,
+            data_received: 0,
+            head_request: false,
+        }
+    }
+
+    pub fn state(&self) -> StreamState {
+        match (self.send_closed, self.recv_closed) {
+            (false, false) => StreamState::Open,
+            (true, false) => StreamState::HalfClosedLocal,
+            (false, true) => StreamState::HalfClosedRemote,
+            (true, true) => StreamState::Closed,
+        }
+    }
+}
+
+/// Stream identifiers are small distinct integers: a multiplicative hash spreads them well and
+/// costs one instruction, where SipHash would dominate a stream lookup.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | b as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+pub(crate) type StreamMap = HashMap<StreamId, Stream, BuildHasherDefault<IdHasher>>;
