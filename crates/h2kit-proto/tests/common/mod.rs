@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod pair;
+pub mod peer;
 pub mod stories;

@@ -1,0 +1,997 @@
+//! Scripted frame sequences against one `Connection`, one test per MUST of RFC 9113 §3–§8
+//! that applies to us. Each test name carries its section.
+
+mod common;
+use common::peer::*;
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use h2kit_proto::connection::PREFACE;
+use h2kit_proto::frame::*;
+use h2kit_proto::{Config, Connection, ErrorCode, Event, Head, StreamId, StreamState};
+
+fn server() -> Peer {
+    Peer::server(Config::default())
+}
+
+// §3.4 Connection preface
+
+#[test]
+fn rfc9113_3_4_invalid_preface_is_a_protocol_error() {
+    let now = std::time::Instant::now();
+    let mut conn = Connection::server(Config::default(), now);
+    let mut b = BytesMut::from(&b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n"[..]);
+    assert_eq!(
+        conn.recv(&mut b, now).unwrap_err().code,
+        ErrorCode::PROTOCOL_ERROR
+    );
+    // An HTTP/1.1 request line is recognisable, so the driver can answer it in HTTP/1.1.
+    assert!(h2kit_proto::connection::looks_like_http1(
+        b"GET / HTTP/1.1\r\n"
+    ));
+    assert!(!h2kit_proto::connection::looks_like_http1(&PREFACE[..10]));
+}
+
+#[test]
+fn rfc9113_3_4_first_frame_must_be_settings() {
+    let now = std::time::Instant::now();
+    let mut conn = Connection::server(Config::default(), now);
+    let mut b = BytesMut::from(&PREFACE[..]);
+    Frame::Ping(Ping {
+        ack: false,
+        payload: [0; 8],
+    })
+    .encode(&mut b);
+    assert_eq!(
+        conn.recv(&mut b, now).unwrap_err().code,
+        ErrorCode::PROTOCOL_ERROR
+    );
+}
+
+#[test]
+fn rfc9113_3_4_preface_may_arrive_a_byte_at_a_time() {
+    let now = std::time::Instant::now();
+    let mut conn = Connection::server(Config::default(), now);
+    let mut all = BytesMut::from(&PREFACE[..]);
+    Frame::Settings(Settings::default()).encode(&mut all);
+    let mut buf = BytesMut::new();
+    for b in all.iter() {
+        buf.extend_from_slice(&[*b]);
+        conn.recv(&mut buf, now).unwrap();
+    }
+    assert!(matches!(conn.poll_event(), Some(Event::RemoteSettings(_))));
+}
+
+// §5.1 Stream states
+
+#[test]
+fn rfc9113_5_1_data_on_an_idle_stream() {
+    let mut p = server();
+    let _ = p.send(&[data(1, 1, false)]);
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn rfc9113_5_1_window_update_on_an_idle_stream() {
+    let mut p = server();
+    let _ = p.send(&[window_update(1, 10)]);
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn rfc9113_6_4_rst_stream_on_an_idle_stream() {
+    let mut p = server();
+    let _ = p.send(&[rst(1, ErrorCode::CANCEL)]);
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn rfc9113_5_1_priority_on_an_idle_stream_is_fine() {
+    let mut p = server();
+    p.send(&[Frame::Priority(Priority {
+        stream_id: StreamId(9),
+        spec: PrioritySpec {
+            exclusive: false,
+            dependency: StreamId(0),
+            weight: 1,
+        },
+    })])
+    .unwrap();
+    p.expect_silence();
+    // ...and does not open the stream: stream 3 may still be opened after it.
+    let h = p.get(3, true);
+    p.send(&[h]).unwrap();
+    assert_eq!(
+        p.conn.stream_state(StreamId(3)),
+        StreamState::HalfClosedRemote
+    );
+}
+
+#[test]
+fn rfc9113_5_1_data_on_a_half_closed_remote_stream_is_stream_closed() {
+    let mut p = server();
+    let h = p.get(1, true);
+    p.send(&[h]).unwrap();
+    let _ = p.send(&[data(1, 5, false)]);
+    p.expect_rst(1, ErrorCode::STREAM_CLOSED);
+    assert_eq!(p.conn.stream_state(StreamId(1)), StreamState::Closed);
+}
+
+#[test]
+fn rfc9113_5_1_frames_after_end_stream_both_ways_are_a_connection_error() {
+    let mut p = server();
+    let h = p.get(1, true);
+    p.send(&[h]).unwrap();
+    let res = http::Response::new(()).into_parts().0;
+    p.conn.send_response(StreamId(1), &res, true).unwrap();
+    p.output();
+    assert_eq!(p.conn.stream_state(StreamId(1)), StreamState::Closed);
+    let _ = p.send(&[data(1, 5, true)]);
+    p.expect_goaway(ErrorCode::STREAM_CLOSED);
+}
+
+#[test]
+fn rfc9113_5_1_window_update_and_rst_stream_on_closed_streams_are_ignored() {
+    let mut p = server();
+    let h = p.get(1, true);
+    p.send(&[h]).unwrap();
+    let res = http::Response::new(()).into_parts().0;
+    p.conn.send_response(StreamId(1), &res, true).unwrap();
+    p.output();
+    // What Go clients do after every response: never answered, never penalised.
+    p.send(&[
+        window_update(1, 100),
+        rst(1, ErrorCode::CANCEL),
+        rst(1, ErrorCode::NO_ERROR),
+    ])
+    .unwrap();
+    p.expect_silence();
+    assert_eq!(p.conn.stats().frames_ignored, 3);
+}
+
+#[test]
+fn rfc9113_5_1_frames_after_our_reset_are_dropped_but_count_for_the_connection_window() {
+    let cfg = Config {
+        connection_window: 65_535,
+        ..Config::default()
+    };
+    let mut p = Peer::server(cfg);
+    let h = p.get(1, false);
+    p.send(&[h]).unwrap();
+    p.conn.reset(StreamId(1), ErrorCode::CANCEL);
+    p.expect_rst(1, ErrorCode::CANCEL);
+    // The client had not seen the reset and keeps sending: 60 KiB of DATA.
+    for _ in 0..4 {
+        p.send(&[data(1, 15_000, false)]).unwrap();
+    }
+    let out = p.output();
+    assert!(
+        !out.iter()
+            .any(|f| matches!(f, Frame::RstStream(_) | Frame::GoAway(_))),
+        "{out:?}"
+    );
+    // The dropped bytes were returned to the connection window.
+    let returned: u32 = out
+        .iter()
+        .filter_map(|f| match f {
+            Frame::WindowUpdate(w) if w.stream_id == StreamId(0) => Some(w.increment),
+            _ => None,
+        })
+        .sum();
+    assert!(
+        returned >= 30_000,
+        "connection window not replenished: {out:?}"
+    );
+    // So a new stream can still receive data.
+    let h = p.get(3, false);
+    p.send(&[h, data(3, 10_000, true)]).unwrap();
+    assert!(p.conn.error().is_none());
+}
+
+#[test]
+fn rfc9113_5_1_frames_after_the_peers_own_reset_are_stream_closed() {
+    let mut p = server();
+    let h = p.get(1, false);
+    p.send(&[h]).unwrap();
+    p.send(&[rst(1, ErrorCode::CANCEL)]).unwrap();
+    assert!(p
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Reset { remote: true, .. })));
+    let _ = p.send(&[data(1, 5, false)]);
+    p.expect_rst(1, ErrorCode::STREAM_CLOSED);
+    // Answered once; further frames are dropped.
+    p.send(&[data(1, 5, false)]).unwrap();
+    p.expect_silence();
+}
+
+// §5.1.1 Stream identifiers
+
+#[test]
+fn rfc9113_5_1_1_even_stream_id_from_a_client() {
+    let mut p = server();
+    let h = p.get(2, true);
+    let _ = p.send(&[h]);
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn rfc9113_5_1_1_stream_ids_must_increase() {
+    let mut p = server();
+    let h5 = p.get(5, true);
+    let h3 = p.get(3, true);
+    let _ = p.send(&[h5, h3]);
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+}
+
+// §5.1.2 Stream concurrency
+
+#[test]
+fn rfc9113_5_1_2_streams_above_the_limit_are_refused_not_protocol_errors() {
+    let mut p = Peer::server(Config {
+        max_concurrent_streams: 2,
+        ..Config::default()
+    });
+    let (a, b, c) = (p.get(1, true), p.get(3, true), p.get(5, true));
+    p.send(&[a, b, c]).unwrap();
+    p.expect_rst(5, ErrorCode::REFUSED_STREAM);
+    assert_eq!(p.conn.active_streams(), (0, 2));
+    assert_eq!(p.conn.stats().refused_streams, 1);
+    // The refused stream's HPACK block was still decoded: the next request decodes fine.
+    let res = http::Response::new(()).into_parts().0;
+    p.conn.send_response(StreamId(1), &res, true).unwrap();
+    // The slot was freed when END_STREAM was queued: HEADERS in the same read is accepted.
+    let d = p.get(7, true);
+    p.send(&[d]).unwrap();
+    let out = p.output();
+    assert!(!out
+        .iter()
+        .any(|f| matches!(f, Frame::RstStream(r) if r.stream_id == StreamId(7))));
+    assert_eq!(p.conn.active_streams(), (0, 2));
+}
+
+// §5.3.1
+
+#[test]
+fn rfc9113_5_3_1_headers_depending_on_itself_is_a_stream_error() {
+    let mut p = server();
+    let block = p.block(&[(":method", "GET"), (":scheme", "http"), (":path", "/")]);
+    let _ = p.send(&[Frame::Headers(Headers {
+        stream_id: StreamId(1),
+        block,
+        end_stream: true,
+        end_headers: true,
+        priority: Some(PrioritySpec {
+            exclusive: false,
+            dependency: StreamId(1),
+            weight: 1,
+        }),
+        pad: None,
+    })]);
+    p.expect_rst(1, ErrorCode::PROTOCOL_ERROR);
+}
+
+// §6.5 SETTINGS
+
+#[test]
+fn rfc9113_6_5_settings_are_acknowledged_and_applied() {
+    let mut p = server();
+    p.send(&[settings(&[
+        (Setting::MaxFrameSize, 20_000),
+        (Setting::InitialWindowSize, 100_000),
+    ])])
+    .unwrap();
+    let out = p.output();
+    assert!(
+        matches!(out.as_slice(), [Frame::Settings(s)] if s.ack),
+        "{out:?}"
+    );
+    // The new frame size and window shape our DATA.
+    let h = p.get(1, true);
+    p.send(&[h]).unwrap();
+    let res = http::Response::new(()).into_parts().0;
+    p.conn.send_response(StreamId(1), &res, false).unwrap();
+    let rest = p
+        .conn
+        .send_data(StreamId(1), Bytes::from(vec![0; 150_000]), true)
+        .unwrap();
+    assert_eq!(
+        rest.len(),
+        150_000 - 65_535,
+        "limited by the connection window"
+    );
+    let out = p.output();
+    let sizes: Vec<usize> = out
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Data(d) => Some(d.data.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 65_535);
+    assert!(
+        sizes.iter().all(|s| *s <= 20_000) && sizes.contains(&20_000),
+        "{sizes:?}"
+    );
+}
+
+#[test]
+fn rfc9113_6_5_2_server_enabling_push_is_rejected_by_a_client() {
+    let now = std::time::Instant::now();
+    let mut conn = Connection::client(Config::default(), now);
+    let mut b = BytesMut::new();
+    settings(&[(Setting::EnablePush, 1)]).encode(&mut b);
+    assert_eq!(
+        conn.recv(&mut b, now).unwrap_err().code,
+        ErrorCode::PROTOCOL_ERROR
+    );
+}
+
+#[test]
+fn rfc9113_6_5_3_settings_not_acknowledged_in_time() {
+    let now = std::time::Instant::now();
+    let mut conn = Connection::server(Config::default(), now);
+    let mut b = BytesMut::from(&PREFACE[..]);
+    Frame::Settings(Settings::default()).encode(&mut b);
+    conn.recv(&mut b, now).unwrap();
+    let deadline = conn.poll_timeout().unwrap();
+    assert_eq!(deadline, now + Duration::from_secs(10));
+    conn.handle_timeout(deadline - Duration::from_millis(1));
+    assert!(conn.error().is_none());
+    conn.handle_timeout(deadline);
+    assert_eq!(
+        conn.error().map(|e| e.code),
+        Some(ErrorCode::SETTINGS_TIMEOUT)
+    );
+}
+
+#[test]
+fn rfc9113_6_5_3_local_settings_apply_when_acknowledged() {
+    let mut p = Peer::server(Config {
+        max_concurrent_streams: 10,
+        ..Config::default()
+    });
+    let mut s = Settings::default();
+    s.set(Setting::MaxConcurrentStreams, Some(1));
+    p.conn.update_settings(s, p.now);
+    p.output();
+    // Before the ACK the old limit still applies.
+    let (a, b) = (p.get(1, true), p.get(3, true));
+    p.send(&[a, b]).unwrap();
+    assert_eq!(p.conn.active_streams(), (0, 2));
+    p.send(&[Frame::Settings(Settings::ack())]).unwrap();
+    assert!(p
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::LocalSettingsAcked)));
+    let c = p.get(5, true);
+    p.send(&[c]).unwrap();
+    p.expect_rst(5, ErrorCode::REFUSED_STREAM);
+}
+
+// §6.6, §8.4 PUSH_PROMISE
+
+#[test]
+fn rfc9113_8_4_push_promise_is_a_protocol_error() {
+    let mut p = Peer::client(Config::default(), Settings::default());
+    let req = http::Request::get("http://a.test/")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    p.conn.send_request(&req, true).unwrap();
+    p.output();
+    let block = p.block(&[(":method", "GET"), (":scheme", "http"), (":path", "/x")]);
+    let _ = p.send(&[Frame::PushPromise(PushPromise {
+        stream_id: StreamId(1),
+        promised_id: StreamId(2),
+        block,
+        end_headers: true,
+        pad: None,
+    })]);
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+}
+
+// §6.7 PING
+
+#[test]
+fn rfc9113_6_7_ping_is_acked_ahead_of_queued_frames() {
+    let mut p = server();
+    let h = p.get(1, true);
+    p.send(&[h]).unwrap();
+    let res = http::Response::new(()).into_parts().0;
+    p.conn.send_response(StreamId(1), &res, false).unwrap();
+    p.conn
+        .send_data(StreamId(1), Bytes::from(vec![0; 60_000]), false)
+        .unwrap();
+    // 60 KB are queued when the PING arrives.
+    p.send(&[Frame::Ping(Ping {
+        ack: false,
+        payload: *b"pingpong",
+    })])
+    .unwrap();
+    let first = p.conn.poll_transmit().unwrap();
+    assert_eq!(
+        &first[..9],
+        &[0, 0, 8, 6, 1, 0, 0, 0, 0],
+        "PING ACK must come first"
+    );
+    assert_eq!(&first[9..17], b"pingpong");
+}
+
+#[test]
+fn rfc9113_6_7_pings_carry_distinct_payloads_and_report_rtt() {
+    let mut p = server();
+    let a = p.conn.ping(p.now);
+    let b = p.conn.ping(p.now);
+    assert_ne!(a, b);
+    let out = p.output();
+    let payloads: Vec<[u8; 8]> = out
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Ping(x) if !x.ack => Some(x.payload),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(payloads.len(), 2);
+    p.advance(Duration::from_millis(25));
+    p.send(&[Frame::Ping(Ping {
+        ack: true,
+        payload: payloads[1],
+    })])
+    .unwrap();
+    assert!(p
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::PingAck { payload, rtt } if *payload == b && *rtt == Duration::from_millis(25))));
+    assert_eq!(p.conn.pings_in_flight(), 1);
+    assert_eq!(p.conn.stats().last_rtt, Some(Duration::from_millis(25)));
+}
+
+// §6.8 GOAWAY
+
+#[test]
+fn rfc9113_6_8_graceful_shutdown_is_two_phase() {
+    let mut p = server();
+    let h = p.get(1, false);
+    p.send(&[h]).unwrap();
+    p.conn.graceful_shutdown(p.now);
+    let out = p.output();
+    let ping = match out.as_slice() {
+        [Frame::GoAway(g), Frame::Ping(ping)] => {
+            assert_eq!(
+                (g.last_stream_id, g.code),
+                (StreamId::MAX, ErrorCode::NO_ERROR)
+            );
+            *ping
+        }
+        other => panic!("{other:?}"),
+    };
+    // A request already in flight when the first GOAWAY left is still accepted.
+    let h = p.get(3, true);
+    p.send(&[h]).unwrap();
+    assert_eq!(
+        p.conn.stream_state(StreamId(3)),
+        StreamState::HalfClosedRemote
+    );
+    p.send(&[Frame::Ping(Ping {
+        ack: true,
+        payload: ping.payload,
+    })])
+    .unwrap();
+    let out = p.output();
+    assert!(
+        matches!(out.as_slice(), [Frame::GoAway(g)] if g.last_stream_id == StreamId(3)),
+        "{out:?}"
+    );
+    // Streams after the final GOAWAY are ignored (the client learns they were not processed).
+    let h = p.get(5, true);
+    p.send(&[h]).unwrap();
+    assert!(p.output().is_empty());
+    assert_eq!(p.conn.active_streams(), (0, 2));
+    // In-flight streams finish, then the connection is done.
+    let res = http::Response::new(()).into_parts().0;
+    p.conn.send_response(StreamId(3), &res, true).unwrap();
+    p.conn.send_response(StreamId(1), &res, true).unwrap();
+    p.send(&[data(1, 0, true)]).unwrap();
+    assert!(p.conn.is_closed());
+}
+
+#[test]
+fn rfc9113_6_8_client_learns_which_streams_were_not_processed() {
+    let mut p = Peer::client(Config::default(), Settings::default());
+    let req = http::Request::get("http://a.test/")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    let ids: Vec<StreamId> = (0..4)
+        .map(|_| p.conn.send_request(&req, true).unwrap())
+        .collect();
+    p.output();
+    p.send(&[Frame::GoAway(GoAway {
+        last_stream_id: StreamId(3),
+        code: ErrorCode::NO_ERROR,
+        debug_data: Bytes::new(),
+    })])
+    .unwrap();
+    let unprocessed: Vec<StreamId> = p
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Unprocessed { stream } => Some(*stream),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unprocessed, vec![ids[2], ids[3]]);
+    assert!(matches!(
+        p.conn.send_request(&req, true),
+        Err(h2kit_proto::SendError::GoingAway)
+    ));
+    // Streams 1 and 3 are still served.
+    assert_eq!(p.conn.active_streams(), (2, 0));
+}
+
+// §6.9 Flow control
+
+#[test]
+fn rfc9113_6_9_1_data_beyond_the_connection_window() {
+    let cfg = Config {
+        connection_window: 65_535,
+        initial_stream_window: 1 << 20,
+        ..Config::default()
+    };
+    let mut p = Peer::server(cfg);
+    let h = p.get(1, false);
+    p.send(&[h]).unwrap();
+    let _ = p.send(&[
+        data(1, 16_000, false),
+        data(1, 16_000, false),
+        data(1, 16_000, false),
+        data(1, 16_000, false),
+        data(1, 16_000, false),
+    ]);
+    p.expect_goaway(ErrorCode::FLOW_CONTROL_ERROR);
+}
+
+#[test]
+fn rfc9113_6_9_1_data_beyond_the_stream_window() {
+    let cfg = Config {
+        initial_stream_window: 20_000,
+        ..Config::default()
+    };
+    let mut p = Peer::server(cfg);
+    let h = p.get(1, false);
+    p.send(&[h]).unwrap();
+    let _ = p.send(&[data(1, 16_000, false), data(1, 16_000, false)]);
+    p.expect_rst(1, ErrorCode::FLOW_CONTROL_ERROR);
+}
+
+#[test]
+fn rfc9113_6_1_padding_counts_against_windows() {
+    let cfg = Config {
+        initial_stream_window: 20_000,
+        ..Config::default()
+    };
+    let mut p = Peer::server(cfg);
+    let h = p.get(1, false);
+    p.send(&[h]).unwrap();
+    let padded = Frame::Data(Data {
+        stream_id: StreamId(1),
+        data: Bytes::from(vec![0; 15_000]),
+        end_stream: false,
+        pad: Some(255),
+    });
+    let _ = p.send(&[padded, data(1, 4_800, false)]);
+    p.expect_rst(1, ErrorCode::FLOW_CONTROL_ERROR);
+}
+
+#[test]
+fn rfc9113_6_9_1_window_update_overflow() {
+    let mut p = server();
+    let _ = p.send(&[window_update(0, (1 << 31) - 1)]);
+    p.expect_goaway(ErrorCode::FLOW_CONTROL_ERROR);
+    let mut p = server();
+    let h = p.get(1, false);
+    p.send(&[h]).unwrap();
+    let _ = p.send(&[window_update(1, (1 << 31) - 1)]);
+    p.expect_rst(1, ErrorCode::FLOW_CONTROL_ERROR);
+}
+
+#[test]
+fn rfc9113_6_9_2_initial_window_change_can_make_a_window_negative() {
+    let mut p = server();
+    let h = p.get(1, true);
+    p.send(&[h]).unwrap();
+    let res = http::Response::new(()).into_parts().0;
+    p.conn.send_response(StreamId(1), &res, false).unwrap();
+    let rest = p
+        .conn
+        .send_data(StreamId(1), Bytes::from(vec![0; 60_000]), false)
+        .unwrap();
+    assert!(rest.is_empty());
+    p.output();
+    // The client shrinks the initial window to 10,000: our window is now 10,000 - 60,000.
+    p.send(&[settings(&[(Setting::InitialWindowSize, 10_000)])])
+        .unwrap();
+    assert_eq!(p.conn.send_capacity(StreamId(1)), 0);
+    let rest = p
+        .conn
+        .send_data(StreamId(1), Bytes::from_static(b"more"), true)
+        .unwrap();
+    assert_eq!(rest.len(), 4);
+    p.send(&[window_update(1, 50_000)]).unwrap();
+    assert_eq!(
+        p.conn.send_capacity(StreamId(1)),
+        0,
+        "still at zero: -50,000 + 50,000"
+    );
+    p.send(&[window_update(1, 4)]).unwrap();
+    assert!(p
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::SendCapacity { stream } if *stream == StreamId(1))));
+    assert_eq!(p.conn.send_capacity(StreamId(1)), 4);
+}
+
+// §6.10 CONTINUATION
+
+#[test]
+fn rfc9113_6_10_header_block_over_continuation_frames() {
+    let mut p = server();
+    let block = p.block(&[
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "a.test"),
+        (":path", "/split"),
+    ]);
+    let (a, b) = block.split_at(3);
+    p.send(&[
+        Frame::Headers(Headers {
+            stream_id: StreamId(1),
+            block: Bytes::copy_from_slice(a),
+            end_stream: true,
+            end_headers: false,
+            priority: None,
+            pad: None,
+        }),
+        Frame::Continuation(Continuation {
+            stream_id: StreamId(1),
+            block: Bytes::copy_from_slice(b),
+            end_headers: true,
+        }),
+    ])
+    .unwrap();
+    assert!(p.events.iter().any(
+        |e| matches!(e, Event::Headers { head: Head::Request(r), .. } if r.uri().path() == "/split")
+    ));
+}
+
+#[test]
+fn rfc9113_6_10_frame_interleaved_in_a_header_block() {
+    let mut p = server();
+    let block = p.block(&[(":method", "GET"), (":scheme", "http"), (":path", "/")]);
+    let _ = p.send(&[
+        Frame::Headers(Headers {
+            stream_id: StreamId(1),
+            block,
+            end_stream: true,
+            end_headers: false,
+            priority: None,
+            pad: None,
+        }),
+        Frame::Ping(Ping {
+            ack: false,
+            payload: [0; 8],
+        }),
+    ]);
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn rfc9113_6_10_continuation_without_a_header_block() {
+    let mut p = server();
+    let _ = p.send(&[Frame::Continuation(Continuation {
+        stream_id: StreamId(1),
+        block: Bytes::new(),
+        end_headers: true,
+    })]);
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn rfc9113_6_10_endless_continuation_is_cut_off() {
+    let mut p = server();
+    let mut frames = vec![Frame::Headers(Headers {
+        stream_id: StreamId(1),
+        block: Bytes::from(vec![0x40; 1000]),
+        end_stream: true,
+        end_headers: false,
+        priority: None,
+        pad: None,
+    })];
+    for _ in 0..100 {
+        frames.push(Frame::Continuation(Continuation {
+            stream_id: StreamId(1),
+            block: Bytes::from(vec![0x40; 1000]),
+            end_headers: false,
+        }));
+    }
+    let err = p.send(&frames).unwrap_err();
+    assert!(err.reason.contains("CONTINUATION"), "{err}");
+    p.expect_goaway(ErrorCode::ENHANCE_YOUR_CALM);
+}
+
+// §4.3 and §6.5.2 header compression and size
+
+#[test]
+fn rfc9113_4_3_hpack_error_is_a_compression_error() {
+    let mut p = server();
+    let _ = p.send(&[Frame::Headers(Headers {
+        stream_id: StreamId(1),
+        block: Bytes::from_static(&[0xff, 0xff]),
+        end_stream: true,
+        end_headers: true,
+        priority: None,
+        pad: None,
+    })]);
+    p.expect_goaway(ErrorCode::COMPRESSION_ERROR);
+}
+
+#[test]
+fn rfc9113_6_5_2_header_list_too_large_gets_431_and_the_connection_lives() {
+    let mut p = Peer::server(Config {
+        max_header_list_size: 1000,
+        ..Config::default()
+    });
+    let big = "x".repeat(2000);
+    let h = p.headers(
+        1,
+        &[
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":path", "/"),
+            ("x-big", &big),
+        ],
+        true,
+    );
+    p.send(&[h]).unwrap();
+    let out = p.output();
+    assert!(
+        matches!(out.as_slice(), [Frame::Headers(h)] if h.end_stream),
+        "{out:?}"
+    );
+    assert!(
+        p.events.is_empty(),
+        "the application never sees the request: {:?}",
+        p.events
+    );
+    let h = p.get(3, true);
+    p.send(&[h]).unwrap();
+    assert!(p.conn.error().is_none());
+    assert_eq!(p.events.len(), 1);
+}
+
+// §8 Message rules: each malformed request is a stream error PROTOCOL_ERROR (§8.1.1).
+
+fn malformed(fields: &[(&str, &str)]) {
+    let mut p = server();
+    let h = p.headers(1, fields, true);
+    let _ = p.send(&[h]);
+    p.expect_rst(1, ErrorCode::PROTOCOL_ERROR);
+    assert!(
+        !p.events.iter().any(|e| matches!(e, Event::Headers { .. })),
+        "{fields:?} reached the application"
+    );
+    // HPACK stayed in sync: the next request decodes.
+    let h = p.get(3, true);
+    p.send(&[h]).unwrap();
+    assert!(p
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Headers { stream, .. } if *stream == StreamId(3))));
+}
+
+const GET: [(&str, &str); 3] = [(":method", "GET"), (":scheme", "https"), (":path", "/")];
+
+fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    GET.iter().copied().chain(extra.iter().copied()).collect()
+}
+
+#[test]
+fn rfc9113_8_2_uppercase_field_name() {
+    malformed(&with(&[("X-Upper", "1")]));
+}
+
+#[test]
+fn rfc9113_8_2_1_whitespace_around_a_value() {
+    malformed(&with(&[("x-pad", " v")]));
+    malformed(&with(&[("x-pad", "v\t")]));
+}
+
+#[test]
+fn rfc9113_8_2_2_connection_specific_fields() {
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+    ] {
+        let fields: Vec<(&str, &str)> = GET.iter().copied().chain([(name, "x")]).collect();
+        malformed(&fields);
+    }
+}
+
+#[test]
+fn rfc9113_8_2_2_te_other_than_trailers() {
+    malformed(&with(&[("te", "gzip")]));
+    let mut p = server();
+    let h = p.headers(1, &with(&[("te", "trailers")]), true);
+    p.send(&[h]).unwrap();
+    p.expect_silence();
+}
+
+#[test]
+fn rfc9113_8_3_pseudo_header_after_a_regular_field() {
+    malformed(&[
+        (":method", "GET"),
+        (":scheme", "https"),
+        ("x-a", "1"),
+        (":path", "/"),
+    ]);
+}
+
+#[test]
+fn rfc9113_8_3_unknown_duplicate_or_response_pseudo_headers() {
+    malformed(&with(&[(":foo", "bar")]));
+    malformed(&with(&[(":path", "/again")]));
+    malformed(&with(&[(":status", "200")]));
+}
+
+#[test]
+fn rfc9113_8_3_1_required_pseudo_headers() {
+    malformed(&[(":scheme", "https"), (":path", "/")]);
+    malformed(&[(":method", "GET"), (":path", "/")]);
+    malformed(&[(":method", "GET"), (":scheme", "https")]);
+    malformed(&[(":method", "GET"), (":scheme", "https"), (":path", "")]);
+}
+
+#[test]
+fn rfc9113_8_3_1_host_must_match_authority() {
+    malformed(&with(&[(":authority", "a.test"), ("host", "b.test")]));
+}
+
+#[test]
+fn rfc9113_8_5_connect_carries_only_method_and_authority() {
+    malformed(&[
+        (":method", "CONNECT"),
+        (":authority", "a.test:443"),
+        (":path", "/"),
+    ]);
+    let mut p = server();
+    let h = p.headers(
+        1,
+        &[(":method", "CONNECT"), (":authority", "a.test:443")],
+        false,
+    );
+    p.send(&[h]).unwrap();
+    p.expect_silence();
+}
+
+#[test]
+fn rfc9113_8_1_trailers_without_end_stream() {
+    let mut p = server();
+    let h = p.get(1, false);
+    let t = p.headers(1, &[("x-trailer", "1")], false);
+    let _ = p.send(&[h, t]);
+    p.expect_rst(1, ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn rfc9113_8_1_pseudo_headers_in_trailers() {
+    let mut p = server();
+    let h = p.get(1, false);
+    let t = p.headers(1, &[(":path", "/")], true);
+    let _ = p.send(&[h, t]);
+    p.expect_rst(1, ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn rfc9113_8_1_1_content_length_must_match_the_data() {
+    for (declared, sent) in [("5", 6), ("5", 4)] {
+        let mut p = server();
+        let h = p.headers(
+            1,
+            &[
+                (":method", "POST"),
+                (":scheme", "https"),
+                (":path", "/"),
+                ("content-length", declared),
+            ],
+            false,
+        );
+        let _ = p.send(&[h, data(1, sent, true)]);
+        p.expect_rst(1, ErrorCode::PROTOCOL_ERROR);
+    }
+    let mut p = server();
+    let h = p.headers(
+        1,
+        &[
+            (":method", "POST"),
+            (":scheme", "https"),
+            (":path", "/"),
+            ("content-length", "5"),
+        ],
+        false,
+    );
+    p.send(&[h, data(1, 2, false), data(1, 3, true)]).unwrap();
+    p.expect_silence();
+}
+
+#[test]
+fn rfc9113_8_1_1_response_to_head_has_no_content() {
+    let mut p = Peer::client(Config::default(), Settings::default());
+    let req = http::Request::head("http://a.test/")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    let id = p.conn.send_request(&req, true).unwrap();
+    p.output();
+    let h = p.headers(
+        id.0,
+        &[(":status", "200"), ("content-length", "100")],
+        false,
+    );
+    p.send(&[h, data(id.0, 0, true)]).unwrap();
+    p.expect_silence();
+    let id = p.conn.send_request(&req, true).unwrap();
+    p.output();
+    let h = p.headers(id.0, &[(":status", "200")], false);
+    let _ = p.send(&[h, data(id.0, 3, true)]);
+    p.expect_rst(id.0, ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn rfc9113_8_1_informational_responses_precede_the_final_one() {
+    let mut p = Peer::client(Config::default(), Settings::default());
+    let req = http::Request::get("http://a.test/")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    let id = p.conn.send_request(&req, true).unwrap();
+    let a = p.headers(id.0, &[(":status", "103"), ("link", "</s.css>")], false);
+    let b = p.headers(id.0, &[(":status", "200")], true);
+    p.send(&[a, b]).unwrap();
+    let statuses: Vec<u16> = p
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Headers {
+                head: Head::Response(r),
+                ..
+            } => Some(r.status().as_u16()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, vec![103, 200]);
+    assert_eq!(p.conn.stream_state(id), StreamState::Closed);
+}
+
+#[test]
+fn outgoing_messages_cannot_be_malformed() {
+    let mut p = Peer::client(Config::default(), Settings::default());
+    let req = http::Request::get("http://a.test/")
+        .header("connection", "keep-alive")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    assert!(matches!(
+        p.conn.send_request(&req, true),
+        Err(h2kit_proto::SendError::Malformed(_))
+    ));
+}
