@@ -218,24 +218,28 @@ impl Connection {
         }
     }
 
-    /// Decodes a block into a head of `kind`; `Ok(Err(reason))` for a malformed message.
+    /// Decodes a block into a head of `kind` and its declared content-length. A connection
+    /// error (HPACK) comes back as `HeadError::Connection`, a malformed message as
+    /// `Malformed`. One flat result keeps the large `Head` from being copied through layers.
     fn decode_head(
         &mut self,
         stream: StreamId,
         block: &Bytes,
         kind: Kind,
-    ) -> Result<Result<(Head, Option<u64>), HeadError>, Error> {
+    ) -> Result<(Head, Option<u64>), HeadError> {
         let mut builder = HeadBuilder::new(kind);
         match self.decoder.decode(block, |f| builder.push(f)) {
             Ok(()) => {}
-            Err(e) if e.is_connection_error() => return Err(e.to_error(stream)),
-            Err(_) => return Ok(Err(HeadError::TooLarge)),
+            Err(e) if e.is_connection_error() => {
+                return Err(HeadError::Connection(e.to_error(stream)))
+            }
+            Err(_) => return Err(HeadError::TooLarge),
         }
         let len = builder.content_length();
-        Ok(builder
+        builder
             .finish()
             .map(|h| (h, len))
-            .map_err(HeadError::Malformed))
+            .map_err(HeadError::Malformed)
     }
 
     fn recv_header_block(
@@ -272,8 +276,9 @@ impl Connection {
             (RecvPhase::Head, Role::Server) => Kind::Request,
             (RecvPhase::Body, _) => Kind::Trailers,
         };
-        let (head, content_length) = match self.decode_head(id, &block, kind)? {
+        let (head, content_length) = match self.decode_head(id, &block, kind) {
             Ok(h) => h,
+            Err(HeadError::Connection(e)) => return Err(e),
             Err(e) => return Err(Error::stream(id, PROTOCOL, e.reason())),
         };
         if self_dependent {
@@ -374,7 +379,10 @@ impl Connection {
             return Ok(());
         }
         let mut stream = Stream::new(self.peer_initial_window, self.local_initial_window);
-        let decoded = self.decode_head(id, &block, Kind::Request)?;
+        let decoded = self.decode_head(id, &block, Kind::Request);
+        if let Err(HeadError::Connection(e)) = decoded {
+            return Err(e);
+        }
         if matches!(decoded, Err(HeadError::TooLarge)) {
             // §10.5.1: answer 431 rather than failing the whole connection.
             stream.recv_closed = end_stream;
@@ -758,6 +766,7 @@ fn check_final_length(s: &Stream, id: StreamId) -> Result<(), Error> {
 }
 
 enum HeadError {
+    Connection(Error),
     Malformed(&'static str),
     TooLarge,
 }
@@ -765,6 +774,7 @@ enum HeadError {
 impl HeadError {
     fn reason(&self) -> &'static str {
         match self {
+            HeadError::Connection(e) => e.reason,
             HeadError::Malformed(r) => r,
             HeadError::TooLarge => {
                 "header list larger than SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2)"
