@@ -995,3 +995,59 @@ fn outgoing_messages_cannot_be_malformed() {
         Err(h2kit_proto::SendError::Malformed(_))
     ));
 }
+
+#[test]
+fn rfc9113_6_5_2_we_honour_the_peers_max_header_list_size() {
+    let mut s = Settings::default();
+    s.set(Setting::MaxHeaderListSize, Some(200));
+    let mut p = Peer::client(Config::default(), s);
+    let big = http::Request::get("http://a.test/")
+        .header("x-big", "v".repeat(300))
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    assert!(matches!(
+        p.conn.send_request(&big, true),
+        Err(h2kit_proto::SendError::Malformed(_))
+    ));
+    p.expect_silence();
+    // The failed attempt used no stream identifier: the next request is stream 1.
+    let small = http::Request::get("http://a.test/")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    assert_eq!(p.conn.send_request(&small, true).unwrap(), StreamId(1));
+}
+
+#[test]
+fn rfc9113_5_1_2_client_waits_for_a_slot_and_is_told_when_one_frees() {
+    let mut p = Peer::client(Config::default(), {
+        let mut s = Settings::default();
+        s.set(Setting::MaxConcurrentStreams, Some(2));
+        s
+    });
+    let req = http::Request::get("http://a.test/")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    let a = p.conn.send_request(&req, true).unwrap();
+    p.conn.send_request(&req, true).unwrap();
+    assert!(!p.conn.can_open_stream());
+    assert!(matches!(
+        p.conn.send_request(&req, true),
+        Err(h2kit_proto::SendError::ConcurrencyLimit)
+    ));
+    p.output();
+    let h = p.headers(a.0, &[(":status", "204")], true);
+    p.send(&[h]).unwrap();
+    assert!(p
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::StreamsAvailable)));
+    assert!(p.conn.send_request(&req, true).is_ok());
+    // Never more than the peer's limit on the wire.
+    assert_eq!(p.conn.active_streams(), (2, 0));
+}

@@ -12,7 +12,26 @@ use crate::message::{self, Protocol};
 use crate::stream::Stream;
 use crate::ErrorCode;
 
+/// RFC 9113 §6.5.2 size of header fields: name + value + 32 per field.
+fn map_size(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 32)
+        .sum()
+}
+
 impl Connection {
+    /// The peer's SETTINGS_MAX_HEADER_LIST_SIZE is advisory (§6.5.2), but a list above it
+    /// would most likely be refused; we say so to the application instead of sending it.
+    fn check_list_size(&self, size: usize) -> Result<(), SendError> {
+        if size > self.peer_max_header_list_size as usize {
+            return Err(SendError::Malformed(
+                "header list larger than the peer's SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2)",
+            ));
+        }
+        Ok(())
+    }
+
     fn check_alive(&self) -> Result<(), SendError> {
         if self.error.is_some() {
             Err(SendError::ConnectionClosed)
@@ -44,9 +63,6 @@ impl Connection {
             return Err(SendError::ConcurrencyLimit);
         }
         message::check_outgoing(&req.headers).map_err(SendError::Malformed)?;
-        let id = StreamId(self.next_local_id);
-        self.next_local_id += 2;
-
         let uri = &req.uri;
         let authority = uri
             .authority()
@@ -83,6 +99,17 @@ impl Connection {
             .iter()
             .filter(|(n, _)| **n != http::header::HOST)
             .map(|(n, v)| FieldRef::header(n, v));
+        if self.peer_max_header_list_size != u32::MAX {
+            let size = map_size(&req.headers)
+                + pseudo
+                    .iter()
+                    .flatten()
+                    .map(|f| f.name.len() + f.value.len() + 32)
+                    .sum::<usize>();
+            self.check_list_size(size)?;
+        }
+        let id = StreamId(self.next_local_id);
+        self.next_local_id += 2;
         let mut block = std::mem::take(&mut self.header_buf);
         self.encoder
             .encode(pseudo.into_iter().flatten().chain(regular), &mut block);
@@ -122,10 +149,11 @@ impl Connection {
         if stream.head_sent {
             return Err(SendError::InvalidState("response already sent"));
         }
-        let mut block = std::mem::take(&mut self.header_buf);
         let status = res.status.as_str().as_bytes();
         let fields = std::iter::once(FieldRef::pseudo(Pseudo::Status, status))
             .chain(res.headers.iter().map(|(n, v)| FieldRef::header(n, v)));
+        self.check_list_size(map_size(&res.headers) + status.len() + 7 + 32)?;
+        let mut block = std::mem::take(&mut self.header_buf);
         self.encoder.encode(fields, &mut block);
         if let Some(s) = self.streams.get_mut(&id) {
             s.head_sent = !informational;
@@ -143,6 +171,7 @@ impl Connection {
     pub fn send_trailers(&mut self, id: StreamId, trailers: &HeaderMap) -> Result<(), SendError> {
         self.check_alive()?;
         message::check_outgoing(trailers).map_err(SendError::Malformed)?;
+        self.check_list_size(map_size(trailers))?;
         let stream = self.streams.get_mut(&id).ok_or(SendError::StreamClosed)?;
         if stream.send_closed {
             return Err(SendError::StreamClosed);
