@@ -313,8 +313,22 @@ impl Connection {
                 ));
             }
         }
+        let starts_body = kind != Kind::Trailers && !informational;
+        self.deliver_head(id, head, content_length, starts_body, end_stream)
+    }
+
+    /// Records what a valid header section means for its stream and hands it to the
+    /// application. `starts_body`: a request or final response, after which DATA may come.
+    fn deliver_head(
+        &mut self,
+        id: StreamId,
+        head: Head,
+        content_length: Option<u64>,
+        starts_body: bool,
+        end_stream: bool,
+    ) -> Result<(), Error> {
         if let Some(s) = self.streams.get_mut(&id) {
-            if kind != Kind::Trailers && !informational {
+            if starts_body {
                 s.phase = RecvPhase::Body;
                 s.content_length = content_length;
             }
@@ -414,20 +428,7 @@ impl Connection {
                 "stream depends on itself (RFC 9113 §5.3.1)",
             ));
         }
-        if let Some(s) = self.streams.get_mut(&id) {
-            s.phase = RecvPhase::Body;
-            s.content_length = content_length;
-            if end_stream {
-                check_final_length(s, id)?;
-                s.recv_closed = true;
-            }
-        }
-        self.events.push_back(Event::Headers {
-            stream: id,
-            head,
-            end_stream,
-        });
-        Ok(())
+        self.deliver_head(id, head, content_length, true, end_stream)
     }
 
     fn recv_data(&mut self, d: frame::Data) -> Result<(), Error> {
