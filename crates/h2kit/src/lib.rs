@@ -1,4 +1,18 @@
-//! h2kit: the tokio runtime (connection drivers, server, client and pool) around `h2kit-proto`.
-//! Filled in by the server and client work; it currently only re-exports the protocol engine.
+//! h2kit: the tokio runtime around the sans-IO `h2kit-proto` engine.
+//!
+//! - [`server`]: accept loop, one driver task per connection, handlers as `tower::Service`s.
+//! - [`RecvBody`]: received bodies as `http_body::Body`, with flow-control back-pressure.
+//! - [`stats`]: server-wide counters (snapshot API and the `metrics` facade).
+//! - [`tls`]: rustls configuration from PEM files.
 
+mod body;
+mod driver;
+mod error;
+pub mod server;
+pub mod stats;
+pub mod tls;
+
+pub use body::RecvBody;
+pub use error::Error;
 pub use h2kit_proto as proto;
+pub use server::{Server, ServerConfig};

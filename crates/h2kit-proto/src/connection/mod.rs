@@ -332,6 +332,11 @@ impl Connection {
         }
     }
 
+    /// Whether the peer's connection preface (its first SETTINGS) has arrived.
+    pub fn peer_settings_received(&self) -> bool {
+        self.peer_settings_received
+    }
+
     pub fn stats(&self) -> &Stats {
         &self.stats
     }

@@ -1,0 +1,140 @@
+//! Received message bodies as `http_body::Body`.
+//!
+//! DATA reaches the body through a channel from the connection driver. The driver only ever
+//! forwards what the peer was allowed to send (the stream's flow-control window), and the
+//! window reopens only as this body is polled: a handler that does not read its body stalls
+//! the peer at the window, and nothing is buffered beyond it.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use h2kit_proto::StreamId;
+use http::HeaderMap;
+use http_body::{Body, Frame, SizeHint};
+use tokio::sync::mpsc;
+
+use crate::driver::Command;
+use crate::Error;
+
+/// What the driver forwards to a body.
+#[derive(Debug)]
+pub(crate) enum BodyMsg {
+    Data(Bytes),
+    Trailers(HeaderMap),
+    Error(Error),
+}
+
+/// The body of a received request (server) or response (client).
+pub struct RecvBody {
+    inner: Option<Inner>,
+    content_length: Option<u64>,
+}
+
+struct Inner {
+    stream: StreamId,
+    rx: mpsc::UnboundedReceiver<BodyMsg>,
+    commands: mpsc::UnboundedSender<Command>,
+    done: bool,
+}
+
+impl RecvBody {
+    /// A body that is already complete (the header section carried END_STREAM).
+    pub fn empty() -> RecvBody {
+        RecvBody {
+            inner: None,
+            content_length: Some(0),
+        }
+    }
+
+    pub(crate) fn new(
+        stream: StreamId,
+        rx: mpsc::UnboundedReceiver<BodyMsg>,
+        commands: mpsc::UnboundedSender<Command>,
+        content_length: Option<u64>,
+    ) -> RecvBody {
+        RecvBody {
+            inner: Some(Inner {
+                stream,
+                rx,
+                commands,
+                done: false,
+            }),
+            content_length,
+        }
+    }
+}
+
+impl Body for RecvBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        if inner.done {
+            return Poll::Ready(None);
+        }
+        match inner.rx.poll_recv(cx) {
+            Poll::Ready(Some(BodyMsg::Data(b))) => {
+                // Consumed: the driver may return this much window to the peer.
+                let _ = inner.commands.send(Command::Release {
+                    stream: inner.stream,
+                    n: b.len(),
+                });
+                Poll::Ready(Some(Ok(Frame::data(b))))
+            }
+            Poll::Ready(Some(BodyMsg::Trailers(t))) => {
+                inner.done = true;
+                Poll::Ready(Some(Ok(Frame::trailers(t))))
+            }
+            Poll::Ready(Some(BodyMsg::Error(e))) => {
+                inner.done = true;
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(None) => {
+                inner.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(|i| i.done)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match (self.content_length, &self.inner) {
+            (_, None) => SizeHint::with_exact(0),
+            (Some(n), _) => SizeHint::with_exact(n),
+            (None, _) => SizeHint::default(),
+        }
+    }
+}
+
+impl Drop for RecvBody {
+    fn drop(&mut self) {
+        if let Some(inner) = &self.inner {
+            if !inner.done {
+                // Nobody will read the rest: the driver returns its window at once.
+                let _ = inner.commands.send(Command::BodyDropped {
+                    stream: inner.stream,
+                });
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for RecvBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvBody")
+            .field("stream", &self.inner.as_ref().map(|i| i.stream.0))
+            .field("content_length", &self.content_length)
+            .finish()
+    }
+}

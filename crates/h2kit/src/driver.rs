@@ -1,0 +1,622 @@
+//! The connection driver: one task per connection that owns its `h2kit_proto::Connection`.
+//!
+//! The loop reads into one reused buffer, feeds the engine, acts on its events, applies the
+//! commands that handlers and bodies send over one channel, and writes everything the engine
+//! queued with one write per turn (the engine coalesces frames into a contiguous buffer). It
+//! never waits on a handler: handlers run as their own tasks and talk to it only through the
+//! channel. It stops reading while a large amount of output is unwritten, so a peer that does
+//! not read cannot make us queue without bound.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use h2kit_proto::{Connection, ErrorCode, Event, Head, StreamId, StreamState};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{Instant, Sleep};
+use tokio_util::io::poll_read_buf;
+
+use crate::body::{BodyMsg, RecvBody};
+use crate::server::{Handler, ServerConfig};
+use crate::stats::StatsSink;
+use crate::Error;
+
+/// Stop reading from the peer while this much output is unwritten.
+const MAX_OUTPUT_BACKLOG: usize = 1 << 20;
+/// Commands applied per turn before the loop also reads and writes (fairness).
+const COMMAND_BATCH: usize = 512;
+
+/// Messages from handlers and bodies to the driver.
+pub(crate) enum Command {
+    /// A response head, possibly with its whole body when that is a single chunk.
+    Respond {
+        stream: StreamId,
+        parts: http::response::Parts,
+        body: Option<Bytes>,
+        end_stream: bool,
+    },
+    /// A body chunk. `ack` fires once the chunk is entirely in the engine (flow control
+    /// permitting), so each stream has at most one chunk waiting in the driver.
+    Data {
+        stream: StreamId,
+        data: Bytes,
+        end_stream: bool,
+        ack: oneshot::Sender<Result<(), Error>>,
+    },
+    Trailers {
+        stream: StreamId,
+        trailers: http::HeaderMap,
+    },
+    Reset {
+        stream: StreamId,
+        code: ErrorCode,
+    },
+    /// A body consumed `n` bytes: reopen the window.
+    Release {
+        stream: StreamId,
+        n: usize,
+    },
+    /// A body was dropped unread.
+    BodyDropped {
+        stream: StreamId,
+    },
+}
+
+struct Pending {
+    data: Bytes,
+    end_stream: bool,
+    ack: Option<oneshot::Sender<Result<(), Error>>>,
+}
+
+#[derive(Default)]
+struct StreamCtx {
+    body: Option<mpsc::UnboundedSender<BodyMsg>>,
+    /// Bytes handed to the body and not yet released by it.
+    unreleased: usize,
+    body_dropped: bool,
+    pending: Option<Pending>,
+    handler: Option<tokio::task::AbortHandle>,
+}
+
+pub(crate) struct Driver<T> {
+    io: T,
+    conn: Connection,
+    read_buf: BytesMut,
+    write_buf: Bytes,
+    read_closed: bool,
+    commands: mpsc::UnboundedReceiver<Command>,
+    command_tx: mpsc::UnboundedSender<Command>,
+    streams: HashMap<StreamId, StreamCtx>,
+    handler: Arc<dyn Handler>,
+    config: Arc<ServerConfig>,
+    timer: Pin<Box<Sleep>>,
+    shutdown: watch::Receiver<bool>,
+    shutdown_started: Option<Instant>,
+    idle_since: Option<Instant>,
+    started: Instant,
+    stats: StatsSink,
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
+    pub(crate) fn new(
+        io: T,
+        initial: BytesMut,
+        handler: Arc<dyn Handler>,
+        config: Arc<ServerConfig>,
+        shutdown: watch::Receiver<bool>,
+        stats: StatsSink,
+    ) -> Self {
+        let now = Instant::now();
+        let conn = Connection::server(config.proto.clone(), now.into_std());
+        let (command_tx, commands) = mpsc::unbounded_channel();
+        let mut read_buf = initial;
+        read_buf.reserve(16 << 10);
+        Driver {
+            io,
+            conn,
+            read_buf,
+            write_buf: Bytes::new(),
+            read_closed: false,
+            commands,
+            command_tx,
+            streams: HashMap::new(),
+            handler,
+            config,
+            timer: Box::pin(tokio::time::sleep_until(now + Duration::from_secs(3600))),
+            shutdown,
+            shutdown_started: None,
+            idle_since: Some(now),
+            started: now,
+            stats,
+        }
+    }
+
+    /// Runs the connection to its end.
+    pub(crate) async fn run(mut self) {
+        // Bytes that arrived with the accept (the sniffed preface) are processed first.
+        if !self.read_buf.is_empty() {
+            let now = Instant::now().into_std();
+            let _ = self.conn.recv(&mut self.read_buf, now);
+            self.process_events();
+        }
+        std::future::poll_fn(|cx| self.poll(cx)).await;
+        self.stats.flush(self.conn.stats());
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let mut progress = false;
+            // 1. Commands from handlers and bodies.
+            for _ in 0..COMMAND_BATCH {
+                match self.commands.poll_recv(cx) {
+                    Poll::Ready(Some(cmd)) => {
+                        self.apply(cmd);
+                        progress = true;
+                    }
+                    _ => break,
+                }
+            }
+            // 2. Graceful shutdown requested by the server.
+            if self.shutdown_started.is_none()
+                && (*self.shutdown.borrow() || self.shutdown.has_changed().is_err())
+            {
+                self.begin_shutdown();
+                progress = true;
+            }
+            // 3. Read, unless the peer is not reading what we already have for it.
+            if !self.read_closed
+                && self.conn.pending_output() + self.write_buf.len() < MAX_OUTPUT_BACKLOG
+            {
+                if self.read_buf.capacity() - self.read_buf.len() < 4096 {
+                    self.read_buf.reserve(16 << 10);
+                }
+                match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
+                    Poll::Ready(Ok(0)) => {
+                        self.read_closed = true;
+                        progress = true;
+                    }
+                    Poll::Ready(Ok(_)) => {
+                        let now = Instant::now().into_std();
+                        let _ = self.conn.recv(&mut self.read_buf, now);
+                        self.process_events();
+                        progress = true;
+                    }
+                    Poll::Ready(Err(_)) => return self.finish(),
+                    Poll::Pending => {}
+                }
+            }
+            // 4. Write everything queued.
+            loop {
+                if self.write_buf.is_empty() {
+                    match self.conn.poll_transmit() {
+                        Some(b) => self.write_buf = b,
+                        None => break,
+                    }
+                }
+                match Pin::new(&mut self.io).poll_write(cx, &self.write_buf) {
+                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return self.finish(),
+                    Poll::Ready(Ok(n)) => {
+                        self.write_buf.advance(n);
+                        progress = true;
+                    }
+                    Poll::Pending => break,
+                }
+            }
+            if self.write_buf.is_empty() {
+                // TLS buffers internally; a no-op for TCP.
+                let _ = Pin::new(&mut self.io).poll_flush(cx);
+            }
+            // 5. Done?
+            let drained = self.write_buf.is_empty() && !self.conn.has_output();
+            if drained && (self.conn.is_closed() || self.read_closed) {
+                return self.finish();
+            }
+            // 6. Timers.
+            if self.poll_timers(cx) {
+                progress = true;
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Poll<()> {
+        for (_, ctx) in self.streams.drain() {
+            if let Some(tx) = ctx.body {
+                let _ = tx.send(BodyMsg::Error(Error::ConnectionClosed));
+            }
+            if let Some(p) = ctx.pending {
+                if let Some(ack) = p.ack {
+                    let _ = ack.send(Err(Error::ConnectionClosed));
+                }
+            }
+            if let Some(h) = ctx.handler {
+                h.abort();
+            }
+        }
+        let _ = Pin::new(&mut self.io)
+            .poll_shutdown(&mut Context::from_waker(std::task::Waker::noop()));
+        Poll::Ready(())
+    }
+
+    /// Handshake, idle and shutdown-grace deadlines, and the engine's own timeouts.
+    fn poll_timers(&mut self, cx: &mut Context<'_>) -> bool {
+        let now = Instant::now();
+        let mut fired = false;
+        if !self.conn.peer_settings_received()
+            && now >= self.started + self.config.handshake_timeout
+        {
+            self.conn
+                .goaway(ErrorCode::SETTINGS_TIMEOUT, "no connection preface in time");
+            fired = true;
+        }
+        let active = self.conn.active_streams();
+        if active == (0, 0) {
+            let since = *self.idle_since.get_or_insert(now);
+            if now >= since + self.config.idle_timeout && self.shutdown_started.is_none() {
+                self.begin_shutdown();
+                fired = true;
+            }
+        } else {
+            self.idle_since = None;
+        }
+        if let Some(start) = self.shutdown_started {
+            if now >= start + self.config.shutdown_grace && !self.conn.is_closed() {
+                self.conn
+                    .goaway(ErrorCode::NO_ERROR, "shutdown grace period over");
+                fired = true;
+            }
+        }
+        if let Some(t) = self.conn.poll_timeout() {
+            if Instant::from_std(t) <= now {
+                self.conn.handle_timeout(now.into_std());
+                fired = true;
+            }
+        }
+        let mut next = now + Duration::from_secs(3600);
+        if !self.conn.peer_settings_received() {
+            next = next.min(self.started + self.config.handshake_timeout);
+        }
+        if let Some(since) = self.idle_since {
+            next = next.min(since + self.config.idle_timeout);
+        }
+        if let Some(start) = self.shutdown_started {
+            next = next.min(start + self.config.shutdown_grace);
+        }
+        if let Some(t) = self.conn.poll_timeout() {
+            next = next.min(Instant::from_std(t));
+        }
+        if self.timer.deadline() != next {
+            self.timer.as_mut().reset(next);
+        }
+        if self.timer.as_mut().poll(cx).is_ready() {
+            fired = true;
+        }
+        fired
+    }
+
+    fn begin_shutdown(&mut self) {
+        self.shutdown_started = Some(Instant::now());
+        self.conn.graceful_shutdown(Instant::now().into_std());
+    }
+
+    fn process_events(&mut self) {
+        while let Some(e) = self.conn.poll_event() {
+            match e {
+                Event::Headers {
+                    stream,
+                    head,
+                    end_stream,
+                } => self.on_headers(stream, head, end_stream),
+                Event::Data {
+                    stream,
+                    data,
+                    end_stream,
+                } => {
+                    let n = data.len();
+                    let ctx = self.streams.get_mut(&stream);
+                    match ctx {
+                        Some(ctx) if ctx.body.is_some() && !ctx.body_dropped => {
+                            ctx.unreleased += n;
+                            if let Some(tx) = &ctx.body {
+                                if tx.send(BodyMsg::Data(data)).is_err() {
+                                    ctx.body_dropped = true;
+                                }
+                            }
+                            if end_stream {
+                                ctx.body = None;
+                            }
+                        }
+                        _ => self.conn.release_capacity(stream, n),
+                    }
+                }
+                Event::Reset {
+                    stream,
+                    code,
+                    remote,
+                } => {
+                    if let Some(ctx) = self.streams.remove(&stream) {
+                        let err = if remote {
+                            Error::Reset(code)
+                        } else {
+                            Error::Protocol(code)
+                        };
+                        if let Some(tx) = ctx.body {
+                            let _ = tx.send(BodyMsg::Error(err.clone()));
+                        }
+                        if let Some(p) = ctx.pending {
+                            if let Some(ack) = p.ack {
+                                let _ = ack.send(Err(err));
+                            }
+                        }
+                        if let Some(h) = ctx.handler {
+                            h.abort();
+                        }
+                    }
+                }
+                Event::SendCapacity { stream } => self.flush_stream(stream),
+                _ => {}
+            }
+        }
+    }
+
+    fn on_headers(&mut self, stream: StreamId, head: Head, end_stream: bool) {
+        match head {
+            Head::Request(req) => {
+                let mut ctx = StreamCtx::default();
+                let body = if end_stream {
+                    RecvBody::empty()
+                } else {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    ctx.body = Some(tx);
+                    let len = req
+                        .headers()
+                        .get(http::header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok()?.parse().ok());
+                    RecvBody::new(stream, rx, self.command_tx.clone(), len)
+                };
+                let req = req.map(|()| body);
+                let fut = self.handler.call(stream, req, self.command_tx.clone());
+                ctx.handler = Some(tokio::spawn(fut).abort_handle());
+                self.streams.insert(stream, ctx);
+            }
+            Head::Trailers(t) => {
+                if let Some(ctx) = self.streams.get_mut(&stream) {
+                    if let Some(tx) = ctx.body.take() {
+                        let _ = tx.send(BodyMsg::Trailers(t));
+                    }
+                }
+            }
+            Head::Response(_) => {}
+        }
+    }
+
+    fn apply(&mut self, cmd: Command) {
+        match cmd {
+            Command::Respond {
+                stream,
+                parts,
+                body,
+                end_stream,
+            } => {
+                if !self.streams.contains_key(&stream) {
+                    return;
+                }
+                let head_ends = end_stream && body.is_none();
+                if self.conn.send_response(stream, &parts, head_ends).is_err() {
+                    return;
+                }
+                if let (Some(data), Some(ctx)) = (body, self.streams.get_mut(&stream)) {
+                    ctx.pending = Some(Pending {
+                        data,
+                        end_stream,
+                        ack: None,
+                    });
+                    self.flush_stream(stream);
+                } else {
+                    self.after_send(stream);
+                }
+            }
+            Command::Data {
+                stream,
+                data,
+                end_stream,
+                ack,
+            } => match self.streams.get_mut(&stream) {
+                Some(ctx) => {
+                    ctx.pending = Some(Pending {
+                        data,
+                        end_stream,
+                        ack: Some(ack),
+                    });
+                    self.flush_stream(stream);
+                }
+                None => {
+                    let _ = ack.send(Err(Error::ConnectionClosed));
+                }
+            },
+            Command::Trailers { stream, trailers } => {
+                let _ = self.conn.send_trailers(stream, &trailers);
+                self.after_send(stream);
+            }
+            Command::Reset { stream, code } => {
+                self.conn.reset(stream, code);
+                self.forget(stream);
+            }
+            Command::Release { stream, n } => {
+                if let Some(ctx) = self.streams.get_mut(&stream) {
+                    ctx.unreleased = ctx.unreleased.saturating_sub(n);
+                }
+                self.conn.release_capacity(stream, n);
+            }
+            Command::BodyDropped { stream } => {
+                if let Some(ctx) = self.streams.get_mut(&stream) {
+                    ctx.body_dropped = true;
+                    ctx.body = None;
+                    let n = std::mem::take(&mut ctx.unreleased);
+                    self.conn.release_capacity(stream, n);
+                }
+            }
+        }
+    }
+
+    /// Moves a stream's pending chunk into the engine as far as the windows allow.
+    fn flush_stream(&mut self, stream: StreamId) {
+        let Some(ctx) = self.streams.get_mut(&stream) else {
+            return;
+        };
+        let Some(p) = ctx.pending.take() else { return };
+        match self.conn.send_data(stream, p.data, p.end_stream) {
+            Ok(rest) if rest.is_empty() => {
+                if let Some(ack) = p.ack {
+                    let _ = ack.send(Ok(()));
+                }
+                self.after_send(stream);
+            }
+            Ok(rest) => {
+                ctx.pending = Some(Pending { data: rest, ..p });
+            }
+            Err(_) => {
+                if let Some(ack) = p.ack {
+                    let _ = ack.send(Err(Error::ConnectionClosed));
+                }
+            }
+        }
+    }
+
+    /// After our side of a stream ended: if the peer is still sending a body nobody reads,
+    /// ask it to stop without error (RFC 9113 §8.1); forget streams that are fully closed.
+    fn after_send(&mut self, stream: StreamId) {
+        match self.conn.stream_state(stream) {
+            StreamState::HalfClosedLocal => {
+                if self.streams.get(&stream).is_some_and(|c| c.body_dropped) {
+                    self.conn.reset(stream, ErrorCode::NO_ERROR);
+                    self.forget(stream);
+                }
+            }
+            StreamState::Closed => self.forget(stream),
+            _ => {}
+        }
+    }
+
+    fn forget(&mut self, stream: StreamId) {
+        if let Some(ctx) = self.streams.get(&stream) {
+            if ctx.pending.is_none() && ctx.body.is_none() {
+                self.streams.remove(&stream);
+            }
+        }
+    }
+}
+
+/// Sends a handler's response through the driver: head (with the body when it is one chunk),
+/// then each chunk after the previous one was accepted, then trailers.
+pub(crate) async fn send_response<B>(
+    stream: StreamId,
+    res: http::Response<B>,
+    tx: &mpsc::UnboundedSender<Command>,
+) -> Result<(), Error>
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    use http_body_util::BodyExt;
+    let (parts, body) = res.into_parts();
+    let mut body = std::pin::pin!(body);
+    if body.is_end_stream() {
+        let _ = tx.send(Command::Respond {
+            stream,
+            parts,
+            body: None,
+            end_stream: true,
+        });
+        return Ok(());
+    }
+    let mut head = Some(parts);
+    loop {
+        let frame = match body.frame().await {
+            None => {
+                // The body ended without a last-chunk marker: an empty END_STREAM.
+                if let Some(parts) = head.take() {
+                    let _ = tx.send(Command::Respond {
+                        stream,
+                        parts,
+                        body: None,
+                        end_stream: true,
+                    });
+                    return Ok(());
+                }
+                let (ack, rx) = oneshot::channel();
+                let _ = tx.send(Command::Data {
+                    stream,
+                    data: Bytes::new(),
+                    end_stream: true,
+                    ack,
+                });
+                return rx.await.unwrap_or(Err(Error::ConnectionClosed));
+            }
+            Some(Err(_)) => {
+                let _ = tx.send(Command::Reset {
+                    stream,
+                    code: ErrorCode::INTERNAL_ERROR,
+                });
+                return Err(Error::Protocol(ErrorCode::INTERNAL_ERROR));
+            }
+            Some(Ok(f)) => f,
+        };
+        match frame.into_data() {
+            Ok(data) => {
+                let end = body.is_end_stream();
+                if let Some(parts) = head.take() {
+                    if end || data.is_empty() {
+                        let _ = tx.send(Command::Respond {
+                            stream,
+                            parts,
+                            body: Some(data),
+                            end_stream: end,
+                        });
+                        if end {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    let _ = tx.send(Command::Respond {
+                        stream,
+                        parts,
+                        body: None,
+                        end_stream: false,
+                    });
+                }
+                let (ack, rx) = oneshot::channel();
+                let _ = tx.send(Command::Data {
+                    stream,
+                    data,
+                    end_stream: end,
+                    ack,
+                });
+                rx.await.unwrap_or(Err(Error::ConnectionClosed))?;
+                if end {
+                    return Ok(());
+                }
+            }
+            Err(frame) => {
+                if let Ok(trailers) = frame.into_trailers() {
+                    if let Some(parts) = head.take() {
+                        let _ = tx.send(Command::Respond {
+                            stream,
+                            parts,
+                            body: None,
+                            end_stream: false,
+                        });
+                    }
+                    let _ = tx.send(Command::Trailers { stream, trailers });
+                    return Ok(());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The HTTP/2 server: an accept loop, one driver task per connection, and request handlers
+//! as their own tasks. Any `tower::Service<http::Request<RecvBody>>` whose response body is an
+//! `http_body::Body<Data = Bytes>` serves unchanged (an `axum::Router`, for one).
+
+mod config;
+mod sniff;
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use h2kit_proto::{ErrorCode, StreamId};
+use http::{Request, Response};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+use tower_service::Service;
+
+pub use config::ServerConfig;
+
+use crate::body::RecvBody;
+use crate::driver::{self, Command, Driver};
+use crate::stats::{ServerStats, StatsSink};
+
+type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Type-erased request handling, so the driver is not generic over the service.
+pub(crate) trait Handler: Send + Sync + 'static {
+    fn call(
+        &self,
+        stream: StreamId,
+        req: Request<RecvBody>,
+        tx: mpsc::UnboundedSender<Command>,
+    ) -> BoxFuture;
+}
+
+struct ServiceHandler<S>(S);
+
+/// Resets the stream if the handler panics (an aborted handler is dropped without panicking
+/// and sends nothing: its stream is already gone).
+struct PanicGuard {
+    stream: StreamId,
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+impl Drop for PanicGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.tx.send(Command::Reset {
+                stream: self.stream,
+                code: ErrorCode::INTERNAL_ERROR,
+            });
+        }
+    }
+}
+
+impl<S, B> Handler for ServiceHandler<S>
+where
+    S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display + Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Send,
+{
+    fn call(
+        &self,
+        stream: StreamId,
+        req: Request<RecvBody>,
+        tx: mpsc::UnboundedSender<Command>,
+    ) -> BoxFuture {
+        let svc = self.0.clone();
+        Box::pin(async move {
+            let _guard = PanicGuard {
+                stream,
+                tx: tx.clone(),
+            };
+            match svc.oneshot(req).await {
+                Ok(res) => {
+                    let _ = driver::send_response(stream, res, &tx).await;
+                }
+                Err(e) => {
+                    tracing::debug!(target: "h2kit::server", stream = stream.0, error = %e, "handler failed");
+                    let _ = tx.send(Command::Reset {
+                        stream,
+                        code: ErrorCode::INTERNAL_ERROR,
+                    });
+                }
+            }
+        })
+    }
+}
+
+/// An HTTP/2 server. Cleartext h2c with prior knowledge by default; TLS with ALPN `h2` after
+/// [`Server::tls`].
+pub struct Server {
+    config: Arc<ServerConfig>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    stats: Arc<ServerStats>,
+}
+
+impl Server {
+    pub fn new(config: ServerConfig) -> Server {
+        Server {
+            config: Arc::new(config),
+            tls: None,
+            stats: Arc::new(ServerStats::default()),
+        }
+    }
+
+    /// Serve TLS with this rustls configuration; ALPN is set to `h2`.
+    pub fn tls(mut self, mut config: rustls::ServerConfig) -> Server {
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        self.tls = Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)));
+        self
+    }
+
+    /// Server-wide counters, readable at any time (a snapshot API over atomics).
+    pub fn stats(&self) -> Arc<ServerStats> {
+        self.stats.clone()
+    }
+
+    /// Accepts connections on `listener` and serves them with `service` until `shutdown`
+    /// completes. Then: the listener is closed (new connections are refused), every
+    /// connection gets a two-phase GOAWAY, in-flight streams have `shutdown_grace` to finish,
+    /// and the call returns when all connections are closed.
+    pub async fn serve<S, B, F>(
+        self,
+        listener: TcpListener,
+        service: S,
+        shutdown: F,
+    ) -> io::Result<()>
+    where
+        S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+        S::Error: std::fmt::Display + Send,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Send,
+        F: Future<Output = ()>,
+    {
+        let handler: Arc<dyn Handler> = Arc::new(ServiceHandler(service));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => {
+                    let (sock, _) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            // EMFILE and friends: back off briefly instead of spinning.
+                            tracing::warn!(target: "h2kit::server", error = %e, "accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                            continue;
+                        }
+                    };
+                    if self.stats.open_connections() >= self.config.max_connections as u64 {
+                        self.stats.connection_rejected();
+                        drop(sock);
+                        continue;
+                    }
+                    let _ = sock.set_nodelay(true);
+                    self.stats.connection_opened();
+                    let conn = ConnTask {
+                        handler: handler.clone(),
+                        config: self.config.clone(),
+                        stop: stop_rx.clone(),
+                        stats: self.stats.clone(),
+                        tls: self.tls.clone(),
+                    };
+                    tasks.spawn(conn.run(sock));
+                }
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        drop(listener);
+        let _ = stop_tx.send(true);
+        let drain = async { while tasks.join_next().await.is_some() {} };
+        let limit = self.config.shutdown_grace + std::time::Duration::from_secs(1);
+        if tokio::time::timeout(limit, drain).await.is_err() {
+            tasks.abort_all();
+        }
+        Ok(())
+    }
+}
+
+struct ConnTask {
+    handler: Arc<dyn Handler>,
+    config: Arc<ServerConfig>,
+    stop: watch::Receiver<bool>,
+    stats: Arc<ServerStats>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl ConnTask {
+    async fn run(self, sock: tokio::net::TcpStream) {
+        let stats = self.stats.clone();
+        match self.tls.clone() {
+            None => self.serve_io(sock).await,
+            Some(acceptor) => {
+                match tokio::time::timeout(self.config.handshake_timeout, acceptor.accept(sock))
+                    .await
+                {
+                    Ok(Ok(tls)) => self.serve_io(tls).await,
+                    _ => stats.handshake_failed(),
+                }
+            }
+        }
+        stats.connection_closed();
+    }
+
+    async fn serve_io<T>(self, mut io: T)
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let first =
+            tokio::time::timeout(self.config.handshake_timeout, sniff::preface(&mut io)).await;
+        let first = match first {
+            Ok(Ok(sniff::Sniffed::Http2(bytes))) => bytes,
+            Ok(Ok(sniff::Sniffed::Http1)) => {
+                self.stats.http1_rejected();
+                sniff::answer_http1(&mut io).await;
+                return;
+            }
+            _ => return,
+        };
+        let sink = StatsSink::new(self.stats.clone());
+        Driver::new(io, first, self.handler, self.config, self.stop, sink)
+            .run()
+            .await;
+    }
+}

@@ -1,0 +1,223 @@
+//! Server-wide counters: atomics readable as a snapshot, mirrored to the `metrics` facade.
+//!
+//! Connection drivers count in their engine (`h2kit_proto::Stats`, no atomics on the hot path)
+//! and add the difference to these totals once a second and when they end.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use h2kit_proto::frame::FrameType;
+use h2kit_proto::stats::{CodeCounts, FrameCounts};
+use h2kit_proto::{ErrorCode, Stats};
+
+struct Counts<const N: usize>([AtomicU64; N]);
+
+impl<const N: usize> Default for Counts<N> {
+    fn default() -> Self {
+        Counts(std::array::from_fn(|_| AtomicU64::new(0)))
+    }
+}
+
+impl<const N: usize> Counts<N> {
+    fn add(&self, i: usize, n: u64) {
+        self.0[i.min(N - 1)].fetch_add(n, Relaxed);
+    }
+    fn load(&self) -> [u64; N] {
+        std::array::from_fn(|i| self.0[i].load(Relaxed))
+    }
+}
+
+#[derive(Default)]
+pub struct ServerStats {
+    accepted: AtomicU64,
+    open: AtomicU64,
+    closed: AtomicU64,
+    rejected: AtomicU64,
+    http1_rejected: AtomicU64,
+    handshake_failed: AtomicU64,
+    streams: AtomicU64,
+    refused_streams: AtomicU64,
+    suppressed_resets: AtomicU64,
+    frames_sent: Counts<11>,
+    frames_received: Counts<11>,
+    resets_sent: Counts<15>,
+    resets_received: Counts<15>,
+    goaways_sent: Counts<15>,
+    goaways_received: Counts<15>,
+}
+
+/// A copy of the counters at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub connections_accepted: u64,
+    pub connections_open: u64,
+    pub connections_closed: u64,
+    /// Closed at once because `max_connections` was reached.
+    pub connections_rejected: u64,
+    /// Answered in HTTP/1.1 that this server speaks HTTP/2 only.
+    pub http1_rejected: u64,
+    pub handshakes_failed: u64,
+    pub streams: u64,
+    pub refused_streams: u64,
+    pub suppressed_resets: u64,
+    pub frames_sent: FrameCounts,
+    pub frames_received: FrameCounts,
+    pub resets_sent: CodeCounts,
+    pub resets_received: CodeCounts,
+    pub goaways_sent: CodeCounts,
+    pub goaways_received: CodeCounts,
+}
+
+impl ServerStats {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            connections_accepted: self.accepted.load(Relaxed),
+            connections_open: self.open.load(Relaxed),
+            connections_closed: self.closed.load(Relaxed),
+            connections_rejected: self.rejected.load(Relaxed),
+            http1_rejected: self.http1_rejected.load(Relaxed),
+            handshakes_failed: self.handshake_failed.load(Relaxed),
+            streams: self.streams.load(Relaxed),
+            refused_streams: self.refused_streams.load(Relaxed),
+            suppressed_resets: self.suppressed_resets.load(Relaxed),
+            frames_sent: FrameCounts(self.frames_sent.load()),
+            frames_received: FrameCounts(self.frames_received.load()),
+            resets_sent: CodeCounts(self.resets_sent.load()),
+            resets_received: CodeCounts(self.resets_received.load()),
+            goaways_sent: CodeCounts(self.goaways_sent.load()),
+            goaways_received: CodeCounts(self.goaways_received.load()),
+        }
+    }
+
+    pub(crate) fn open_connections(&self) -> u64 {
+        self.open.load(Relaxed)
+    }
+
+    pub(crate) fn connection_opened(&self) {
+        self.accepted.fetch_add(1, Relaxed);
+        self.open.fetch_add(1, Relaxed);
+        metrics::counter!("h2kit_server_connections_accepted_total").increment(1);
+        metrics::gauge!("h2kit_server_connections_open").increment(1.0);
+    }
+
+    pub(crate) fn connection_closed(&self) {
+        self.open.fetch_sub(1, Relaxed);
+        self.closed.fetch_add(1, Relaxed);
+        metrics::counter!("h2kit_server_connections_closed_total").increment(1);
+        metrics::gauge!("h2kit_server_connections_open").decrement(1.0);
+    }
+
+    pub(crate) fn connection_rejected(&self) {
+        self.rejected.fetch_add(1, Relaxed);
+        metrics::counter!("h2kit_server_connections_rejected_total").increment(1);
+    }
+
+    pub(crate) fn http1_rejected(&self) {
+        self.http1_rejected.fetch_add(1, Relaxed);
+        metrics::counter!("h2kit_server_http1_rejected_total").increment(1);
+    }
+
+    pub(crate) fn handshake_failed(&self) {
+        self.handshake_failed.fetch_add(1, Relaxed);
+        metrics::counter!("h2kit_server_handshakes_failed_total").increment(1);
+    }
+}
+
+/// One connection's view: remembers what it already reported.
+pub(crate) struct StatsSink {
+    shared: Arc<ServerStats>,
+    last: Stats,
+}
+
+fn type_label(i: usize) -> &'static str {
+    FrameType::from_u8(i as u8).map_or("UNKNOWN", FrameType::name)
+}
+
+fn code_label(i: usize) -> &'static str {
+    ErrorCode(i as u32).name().unwrap_or("OTHER")
+}
+
+impl StatsSink {
+    pub(crate) fn new(shared: Arc<ServerStats>) -> StatsSink {
+        StatsSink {
+            shared,
+            last: Stats::default(),
+        }
+    }
+
+    /// Adds what changed since the last flush to the shared totals and the metrics.
+    pub(crate) fn flush(&mut self, now: &Stats) {
+        let s = &self.shared;
+        let d = |a: u64, b: u64| a.saturating_sub(b);
+        let streams = d(now.streams_opened_remote, self.last.streams_opened_remote);
+        s.streams.fetch_add(streams, Relaxed);
+        metrics::counter!("h2kit_server_streams_total").increment(streams);
+        let refused = d(now.refused_streams, self.last.refused_streams);
+        s.refused_streams.fetch_add(refused, Relaxed);
+        metrics::counter!("h2kit_server_refused_streams_total").increment(refused);
+        let suppressed = d(now.suppressed_resets, self.last.suppressed_resets);
+        s.suppressed_resets.fetch_add(suppressed, Relaxed);
+        for (dir, now_c, last_c, total) in [
+            (
+                "sent",
+                &now.frames_sent,
+                &self.last.frames_sent,
+                &s.frames_sent,
+            ),
+            (
+                "received",
+                &now.frames_received,
+                &self.last.frames_received,
+                &s.frames_received,
+            ),
+        ] {
+            for i in 0..11 {
+                let n = d(now_c.0[i], last_c.0[i]);
+                if n > 0 {
+                    total.add(i, n);
+                    metrics::counter!("h2kit_frames_total", "direction" => dir, "type" => type_label(i)).increment(n);
+                }
+            }
+        }
+        for (name, dir, now_c, last_c, total) in [
+            (
+                "h2kit_rst_stream_total",
+                "sent",
+                &now.resets_sent,
+                &self.last.resets_sent,
+                &s.resets_sent,
+            ),
+            (
+                "h2kit_rst_stream_total",
+                "received",
+                &now.resets_received,
+                &self.last.resets_received,
+                &s.resets_received,
+            ),
+            (
+                "h2kit_goaway_total",
+                "sent",
+                &now.goaways_sent,
+                &self.last.goaways_sent,
+                &s.goaways_sent,
+            ),
+            (
+                "h2kit_goaway_total",
+                "received",
+                &now.goaways_received,
+                &self.last.goaways_received,
+                &s.goaways_received,
+            ),
+        ] {
+            for i in 0..15 {
+                let n = d(now_c.0[i], last_c.0[i]);
+                if n > 0 {
+                    total.add(i, n);
+                    metrics::counter!(name, "direction" => dir, "code" => code_label(i))
+                        .increment(n);
+                }
+            }
+        }
+        self.last = now.clone();
+    }
+}
