@@ -1,7 +1,40 @@
-//! The `h2kit` binary. Its subcommands (`serve`, `get`, `load`, `proxy`) arrive with the server,
-//! client and load-generator work; until then it says so and exits non-zero.
+//! The `h2kit` command.
 
-fn main() {
-    eprintln!("h2kit: no subcommands are implemented yet (serve, get, load and proxy are planned)");
-    std::process::exit(2);
+mod duration;
+mod routes;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "h2kit",
+    version,
+    about = "HTTP/2 toolkit: server, client, load generator, proxy"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run an HTTP/2 server with built-in test routes.
+    Serve(serve::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("h2kit: {msg}");
+            ExitCode::from(2)
+        }
+    }
 }

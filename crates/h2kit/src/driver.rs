@@ -17,9 +17,10 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 use h2kit_proto::{Connection, ErrorCode, Event, Head, StreamId, StreamState};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Sleep};
 use tokio_util::io::poll_read_buf;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::body::{BodyMsg, RecvBody};
 use crate::server::{Handler, ServerConfig};
@@ -95,7 +96,8 @@ pub(crate) struct Driver<T> {
     handler: Arc<dyn Handler>,
     config: Arc<ServerConfig>,
     timer: Pin<Box<Sleep>>,
-    shutdown: watch::Receiver<bool>,
+    /// Completes when the server shuts down; polled, so it wakes an otherwise idle driver.
+    shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     shutdown_started: Option<Instant>,
     idle_since: Option<Instant>,
     started: Instant,
@@ -108,7 +110,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         initial: BytesMut,
         handler: Arc<dyn Handler>,
         config: Arc<ServerConfig>,
-        shutdown: watch::Receiver<bool>,
+        shutdown: CancellationToken,
         stats: StatsSink,
     ) -> Self {
         let now = Instant::now();
@@ -128,7 +130,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             handler,
             config,
             timer: Box::pin(tokio::time::sleep_until(now + Duration::from_secs(3600))),
-            shutdown,
+            shutdown: Box::pin(shutdown.cancelled_owned()),
             shutdown_started: None,
             idle_since: Some(now),
             started: now,
@@ -162,9 +164,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 }
             }
             // 2. Graceful shutdown requested by the server.
-            if self.shutdown_started.is_none()
-                && (*self.shutdown.borrow() || self.shutdown.has_changed().is_err())
-            {
+            if self.shutdown_started.is_none() && self.shutdown.as_mut().poll(cx).is_ready() {
                 self.begin_shutdown();
                 progress = true;
             }
@@ -494,11 +494,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// ask it to stop without error (RFC 9113 §8.1); forget streams that are fully closed.
     fn after_send(&mut self, stream: StreamId) {
         match self.conn.stream_state(stream) {
-            StreamState::HalfClosedLocal => {
-                if self.streams.get(&stream).is_some_and(|c| c.body_dropped) {
-                    self.conn.reset(stream, ErrorCode::NO_ERROR);
-                    self.forget(stream);
-                }
+            StreamState::HalfClosedLocal
+                if self.streams.get(&stream).is_some_and(|c| c.body_dropped) =>
+            {
+                self.conn.reset(stream, ErrorCode::NO_ERROR);
+                self.forget(stream);
             }
             StreamState::Closed => self.forget(stream),
             _ => {}

@@ -14,8 +14,9 @@ use bytes::Bytes;
 use h2kit_proto::{ErrorCode, StreamId};
 use http::{Request, Response};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tower_service::Service;
 
@@ -141,7 +142,7 @@ impl Server {
         F: Future<Output = ()>,
     {
         let handler: Arc<dyn Handler> = Arc::new(ServiceHandler(service));
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
@@ -167,7 +168,7 @@ impl Server {
                     let conn = ConnTask {
                         handler: handler.clone(),
                         config: self.config.clone(),
-                        stop: stop_rx.clone(),
+                        stop: stop.clone(),
                         stats: self.stats.clone(),
                         tls: self.tls.clone(),
                     };
@@ -177,7 +178,7 @@ impl Server {
             }
         }
         drop(listener);
-        let _ = stop_tx.send(true);
+        stop.cancel();
         let drain = async { while tasks.join_next().await.is_some() {} };
         let limit = self.config.shutdown_grace + std::time::Duration::from_secs(1);
         if tokio::time::timeout(limit, drain).await.is_err() {
@@ -190,7 +191,7 @@ impl Server {
 struct ConnTask {
     handler: Arc<dyn Handler>,
     config: Arc<ServerConfig>,
-    stop: watch::Receiver<bool>,
+    stop: CancellationToken,
     stats: Arc<ServerStats>,
     tls: Option<tokio_rustls::TlsAcceptor>,
 }

@@ -1,0 +1,152 @@
+//! `h2kit serve`: the HTTP/2 server with built-in test routes.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use h2kit::{Server, ServerConfig};
+
+use crate::{duration, routes};
+
+#[derive(Parser, Debug)]
+#[command(after_help = routes::HELP)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Cleartext HTTP/2 with prior knowledge (the default without --tls-cert).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    h2c: bool,
+    /// PEM certificate chain for TLS (ALPN h2); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS; needs --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// SETTINGS_MAX_CONCURRENT_STREAMS per connection.
+    #[arg(long, default_value_t = 100)]
+    max_concurrent_streams: u32,
+    /// Initial stream flow-control window in bytes (65535..=2147483647).
+    #[arg(long, default_value_t = 2 << 20, value_parser = clap::value_parser!(u32).range(65_535..=2_147_483_647))]
+    stream_window: u32,
+    /// Connection flow-control window in bytes (65535..=2147483647).
+    #[arg(long, default_value_t = 16 << 20, value_parser = clap::value_parser!(u32).range(65_535..=2_147_483_647))]
+    connection_window: u32,
+    /// SETTINGS_MAX_FRAME_SIZE (16384..=16777215).
+    #[arg(long, default_value_t = 16_384, value_parser = clap::value_parser!(u32).range(16_384..=16_777_215))]
+    max_frame_size: u32,
+    /// SETTINGS_MAX_HEADER_LIST_SIZE in bytes.
+    #[arg(long, default_value_t = 64 << 10)]
+    max_header_list_size: u32,
+    /// Time for the TLS handshake and the client preface (e.g. 10s).
+    #[arg(long, default_value = "10s", value_parser = duration::parse)]
+    handshake_timeout: Duration,
+    /// Close connections with no open stream after this long (e.g. 5m).
+    #[arg(long, default_value = "5m", value_parser = duration::parse)]
+    idle_timeout: Duration,
+    /// How long in-flight streams may take after SIGINT/SIGTERM.
+    #[arg(long, default_value = "30s", value_parser = duration::parse)]
+    shutdown_grace: Duration,
+    /// Refuse connections beyond this many open ones.
+    #[arg(long, default_value_t = 50_000)]
+    max_connections: usize,
+    /// Serve Prometheus metrics on this address (GET /metrics).
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
+    /// Log level: error, warn, info, debug, trace, or "frames" for the frame trace
+    /// (any tracing filter directive also works, e.g. "h2kit::frame=trace").
+    #[arg(long, default_value = "info")]
+    log: String,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    let filter = match args.log.as_str() {
+        "frames" => "info,h2kit::frame=trace".to_string(),
+        other => other.to_string(),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .map_err(|e| format!("--log '{}': {e}", args.log))?;
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+
+    // Everything that can fail is checked before anything starts.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(h2kit::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all();
+    if let Some(n) = args.threads {
+        if n == 0 {
+            return Err("--threads must be at least 1".into());
+        }
+        rt.worker_threads(n);
+    }
+    let rt = rt
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        if let Some(addr) = args.metrics_listen {
+            metrics_exporter_prometheus::PrometheusBuilder::new()
+                .with_http_listener(addr)
+                .install()
+                .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+        }
+        let config = ServerConfig {
+            proto: h2kit::proto::Config {
+                max_concurrent_streams: args.max_concurrent_streams,
+                initial_stream_window: args.stream_window,
+                connection_window: args.connection_window,
+                max_frame_size: args.max_frame_size,
+                max_header_list_size: args.max_header_list_size,
+                ..Default::default()
+            },
+            handshake_timeout: args.handshake_timeout,
+            idle_timeout: args.idle_timeout,
+            shutdown_grace: args.shutdown_grace,
+            max_connections: args.max_connections,
+        };
+        let mut server = Server::new(config);
+        let scheme = if let Some(tls) = tls {
+            server = server.tls(tls);
+            "https"
+        } else {
+            "http (h2c prior knowledge)"
+        };
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!("h2kit serving {scheme} on {addr}");
+        // Printed on stdout so scripts can wait for it.
+        println!("listening on {addr}");
+        let svc = tower::service_fn(routes::handle);
+        server
+            .serve(listener, svc, shutdown_signal())
+            .await
+            .map_err(|e| format!("server failed: {e}"))?;
+        tracing::info!("h2kit stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down: GOAWAY sent, finishing in-flight streams");
+}

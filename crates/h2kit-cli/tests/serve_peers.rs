@@ -1,0 +1,249 @@
+//! `h2kit serve` against independent HTTP/2 implementations: curl, nghttp and h2load
+//! (nghttp2), and Python's `h2` driving edge cases over a raw socket.
+
+mod common;
+use common::*;
+
+use std::path::Path;
+
+#[test]
+fn curl_get_and_post_with_prior_knowledge() {
+    let s = Served::start(&[]);
+    let out = peer(
+        "curl",
+        &[
+            "-sS",
+            "--http2-prior-knowledge",
+            "-w",
+            "\n%{http_version} %{http_code}",
+            &s.url("/"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello from h2kit\n\n2 200"
+    );
+    let out = peer(
+        "curl",
+        &[
+            "-sS",
+            "--http2-prior-knowledge",
+            "--data-binary",
+            "posted body",
+            &s.url("/echo"),
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "posted body");
+    // A 5 MB upload streams back through flow control.
+    let file = std::env::temp_dir().join(format!("h2kit-upload-{}", std::process::id()));
+    std::fs::write(&file, vec![b'z'; 5_000_000]).unwrap();
+    let out = peer(
+        "curl",
+        &[
+            "-sS",
+            "--http2-prior-knowledge",
+            "--data-binary",
+            &format!("@{}", file.display()),
+            &s.url("/echo"),
+        ],
+    );
+    std::fs::remove_file(&file).ok();
+    assert_eq!(out.stdout.len(), 5_000_000);
+    assert!(out.stdout.iter().all(|b| *b == b'z'));
+}
+
+#[test]
+fn curl_http1_request_gets_an_http1_answer() {
+    let s = Served::start(&[]);
+    let out = peer("curl", &["-sS", "-i", "--http1.1", &s.url("/")]);
+    let t = text(&out);
+    assert!(t.starts_with("HTTP/1.1 505"), "{t}");
+    assert!(t.contains("speaks HTTP/2 only"), "{t}");
+}
+
+#[test]
+fn nghttp_verbose_over_h2c() {
+    let s = Served::start(&[]);
+    let out = peer("nghttp", &["-v", &s.url("/trailers")]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    for needle in [
+        "recv SETTINGS frame",
+        "SETTINGS_MAX_CONCURRENT_STREAMS(0x03):100",
+        ":status: 200",
+        "body before trailers",
+        "grpc-status: 0",
+        "recv HEADERS frame <length=",
+    ] {
+        assert!(t.contains(needle), "missing {needle:?} in\n{t}");
+    }
+    // No protocol errors either way.
+    assert!(
+        !t.contains("PROTOCOL_ERROR") && !t.contains("RST_STREAM"),
+        "{t}"
+    );
+}
+
+fn write_cert(dir: &Path) -> (String, String) {
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let c = dir.join("cert.pem");
+    let k = dir.join("key.pem");
+    std::fs::write(&c, cert.cert.pem()).unwrap();
+    std::fs::write(&k, cert.signing_key.serialize_pem()).unwrap();
+    (c.display().to_string(), k.display().to_string())
+}
+
+#[test]
+fn nghttp_and_curl_over_tls_with_alpn_h2() {
+    let dir = std::env::temp_dir().join(format!("h2kit-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = write_cert(&dir);
+    let s = Served::start(&["--tls-cert", &cert, "--tls-key", &key]);
+    let url = format!("https://{}/", s.addr);
+    let out = peer("nghttp", &["-v", &url]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("negotiated protocol: h2"), "{t}");
+    assert!(t.contains("hello from h2kit"), "{t}");
+    let out = peer(
+        "curl",
+        &["-sS", "-k", "--http2", "-w", " %{http_version}", &url],
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from h2kit\n 2");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn h2load_200k_requests_zero_errors() {
+    let s = Served::start(&[]);
+    let out = peer("h2load", &["-c4", "-m100", "-n", "200000", &s.url("/")]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("200000 total, 200000 started, 200000 done, 200000 succeeded, 0 failed, 0 errored, 0 timeout"), "{t}");
+    assert!(t.contains("200000 2xx"), "{t}");
+}
+
+#[test]
+fn python_h2_edge_cases() {
+    let s = Served::start(&["--stream-window", "65535", "--connection-window", "65535"]);
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/server_edge_cases.py");
+    let out = peer("python3", &[script.to_str().unwrap(), &s.addr.to_string()]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("all edge cases passed"), "{t}");
+}
+
+#[test]
+fn metrics_are_served_in_prometheus_text() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let metrics = format!("127.0.0.1:{port}");
+    let s = Served::start(&["--metrics-listen", &metrics]);
+    let out = peer("h2load", &["-c2", "-m10", "-n", "1000", &s.url("/")]);
+    assert!(out.status.success());
+    let body = {
+        let mut last = String::new();
+        for _ in 0..50 {
+            let out = peer("curl", &["-sS", &format!("http://{metrics}/metrics")]);
+            last = String::from_utf8_lossy(&out.stdout).into_owned();
+            if last.contains("h2kit_server_streams_total 1000") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        last
+    };
+    assert!(
+        body.contains("h2kit_server_connections_accepted_total 2"),
+        "{body}"
+    );
+    assert!(body.contains("h2kit_server_streams_total 1000"), "{body}");
+    assert!(
+        body.contains(r#"h2kit_frames_total{direction="sent",type="HEADERS"} 1000"#),
+        "{body}"
+    );
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_exit_2() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_h2kit"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["serve", "--max-frame-size", "10"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--max-frame-size"), "{err}");
+    let (code, err) = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        "/nonexistent.pem",
+        "--tls-key",
+        "/nonexistent.key",
+    ]);
+    assert_eq!(code, Some(2));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent.pem"), "{err}");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let (code, err) = run(&["serve", "--listen", &addr]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains(&addr) && err.lines().count() == 1, "{err}");
+    let (code, err) = run(&["serve", "--idle-timeout", "soon"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--idle-timeout"), "{err}");
+}
+
+#[test]
+fn graceful_shutdown_under_load_loses_no_in_flight_request() {
+    use std::io::{BufRead, BufReader};
+    let s = Served::start(&[]);
+    // Background load on other connections while the shutdown happens.
+    let url = s.url("/");
+    let load = std::thread::spawn(move || peer("h2load", &["-c4", "-m10", "-D", "3", &url]));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/server_edge_cases.py");
+    let mut py = std::process::Command::new("python3")
+        .args([
+            "-u",
+            script.to_str().unwrap(),
+            &s.addr.to_string(),
+            "shutdown",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 is required (CI installs it)");
+    let mut out = BufReader::new(py.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    let started = std::time::Instant::now();
+    let status = s.terminate();
+    assert!(status.success(), "server exit: {status:?}");
+    // The 1.5 s requests were allowed to finish before the server stopped.
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(py.wait().unwrap().success(), "{rest}");
+    assert!(rest.contains("10 in-flight requests completed"), "{rest}");
+    assert!(rest.contains("retryable"), "{rest}");
+    let load = load.join().unwrap();
+    assert!(text(&load).contains("succeeded"), "{}", text(&load));
+}
