@@ -18,6 +18,7 @@ Built-in routes:
   /            a small text body
   /bytes/N     N bytes (up to 1 GiB), streamed in 64 KiB chunks
   /echo        streams the request body (and its trailers) back
+  /sink        reads the whole request body, then answers ok
   /delay/MS    answers after MS milliseconds (up to 60,000)
   /status/CODE an empty response with that status (200-599)
   /trailers    a body followed by trailers (grpc-status: 0)";
@@ -52,6 +53,10 @@ pub async fn handle(req: Request<RecvBody>) -> Result<Response<ResBody>, Infalli
             ),
         },
         ("echo", None) => Response::new(req.into_body().boxed()),
+        ("sink", None) => match req.into_body().collect().await {
+            Ok(_) => Response::new(full(Bytes::from_static(b"ok\n"))),
+            Err(e) => status(StatusCode::BAD_REQUEST, &e.to_string()),
+        },
         ("delay", Some(ms)) => match ms.parse::<u64>() {
             Ok(ms) if ms <= 60_000 => {
                 tokio::time::sleep(Duration::from_millis(ms)).await;

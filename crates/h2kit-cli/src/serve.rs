@@ -82,14 +82,18 @@ pub fn run(args: Args) -> Result<(), String> {
         (Some(cert), Some(key)) => Some(h2kit::tls::server_config(cert, key)?),
         _ => None,
     };
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    rt.enable_all();
-    if let Some(n) = args.threads {
-        if n == 0 {
-            return Err("--threads must be at least 1".into());
+    // One thread: a current-thread runtime, without the work-stealing machinery.
+    let mut rt = match args.threads {
+        Some(0) => return Err("--threads must be at least 1".into()),
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
         }
-        rt.worker_threads(n);
-    }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    rt.enable_all();
     let rt = rt
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;

@@ -79,9 +79,10 @@ impl Stream {
 }
 
 /// Stream identifiers are small distinct integers: a multiplicative hash spreads them well and
-/// costs one instruction, where SipHash would dominate a stream lookup.
+/// costs one instruction, where SipHash would dominate a stream lookup. (Not DoS-resistant, and
+/// need not be: the peer cannot choose many colliding ids, since ids must increase.)
 #[derive(Default)]
-pub(crate) struct IdHasher(u64);
+pub struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
@@ -98,3 +99,6 @@ impl Hasher for IdHasher {
 }
 
 pub(crate) type StreamMap = HashMap<StreamId, Stream, BuildHasherDefault<IdHasher>>;
+
+/// A map keyed by stream id with the cheap [`IdHasher`], for drivers that keep per-stream state.
+pub type StreamIdMap<V> = HashMap<StreamId, V, BuildHasherDefault<IdHasher>>;

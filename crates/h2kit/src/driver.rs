@@ -7,7 +7,6 @@
 //! channel. It stops reading while a large amount of output is unwritten, so a peer that does
 //! not read cannot make us queue without bound.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,6 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
+use h2kit_proto::stream::StreamIdMap;
 use h2kit_proto::{Connection, ErrorCode, Event, Head, StreamId, StreamState};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
@@ -92,8 +92,11 @@ pub(crate) struct Driver<T> {
     read_closed: bool,
     commands: mpsc::UnboundedReceiver<Command>,
     command_tx: mpsc::UnboundedSender<Command>,
-    streams: HashMap<StreamId, StreamCtx>,
+    streams: StreamIdMap<StreamCtx>,
     handler: Arc<dyn Handler>,
+    /// Handlers of requests that arrived in this read, polled once the whole read has been
+    /// processed — so a request whose body came in the same read finds it complete.
+    new_handlers: Vec<(StreamId, crate::server::BoxFuture)>,
     config: Arc<ServerConfig>,
     timer: Pin<Box<Sleep>>,
     /// Completes when the server shuts down; polled, so it wakes an otherwise idle driver.
@@ -126,8 +129,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             read_closed: false,
             commands,
             command_tx,
-            streams: HashMap::new(),
+            streams: StreamIdMap::default(),
             handler,
+            new_handlers: Vec::new(),
             config,
             timer: Box::pin(tokio::time::sleep_until(now + Duration::from_secs(3600))),
             shutdown: Box::pin(shutdown.cancelled_owned()),
@@ -140,17 +144,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
 
     /// Runs the connection to its end.
     pub(crate) async fn run(mut self) {
-        // Bytes that arrived with the accept (the sniffed preface) are processed first.
-        if !self.read_buf.is_empty() {
-            let now = Instant::now().into_std();
-            let _ = self.conn.recv(&mut self.read_buf, now);
-            self.process_events();
-        }
         std::future::poll_fn(|cx| self.poll(cx)).await;
         self.stats.flush(self.conn.stats());
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // Bytes that arrived with the accept (the sniffed preface) are processed first.
+        if !self.read_buf.is_empty() && !self.conn.peer_settings_received() {
+            let now = Instant::now().into_std();
+            let _ = self.conn.recv(&mut self.read_buf, now);
+            self.process_events(cx);
+        }
         loop {
             let mut progress = false;
             // 1. Commands from handlers and bodies.
@@ -183,7 +187,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     Poll::Ready(Ok(_)) => {
                         let now = Instant::now().into_std();
                         let _ = self.conn.recv(&mut self.read_buf, now);
-                        self.process_events();
+                        self.process_events(cx);
                         progress = true;
                     }
                     Poll::Ready(Err(_)) => return self.finish(),
@@ -279,21 +283,25 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 fired = true;
             }
         }
-        let mut next = now + Duration::from_secs(3600);
+        let mut next: Option<Instant> = None;
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
         if !self.conn.peer_settings_received() {
-            next = next.min(self.started + self.config.handshake_timeout);
+            consider(self.started + self.config.handshake_timeout);
         }
         if let Some(since) = self.idle_since {
-            next = next.min(since + self.config.idle_timeout);
+            consider(since + self.config.idle_timeout);
         }
         if let Some(start) = self.shutdown_started {
-            next = next.min(start + self.config.shutdown_grace);
+            consider(start + self.config.shutdown_grace);
         }
         if let Some(t) = self.conn.poll_timeout() {
-            next = next.min(Instant::from_std(t));
+            consider(Instant::from_std(t));
         }
-        if self.timer.deadline() != next {
-            self.timer.as_mut().reset(next);
+        // Resetting a timer costs a trip through the timer wheel: only when the deadline moved.
+        if let Some(next) = next {
+            if self.timer.deadline() != next {
+                self.timer.as_mut().reset(next);
+            }
         }
         if self.timer.as_mut().poll(cx).is_ready() {
             fired = true;
@@ -306,7 +314,39 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         self.conn.graceful_shutdown(Instant::now().into_std());
     }
 
-    fn process_events(&mut self) {
+    fn process_events(&mut self, cx: &mut Context<'_>) {
+        self.dispatch_events();
+        self.start_handlers(cx);
+    }
+
+    /// Polls each new handler once inline: most answer without waiting, and their responses
+    /// then go out in this turn's single write. Only a handler that has to wait becomes a task
+    /// of its own (then polled with its own waker). A panic is contained to its stream, as it
+    /// would be in a task.
+    fn start_handlers(&mut self, cx: &mut Context<'_>) {
+        for (stream, mut fut) in std::mem::take(&mut self.new_handlers) {
+            let polled =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx)));
+            match polled {
+                Ok(Poll::Pending) => {
+                    let handle = tokio::spawn(fut).abort_handle();
+                    match self.streams.get_mut(&stream) {
+                        Some(ctx) => ctx.handler = Some(handle),
+                        None => handle.abort(),
+                    }
+                }
+                Ok(Poll::Ready(())) => {}
+                Err(_) => {
+                    let _ = self.command_tx.send(Command::Reset {
+                        stream,
+                        code: ErrorCode::INTERNAL_ERROR,
+                    });
+                }
+            }
+        }
+    }
+
+    fn dispatch_events(&mut self) {
         while let Some(e) = self.conn.poll_event() {
             match e {
                 Event::Headers {
@@ -383,7 +423,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 };
                 let req = req.map(|()| body);
                 let fut = self.handler.call(stream, req, self.command_tx.clone());
-                ctx.handler = Some(tokio::spawn(fut).abort_handle());
+                self.new_handlers.push((stream, fut));
                 self.streams.insert(stream, ctx);
             }
             Head::Trailers(t) => {

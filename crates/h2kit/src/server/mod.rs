@@ -26,7 +26,7 @@ use crate::body::RecvBody;
 use crate::driver::{self, Command, Driver};
 use crate::stats::{ServerStats, StatsSink};
 
-type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Type-erased request handling, so the driver is not generic over the service.
 pub(crate) trait Handler: Send + Sync + 'static {
