@@ -29,6 +29,13 @@ use crate::Error;
 
 /// Stop reading from the peer while this much output is unwritten.
 const MAX_OUTPUT_BACKLOG: usize = 1 << 20;
+/// Read buffer sizes: small while a connection is quiet (idle connections are many), large
+/// once reads fill it (bulk transfers).
+const READ_SMALL: usize = 2048;
+const READ_LARGE: usize = 64 << 10;
+const IDLE_READ: usize = 512;
+/// A connection without streams for this long gives back idle memory.
+const COMPACT_AFTER: Duration = Duration::from_secs(1);
 /// Commands applied per turn before the loop also reads and writes (fairness).
 const COMMAND_BATCH: usize = 512;
 
@@ -37,7 +44,9 @@ pub(crate) enum Command {
     /// A response head, possibly with its whole body when that is a single chunk.
     Respond {
         stream: StreamId,
-        parts: http::response::Parts,
+        /// Boxed: commands sit in channel blocks of 32 slots allocated per connection, so the
+        /// slot size (the largest variant) is memory every idle connection pays for.
+        parts: Box<http::response::Parts>,
         body: Option<Bytes>,
         end_stream: bool,
     },
@@ -51,7 +60,7 @@ pub(crate) enum Command {
     },
     Trailers {
         stream: StreamId,
-        trailers: http::HeaderMap,
+        trailers: Box<http::HeaderMap>,
     },
     Reset {
         stream: StreamId,
@@ -90,8 +99,13 @@ pub(crate) struct Driver<T> {
     read_buf: BytesMut,
     write_buf: Bytes,
     read_closed: bool,
-    commands: mpsc::UnboundedReceiver<Command>,
-    command_tx: mpsc::UnboundedSender<Command>,
+    /// The spare room to offer the next read: grows after a read that filled it.
+    read_chunk: usize,
+    /// The command channel exists only while the connection has streams (see `compact`).
+    commands: Option<mpsc::UnboundedReceiver<Command>>,
+    command_tx: Option<mpsc::UnboundedSender<Command>>,
+    /// Idle memory was given back (channel dropped, read buffer shrunk).
+    compacted: bool,
     streams: StreamIdMap<StreamCtx>,
     handler: Arc<dyn Handler>,
     /// Handlers of requests that arrived in this read, polled once the whole read has been
@@ -118,17 +132,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     ) -> Self {
         let now = Instant::now();
         let conn = Connection::server(config.proto.clone(), now.into_std());
-        let (command_tx, commands) = mpsc::unbounded_channel();
-        let mut read_buf = initial;
-        read_buf.reserve(16 << 10);
+        let read_buf = initial;
         Driver {
             io,
             conn,
             read_buf,
             write_buf: Bytes::new(),
             read_closed: false,
-            commands,
-            command_tx,
+            read_chunk: READ_SMALL,
+            commands: None,
+            command_tx: None,
+            compacted: false,
             streams: StreamIdMap::default(),
             handler,
             new_handlers: Vec::new(),
@@ -159,7 +173,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             let mut progress = false;
             // 1. Commands from handlers and bodies.
             for _ in 0..COMMAND_BATCH {
-                match self.commands.poll_recv(cx) {
+                let Some(commands) = self.commands.as_mut() else {
+                    break;
+                };
+                match commands.poll_recv(cx) {
                     Poll::Ready(Some(cmd)) => {
                         self.apply(cmd);
                         progress = true;
@@ -176,15 +193,30 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             if !self.read_closed
                 && self.conn.pending_output() + self.write_buf.len() < MAX_OUTPUT_BACKLOG
             {
-                if self.read_buf.capacity() - self.read_buf.len() < 4096 {
-                    self.read_buf.reserve(16 << 10);
+                if self.read_buf.is_empty()
+                    && self.read_chunk == READ_SMALL
+                    && self.read_buf.capacity() > 4 * READ_SMALL
+                {
+                    // Quiet again after bulk data: give the large buffer back.
+                    self.read_buf = BytesMut::new();
                 }
+                if self.read_buf.capacity() - self.read_buf.len() < self.read_chunk / 4 {
+                    // A compacted (idle) connection waits for its next bytes with a small buffer.
+                    let want = if self.compacted {
+                        IDLE_READ
+                    } else {
+                        self.read_chunk
+                    };
+                    self.read_buf.reserve(want);
+                }
+                let room = self.read_buf.capacity() - self.read_buf.len();
                 match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
                     Poll::Ready(Ok(0)) => {
                         self.read_closed = true;
                         progress = true;
                     }
-                    Poll::Ready(Ok(_)) => {
+                    Poll::Ready(Ok(n)) => {
+                        self.read_chunk = if n == room { READ_LARGE } else { READ_SMALL };
                         let now = Instant::now().into_std();
                         let _ = self.conn.recv(&mut self.read_buf, now);
                         self.process_events(cx);
@@ -263,6 +295,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let active = self.conn.active_streams();
         if active == (0, 0) {
             let since = *self.idle_since.get_or_insert(now);
+            if !self.compacted && now >= since + COMPACT_AFTER {
+                self.compact();
+            }
             if now >= since + self.config.idle_timeout && self.shutdown_started.is_none() {
                 self.begin_shutdown();
                 fired = true;
@@ -290,6 +325,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
         if let Some(since) = self.idle_since {
             consider(since + self.config.idle_timeout);
+            if !self.compacted {
+                consider(since + COMPACT_AFTER);
+            }
         }
         if let Some(start) = self.shutdown_started {
             consider(start + self.config.shutdown_grace);
@@ -307,6 +345,34 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             fired = true;
         }
         fired
+    }
+
+    /// The command channel, created on first use.
+    fn sender(&mut self) -> mpsc::UnboundedSender<Command> {
+        self.compacted = false;
+        if let Some(tx) = &self.command_tx {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.commands = Some(rx);
+        self.command_tx = Some(tx.clone());
+        tx
+    }
+
+    /// An idle connection gives back what only active streams need: the command channel
+    /// (tokio allocates its slots in blocks of 32) and a large read buffer. With thousands of
+    /// idle connections this is most of their memory.
+    fn compact(&mut self) {
+        self.compacted = true;
+        if self.streams.is_empty() {
+            self.commands = None;
+            self.command_tx = None;
+        }
+        if self.read_buf.is_empty() {
+            self.read_buf = BytesMut::new();
+        }
+        self.streams.shrink_to_fit();
+        self.conn.shrink_to_fit();
     }
 
     fn begin_shutdown(&mut self) {
@@ -337,7 +403,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 }
                 Ok(Poll::Ready(())) => {}
                 Err(_) => {
-                    let _ = self.command_tx.send(Command::Reset {
+                    let _ = self.sender().send(Command::Reset {
                         stream,
                         code: ErrorCode::INTERNAL_ERROR,
                     });
@@ -419,10 +485,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         .headers()
                         .get(http::header::CONTENT_LENGTH)
                         .and_then(|v| v.to_str().ok()?.parse().ok());
-                    RecvBody::new(stream, rx, self.command_tx.clone(), len)
+                    RecvBody::new(stream, rx, self.sender(), len)
                 };
                 let req = req.map(|()| body);
-                let fut = self.handler.call(stream, req, self.command_tx.clone());
+                let tx = self.sender();
+                let fut = self.handler.call(stream, req, tx);
                 self.new_handlers.push((stream, fut));
                 self.streams.insert(stream, ctx);
             }
@@ -566,6 +633,7 @@ where
 {
     use http_body_util::BodyExt;
     let (parts, body) = res.into_parts();
+    let parts = Box::new(parts);
     let mut body = std::pin::pin!(body);
     if body.is_end_stream() {
         let _ = tx.send(Command::Respond {
@@ -653,7 +721,10 @@ where
                             end_stream: false,
                         });
                     }
-                    let _ = tx.send(Command::Trailers { stream, trailers });
+                    let _ = tx.send(Command::Trailers {
+                        stream,
+                        trailers: Box::new(trailers),
+                    });
                     return Ok(());
                 }
             }

@@ -208,7 +208,8 @@ impl Connection {
             goaway_sent: false,
             goaway_received: None,
             preface_matched: 0,
-            out: BytesMut::with_capacity(16 << 10),
+            // Grows with use; an idle connection keeps almost nothing (10,000 of them matter).
+            out: BytesMut::new(),
             urgent: BytesMut::new(),
             preface_sent: false,
             header_buf: BytesMut::new(),
@@ -330,6 +331,25 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Gives back spare capacity (output and header buffers, queues, maps) — for a driver
+    /// holding many idle connections. Nothing observable changes.
+    pub fn shrink_to_fit(&mut self) {
+        if self.out.is_empty() {
+            self.out = BytesMut::new();
+        }
+        if self.urgent.is_empty() {
+            self.urgent = BytesMut::new();
+        }
+        self.header_buf = BytesMut::new();
+        self.events.shrink_to_fit();
+        self.pending_settings.shrink_to_fit();
+        self.pings_in_flight.shrink_to_fit();
+        self.streams.shrink_to_fit();
+        self.ended.shrink_to_fit();
+        self.ended_queue.shrink_to_fit();
+        self.decoder.shrink_to_fit();
     }
 
     /// Whether the peer's connection preface (its first SETTINGS) has arrived.

@@ -63,6 +63,11 @@ impl Decoder {
         self.max_header_list_size = size;
     }
 
+    /// Drops the Huffman scratch buffer (it is re-created on demand).
+    pub fn shrink_to_fit(&mut self) {
+        self.scratch = BytesMut::new();
+    }
+
     /// Current size of the dynamic table in bytes (§4.1 accounting) and its number of entries.
     pub fn table_usage(&self) -> (usize, usize) {
         (self.table.size(), self.table.len())

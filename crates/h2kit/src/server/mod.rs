@@ -198,14 +198,19 @@ struct ConnTask {
 
 impl ConnTask {
     async fn run(self, sock: tokio::net::TcpStream) {
+        // Each path is boxed: a future is as large as its largest state, and an inline TLS
+        // session would make every cleartext connection's task pay for it (10,000 idle
+        // connections must fit in 100 MiB).
         let stats = self.stats.clone();
         match self.tls.clone() {
-            None => self.serve_io(sock).await,
+            None => Box::pin(self.serve_io(sock)).await,
             Some(acceptor) => {
-                match tokio::time::timeout(self.config.handshake_timeout, acceptor.accept(sock))
-                    .await
-                {
-                    Ok(Ok(tls)) => self.serve_io(tls).await,
+                let accept = Box::pin(tokio::time::timeout(
+                    self.config.handshake_timeout,
+                    acceptor.accept(sock),
+                ));
+                match accept.await {
+                    Ok(Ok(tls)) => Box::pin(self.serve_io(Box::new(tls))).await,
                     _ => stats.handshake_failed(),
                 }
             }

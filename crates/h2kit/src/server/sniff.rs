@@ -14,7 +14,8 @@ pub(crate) enum Sniffed {
 /// that is neither the preface nor an HTTP/1.x request line is left to the engine, which
 /// answers it with GOAWAY(PROTOCOL_ERROR).
 pub(crate) async fn preface<T: AsyncRead + Unpin>(io: &mut T) -> std::io::Result<Sniffed> {
-    let mut buf = BytesMut::with_capacity(16 << 10);
+    // Small: it becomes the connection's read buffer, which grows only for bulk data.
+    let mut buf = BytesMut::with_capacity(512);
     loop {
         if io.read_buf(&mut buf).await? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
