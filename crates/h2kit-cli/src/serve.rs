@@ -58,6 +58,10 @@ pub struct Args {
     /// (any tracing filter directive also works, e.g. "h2kit::frame=trace").
     #[arg(long, default_value = "info")]
     log: String,
+    /// Run every handler as its own task from the start, instead of polling it once inline
+    /// (for handlers that do heavy synchronous work before their first await).
+    #[arg(long)]
+    spawn_handlers: bool,
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -120,6 +124,7 @@ pub fn run(args: Args) -> Result<(), String> {
             idle_timeout: args.idle_timeout,
             shutdown_grace: args.shutdown_grace,
             max_connections: args.max_connections,
+            inline_first_poll: !args.spawn_handlers,
         };
         let mut server = Server::new(config);
         let scheme = if let Some(tls) = tls {

@@ -247,3 +247,92 @@ fn graceful_shutdown_under_load_loses_no_in_flight_request() {
     let load = load.join().unwrap();
     assert!(text(&load).contains("succeeded"), "{}", text(&load));
 }
+
+#[test]
+fn h2load_with_spawned_handlers_and_delays() {
+    // Every handler as its own task, and handlers that really wait: still 0 errors.
+    let s = Served::start(&["--spawn-handlers"]);
+    let out = peer("h2load", &["-c2", "-m50", "-n", "20000", &s.url("/")]);
+    assert!(
+        text(&out).contains("20000 succeeded, 0 failed, 0 errored"),
+        "{}",
+        text(&out)
+    );
+    let out = peer(
+        "h2load",
+        &["-c2", "-m100", "-n", "2000", &s.url("/delay/5")],
+    );
+    assert!(
+        text(&out).contains("2000 succeeded, 0 failed, 0 errored"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// Reads until EOF (or the timeout) and returns what arrived and how long it took.
+fn read_to_close(
+    sock: &mut std::net::TcpStream,
+    limit: std::time::Duration,
+) -> (Vec<u8>, std::time::Duration) {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    sock.set_read_timeout(Some(limit)).unwrap();
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match sock.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+        }
+    }
+    (all, start.elapsed())
+}
+
+const PREFACE_AND_SETTINGS: &[u8] =
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+#[test]
+fn connection_limits_are_enforced() {
+    use std::io::Write;
+    use std::net::TcpStream;
+    use std::time::Duration;
+    // max connections: the third connection is closed at once.
+    let s = Served::start(&["--max-connections", "2"]);
+    let mut a = TcpStream::connect(s.addr).unwrap();
+    let mut b = TcpStream::connect(s.addr).unwrap();
+    a.write_all(PREFACE_AND_SETTINGS).unwrap();
+    b.write_all(PREFACE_AND_SETTINGS).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut c = TcpStream::connect(s.addr).unwrap();
+    let (got, took) = read_to_close(&mut c, Duration::from_secs(5));
+    assert!(
+        got.is_empty() && took < Duration::from_secs(2),
+        "{got:?} {took:?}"
+    );
+    drop(s);
+
+    // Handshake timeout: a client that says nothing is closed after the timeout.
+    let s = Served::start(&["--handshake-timeout", "300ms"]);
+    let mut silent = TcpStream::connect(s.addr).unwrap();
+    let (_, took) = read_to_close(&mut silent, Duration::from_secs(5));
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    drop(s);
+
+    // Idle timeout: a connection without streams gets GOAWAY(NO_ERROR) and is closed.
+    let s = Served::start(&["--idle-timeout", "300ms"]);
+    let mut idle = TcpStream::connect(s.addr).unwrap();
+    idle.write_all(PREFACE_AND_SETTINGS).unwrap();
+    idle.write_all(b"\x00\x00\x00\x04\x01\x00\x00\x00\x00")
+        .unwrap();
+    let (got, took) = read_to_close(&mut idle, Duration::from_secs(5));
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    // The server's frames: SETTINGS, WINDOW_UPDATE, SETTINGS ACK, then GOAWAY(s) with NO_ERROR.
+    let goaway = got.windows(5).position(|w| w[3] == 0x7 && w[4] == 0);
+    assert!(goaway.is_some(), "no GOAWAY in {got:?}");
+}

@@ -1051,3 +1051,20 @@ fn rfc9113_5_1_2_client_waits_for_a_slot_and_is_told_when_one_frees() {
     // Never more than the peer's limit on the wire.
     assert_eq!(p.conn.active_streams(), (2, 0));
 }
+
+#[test]
+fn rfc9113_6_8_idle_close_is_one_goaway_with_the_last_processed_stream() {
+    let mut p = server();
+    let h = p.get(1, true);
+    p.send(&[h]).unwrap();
+    let res = http::Response::new(()).into_parts().0;
+    p.conn.send_response(StreamId(1), &res, true).unwrap();
+    p.output();
+    p.conn.close_idle();
+    let out = p.output();
+    assert!(
+        matches!(out.as_slice(), [Frame::GoAway(g)] if g.last_stream_id == StreamId(1) && g.code == ErrorCode::NO_ERROR),
+        "{out:?}"
+    );
+    assert!(p.conn.is_closed());
+}

@@ -21,19 +21,27 @@ use crate::Error;
 #[derive(Debug)]
 pub(crate) enum BodyMsg {
     Data(Bytes),
-    Trailers(HeaderMap),
+    /// Boxed: the message size is the slot size of the channel's 32-slot blocks.
+    Trailers(Box<HeaderMap>),
     Error(Error),
 }
 
 /// The body of a received request (server) or response (client).
 pub struct RecvBody {
     inner: Option<Inner>,
+    /// A body that had fully arrived before anyone asked for it: no channel needed.
+    buffered: Option<Buffered>,
     content_length: Option<u64>,
+}
+
+struct Buffered {
+    chunks: std::collections::VecDeque<Bytes>,
+    trailers: Option<HeaderMap>,
 }
 
 struct Inner {
     stream: StreamId,
-    rx: mpsc::UnboundedReceiver<BodyMsg>,
+    rx: crate::mailbox::Receiver<BodyMsg>,
     commands: mpsc::UnboundedSender<Command>,
     done: bool,
 }
@@ -43,13 +51,27 @@ impl RecvBody {
     pub fn empty() -> RecvBody {
         RecvBody {
             inner: None,
+            buffered: None,
             content_length: Some(0),
+        }
+    }
+
+    /// A body that is complete already: its chunks and trailers.
+    pub(crate) fn buffered(chunks: Vec<Bytes>, trailers: Option<HeaderMap>) -> RecvBody {
+        let len = chunks.iter().map(|c| c.len() as u64).sum();
+        RecvBody {
+            inner: None,
+            buffered: Some(Buffered {
+                chunks: chunks.into(),
+                trailers,
+            }),
+            content_length: Some(len),
         }
     }
 
     pub(crate) fn new(
         stream: StreamId,
-        rx: mpsc::UnboundedReceiver<BodyMsg>,
+        rx: crate::mailbox::Receiver<BodyMsg>,
         commands: mpsc::UnboundedSender<Command>,
         content_length: Option<u64>,
     ) -> RecvBody {
@@ -60,6 +82,7 @@ impl RecvBody {
                 commands,
                 done: false,
             }),
+            buffered: None,
             content_length,
         }
     }
@@ -73,6 +96,12 @@ impl Body for RecvBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        if let Some(b) = self.buffered.as_mut() {
+            if let Some(chunk) = b.chunks.pop_front() {
+                return Poll::Ready(Some(Ok(Frame::data(chunk))));
+            }
+            return Poll::Ready(b.trailers.take().map(|t| Ok(Frame::trailers(t))));
+        }
         let Some(inner) = self.inner.as_mut() else {
             return Poll::Ready(None);
         };
@@ -90,7 +119,7 @@ impl Body for RecvBody {
             }
             Poll::Ready(Some(BodyMsg::Trailers(t))) => {
                 inner.done = true;
-                Poll::Ready(Some(Ok(Frame::trailers(t))))
+                Poll::Ready(Some(Ok(Frame::trailers(*t))))
             }
             Poll::Ready(Some(BodyMsg::Error(e))) => {
                 inner.done = true;
@@ -105,12 +134,16 @@ impl Body for RecvBody {
     }
 
     fn is_end_stream(&self) -> bool {
+        if let Some(b) = &self.buffered {
+            return b.chunks.is_empty() && b.trailers.is_none();
+        }
         self.inner.as_ref().is_none_or(|i| i.done)
     }
 
     fn size_hint(&self) -> SizeHint {
         match (self.content_length, &self.inner) {
-            (_, None) => SizeHint::with_exact(0),
+            (Some(n), None) => SizeHint::with_exact(n),
+            (None, None) => SizeHint::with_exact(0),
             (Some(n), _) => SizeHint::with_exact(n),
             (None, _) => SizeHint::default(),
         }

@@ -83,9 +83,20 @@ struct Pending {
     ack: Option<oneshot::Sender<Result<(), Error>>>,
 }
 
+/// A request body received before its handler started (bounded by the stream window).
+#[derive(Default)]
+struct Early {
+    chunks: Vec<Bytes>,
+    len: usize,
+    trailers: Option<http::HeaderMap>,
+    complete: bool,
+}
+
 #[derive(Default)]
 struct StreamCtx {
-    body: Option<mpsc::UnboundedSender<BodyMsg>>,
+    /// Set from the request head until the handler starts.
+    early: Option<Early>,
+    body: Option<crate::mailbox::Sender<BodyMsg>>,
     /// Bytes handed to the body and not yet released by it.
     unreleased: usize,
     body_dropped: bool,
@@ -110,7 +121,7 @@ pub(crate) struct Driver<T> {
     handler: Arc<dyn Handler>,
     /// Handlers of requests that arrived in this read, polled once the whole read has been
     /// processed — so a request whose body came in the same read finds it complete.
-    new_handlers: Vec<(StreamId, crate::server::BoxFuture)>,
+    new_handlers: Vec<(StreamId, http::Request<()>)>,
     config: Arc<ServerConfig>,
     timer: Pin<Box<Sleep>>,
     /// Completes when the server shuts down; polled, so it wakes an otherwise idle driver.
@@ -119,6 +130,8 @@ pub(crate) struct Driver<T> {
     idle_since: Option<Instant>,
     started: Instant,
     stats: StatsSink,
+    /// Metrics are flushed at most once a second while the connection is busy, and at its end.
+    next_flush: Instant,
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
@@ -153,6 +166,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             idle_since: Some(now),
             started: now,
             stats,
+            next_flush: now + Duration::from_secs(1),
         }
     }
 
@@ -217,10 +231,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     }
                     Poll::Ready(Ok(n)) => {
                         self.read_chunk = if n == room { READ_LARGE } else { READ_SMALL };
-                        let now = Instant::now().into_std();
-                        let _ = self.conn.recv(&mut self.read_buf, now);
+                        let now = Instant::now();
+                        let _ = self.conn.recv(&mut self.read_buf, now.into_std());
                         self.process_events(cx);
                         progress = true;
+                        if now >= self.next_flush {
+                            self.next_flush = now + Duration::from_secs(1);
+                            self.stats.flush(self.conn.stats());
+                        }
                     }
                     Poll::Ready(Err(_)) => return self.finish(),
                     Poll::Pending => {}
@@ -298,8 +316,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             if !self.compacted && now >= since + COMPACT_AFTER {
                 self.compact();
             }
-            if now >= since + self.config.idle_timeout && self.shutdown_started.is_none() {
-                self.begin_shutdown();
+            if now >= since + self.config.idle_timeout && !self.conn.is_closed() {
+                self.conn.close_idle();
                 fired = true;
             }
         } else {
@@ -364,6 +382,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// idle connections this is most of their memory.
     fn compact(&mut self) {
         self.compacted = true;
+        self.stats.flush(self.conn.stats());
         if self.streams.is_empty() {
             self.commands = None;
             self.command_tx = None;
@@ -390,7 +409,42 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// of its own (then polled with its own waker). A panic is contained to its stream, as it
     /// would be in a task.
     fn start_handlers(&mut self, cx: &mut Context<'_>) {
-        for (stream, mut fut) in std::mem::take(&mut self.new_handlers) {
+        for (stream, req) in std::mem::take(&mut self.new_handlers) {
+            // A stream reset before its handler started never runs it.
+            let Some(ctx) = self.streams.get_mut(&stream) else {
+                continue;
+            };
+            let body = match ctx.early.take() {
+                None => RecvBody::empty(),
+                Some(e) if e.complete => {
+                    // All of it is here: no channel, and the window comes back at once.
+                    self.conn.release_capacity(stream, e.len);
+                    RecvBody::buffered(e.chunks, e.trailers)
+                }
+                Some(e) => {
+                    let (tx, rx) = crate::mailbox::mailbox();
+                    for chunk in e.chunks {
+                        let _ = tx.send(BodyMsg::Data(chunk));
+                    }
+                    ctx.unreleased = e.len;
+                    ctx.body = Some(tx);
+                    let len = req
+                        .headers()
+                        .get(http::header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok()?.parse().ok());
+                    let commands = self.sender();
+                    RecvBody::new(stream, rx, commands, len)
+                }
+            };
+            let tx = self.sender();
+            let mut fut = self.handler.call(stream, req.map(|()| body), tx);
+            if !self.config.inline_first_poll {
+                let handle = tokio::spawn(fut).abort_handle();
+                if let Some(ctx) = self.streams.get_mut(&stream) {
+                    ctx.handler = Some(handle);
+                }
+                continue;
+            }
             let polled =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx)));
             match polled {
@@ -428,6 +482,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     let n = data.len();
                     let ctx = self.streams.get_mut(&stream);
                     match ctx {
+                        Some(StreamCtx {
+                            early: Some(early), ..
+                        }) => {
+                            early.len += n;
+                            early.chunks.push(data);
+                            early.complete |= end_stream;
+                        }
                         Some(ctx) if ctx.body.is_some() && !ctx.body_dropped => {
                             ctx.unreleased += n;
                             if let Some(tx) = &ctx.body {
@@ -475,28 +536,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     fn on_headers(&mut self, stream: StreamId, head: Head, end_stream: bool) {
         match head {
             Head::Request(req) => {
-                let mut ctx = StreamCtx::default();
-                let body = if end_stream {
-                    RecvBody::empty()
-                } else {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    ctx.body = Some(tx);
-                    let len = req
-                        .headers()
-                        .get(http::header::CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok()?.parse().ok());
-                    RecvBody::new(stream, rx, self.sender(), len)
+                let ctx = StreamCtx {
+                    early: (!end_stream).then(Early::default),
+                    ..StreamCtx::default()
                 };
-                let req = req.map(|()| body);
-                let tx = self.sender();
-                let fut = self.handler.call(stream, req, tx);
-                self.new_handlers.push((stream, fut));
                 self.streams.insert(stream, ctx);
+                self.new_handlers.push((stream, req));
             }
             Head::Trailers(t) => {
                 if let Some(ctx) = self.streams.get_mut(&stream) {
-                    if let Some(tx) = ctx.body.take() {
-                        let _ = tx.send(BodyMsg::Trailers(t));
+                    if let Some(early) = ctx.early.as_mut() {
+                        early.trailers = Some(t);
+                        early.complete = true;
+                    } else if let Some(tx) = ctx.body.take() {
+                        let _ = tx.send(BodyMsg::Trailers(Box::new(t)));
                     }
                 }
             }

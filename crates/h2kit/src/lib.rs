@@ -8,6 +8,7 @@
 mod body;
 mod driver;
 mod error;
+mod mailbox;
 pub mod server;
 pub mod stats;
 pub mod tls;

@@ -372,6 +372,17 @@ impl Connection {
         }
     }
 
+    /// Closes a connection that has no stream: one GOAWAY naming the last stream processed.
+    /// Two phases are not needed — a request crossing it on the wire is above that id, which
+    /// tells the client it was not processed — and a dead peer that never answers a PING
+    /// cannot keep the connection open.
+    pub fn close_idle(&mut self) {
+        if self.error.is_some() || self.shutdown == Shutdown::Final {
+            return;
+        }
+        self.finish_shutdown();
+    }
+
     /// Sends the final GOAWAY of a graceful shutdown.
     pub(super) fn finish_shutdown(&mut self) {
         let last = StreamId(self.last_processed_peer_id);
