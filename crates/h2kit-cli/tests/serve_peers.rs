@@ -123,6 +123,27 @@ fn h2load_200k_requests_zero_errors() {
     assert!(out.status.success(), "{t}");
     assert!(t.contains("200000 total, 200000 started, 200000 done, 200000 succeeded, 0 failed, 0 errored, 0 timeout"), "{t}");
     assert!(t.contains("200000 2xx"), "{t}");
+    // POSTs with 1 KiB bodies (small bodies start their handler once complete).
+    let body = std::env::temp_dir().join(format!("h2kit-post-{}", std::process::id()));
+    std::fs::write(&body, vec![b'p'; 1024]).unwrap();
+    let out = peer(
+        "h2load",
+        &[
+            "-c2",
+            "-m100",
+            "-n",
+            "50000",
+            "-d",
+            body.to_str().unwrap(),
+            &s.url("/sink"),
+        ],
+    );
+    std::fs::remove_file(&body).ok();
+    let t = text(&out);
+    assert!(
+        t.contains("50000 succeeded, 0 failed, 0 errored, 0 timeout"),
+        "{t}"
+    );
 }
 
 #[test]

@@ -34,6 +34,10 @@ const MAX_OUTPUT_BACKLOG: usize = 1 << 20;
 const READ_SMALL: usize = 2048;
 const READ_LARGE: usize = 64 << 10;
 const IDLE_READ: usize = 512;
+/// Requests declaring at most this much body start their handler once the body is complete:
+/// it then runs inline in the turn that read the body, and its response joins that turn's
+/// write. (Small enough to sit within any initial window; larger bodies stream.)
+const DEFER_BODY_UP_TO: u64 = 16 << 10;
 /// A connection without streams for this long gives back idle memory.
 const COMPACT_AFTER: Duration = Duration::from_secs(1);
 /// Commands applied per turn before the loop also reads and writes (fairness).
@@ -96,6 +100,8 @@ struct Early {
 struct StreamCtx {
     /// Set from the request head until the handler starts.
     early: Option<Early>,
+    /// A request with a small declared body whose handler starts once the body is complete.
+    deferred: Option<http::Request<()>>,
     body: Option<crate::mailbox::Sender<BodyMsg>>,
     /// Bytes handed to the body and not yet released by it.
     unreleased: usize,
@@ -483,11 +489,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     let ctx = self.streams.get_mut(&stream);
                     match ctx {
                         Some(StreamCtx {
-                            early: Some(early), ..
+                            early: Some(early),
+                            deferred,
+                            ..
                         }) => {
                             early.len += n;
                             early.chunks.push(data);
                             early.complete |= end_stream;
+                            if early.complete {
+                                if let Some(req) = deferred.take() {
+                                    self.new_handlers.push((stream, req));
+                                }
+                            }
                         }
                         Some(ctx) if ctx.body.is_some() && !ctx.body_dropped => {
                             ctx.unreleased += n;
@@ -536,18 +549,31 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     fn on_headers(&mut self, stream: StreamId, head: Head, end_stream: bool) {
         match head {
             Head::Request(req) => {
-                let ctx = StreamCtx {
+                let small = !end_stream
+                    && req
+                        .headers()
+                        .get(http::header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                        .is_some_and(|n| n <= DEFER_BODY_UP_TO);
+                let mut ctx = StreamCtx {
                     early: (!end_stream).then(Early::default),
                     ..StreamCtx::default()
                 };
+                if small {
+                    ctx.deferred = Some(req);
+                } else {
+                    self.new_handlers.push((stream, req));
+                }
                 self.streams.insert(stream, ctx);
-                self.new_handlers.push((stream, req));
             }
             Head::Trailers(t) => {
                 if let Some(ctx) = self.streams.get_mut(&stream) {
                     if let Some(early) = ctx.early.as_mut() {
                         early.trailers = Some(t);
                         early.complete = true;
+                        if let Some(req) = ctx.deferred.take() {
+                            self.new_handlers.push((stream, req));
+                        }
                     } else if let Some(tx) = ctx.body.take() {
                         let _ = tx.send(BodyMsg::Trailers(Box::new(t)));
                     }
