@@ -13,6 +13,11 @@ pub enum Error {
     Protocol(ErrorCode),
     /// The connection ended before the stream did.
     ConnectionClosed,
+    /// The stream was above the last_stream_id of the peer's GOAWAY: it was not processed and
+    /// may be retried on another connection, whatever its method.
+    Unprocessed,
+    /// The request could not be sent as given (malformed, too large for the peer).
+    Request(String),
 }
 
 impl fmt::Display for Error {
@@ -21,6 +26,10 @@ impl fmt::Display for Error {
             Error::Reset(c) => write!(f, "stream reset by peer ({c})"),
             Error::Protocol(c) => write!(f, "stream reset after a protocol error ({c})"),
             Error::ConnectionClosed => f.write_str("connection closed"),
+            Error::Request(why) => write!(f, "request rejected: {why}"),
+            Error::Unprocessed => {
+                f.write_str("not processed by the peer (above its GOAWAY's last stream)")
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 //! - [`tls`]: rustls configuration from PEM files.
 
 mod body;
+pub mod client;
 mod driver;
 mod error;
 mod mailbox;
@@ -14,6 +15,7 @@ pub mod stats;
 pub mod tls;
 
 pub use body::RecvBody;
+pub use client::{Client, ClientBuilder, ClientConfig};
 pub use error::Error;
 pub use h2kit_proto as proto;
 pub use server::{Server, ServerConfig};

@@ -23,7 +23,7 @@ use tower_service::Service;
 pub use config::ServerConfig;
 
 use crate::body::RecvBody;
-use crate::driver::{self, Command, Driver};
+use crate::driver::{self, Command, Driver, DriverConfig, Role};
 use crate::stats::{ServerStats, StatsSink};
 
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -98,14 +98,23 @@ where
 /// [`Server::tls`].
 pub struct Server {
     config: Arc<ServerConfig>,
+    driver_config: Arc<DriverConfig>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     stats: Arc<ServerStats>,
 }
 
 impl Server {
     pub fn new(config: ServerConfig) -> Server {
+        let driver_config = Arc::new(DriverConfig {
+            proto: config.proto.clone(),
+            handshake_timeout: config.handshake_timeout,
+            idle_timeout: config.idle_timeout,
+            shutdown_grace: config.shutdown_grace,
+            inline_first_poll: config.inline_first_poll,
+        });
         Server {
             config: Arc::new(config),
+            driver_config,
             tls: None,
             stats: Arc::new(ServerStats::default()),
         }
@@ -168,6 +177,7 @@ impl Server {
                     let conn = ConnTask {
                         handler: handler.clone(),
                         config: self.config.clone(),
+                        driver_config: self.driver_config.clone(),
                         stop: stop.clone(),
                         stats: self.stats.clone(),
                         tls: self.tls.clone(),
@@ -191,6 +201,7 @@ impl Server {
 struct ConnTask {
     handler: Arc<dyn Handler>,
     config: Arc<ServerConfig>,
+    driver_config: Arc<DriverConfig>,
     stop: CancellationToken,
     stats: Arc<ServerStats>,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -234,7 +245,11 @@ impl ConnTask {
             _ => return,
         };
         let sink = StatsSink::new(self.stats.clone());
-        Driver::new(io, first, self.handler, self.config, self.stop, sink)
+        let role = Role::Server {
+            handler: self.handler,
+            new_handlers: Vec::new(),
+        };
+        Driver::new(io, first, role, self.driver_config, self.stop, Some(sink))
             .run()
             .await;
     }

@@ -23,8 +23,10 @@ use tokio_util::io::poll_read_buf;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::body::{BodyMsg, RecvBody};
-use crate::server::{Handler, ServerConfig};
+use crate::server::Handler;
 use crate::stats::StatsSink;
+
+pub(crate) mod client;
 use crate::Error;
 
 /// Stop reading from the peer while this much output is unwritten.
@@ -42,6 +44,27 @@ const DEFER_BODY_UP_TO: u64 = 16 << 10;
 const COMPACT_AFTER: Duration = Duration::from_secs(1);
 /// Commands applied per turn before the loop also reads and writes (fairness).
 const COMMAND_BATCH: usize = 512;
+
+/// What a driver needs to know, whichever side of the connection it is on.
+#[derive(Clone, Debug)]
+pub(crate) struct DriverConfig {
+    pub proto: h2kit_proto::Config,
+    pub handshake_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub inline_first_poll: bool,
+}
+
+/// The side-specific part of a driver.
+pub(crate) enum Role {
+    Server {
+        handler: Arc<dyn Handler>,
+        /// Handlers of requests that arrived in this read, polled once the whole read has been
+        /// processed — so a request whose body came in the same read finds it complete.
+        new_handlers: Vec<(StreamId, http::Request<()>)>,
+    },
+    Client(client::ClientState),
+}
 
 /// Messages from handlers and bodies to the driver.
 pub(crate) enum Command {
@@ -77,6 +100,12 @@ pub(crate) enum Command {
     },
     /// A body was dropped unread.
     BodyDropped {
+        stream: StreamId,
+    },
+    /// Client: open a stream for a request.
+    Open(client::Open),
+    /// Client: the request was given up; end the stream if it is still open.
+    Cancel {
         stream: StreamId,
     },
 }
@@ -124,18 +153,15 @@ pub(crate) struct Driver<T> {
     /// Idle memory was given back (channel dropped, read buffer shrunk).
     compacted: bool,
     streams: StreamIdMap<StreamCtx>,
-    handler: Arc<dyn Handler>,
-    /// Handlers of requests that arrived in this read, polled once the whole read has been
-    /// processed — so a request whose body came in the same read finds it complete.
-    new_handlers: Vec<(StreamId, http::Request<()>)>,
-    config: Arc<ServerConfig>,
+    role: Role,
+    config: Arc<DriverConfig>,
     timer: Pin<Box<Sleep>>,
     /// Completes when the server shuts down; polled, so it wakes an otherwise idle driver.
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     shutdown_started: Option<Instant>,
     idle_since: Option<Instant>,
     started: Instant,
-    stats: StatsSink,
+    stats: Option<StatsSink>,
     /// Metrics are flushed at most once a second while the connection is busy, and at its end.
     next_flush: Instant,
 }
@@ -144,13 +170,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     pub(crate) fn new(
         io: T,
         initial: BytesMut,
-        handler: Arc<dyn Handler>,
-        config: Arc<ServerConfig>,
+        role: Role,
+        config: Arc<DriverConfig>,
         shutdown: CancellationToken,
-        stats: StatsSink,
+        stats: Option<StatsSink>,
     ) -> Self {
         let now = Instant::now();
-        let conn = Connection::server(config.proto.clone(), now.into_std());
+        let conn = match role {
+            Role::Server { .. } => Connection::server(config.proto.clone(), now.into_std()),
+            Role::Client(_) => Connection::client(config.proto.clone(), now.into_std()),
+        };
         let read_buf = initial;
         Driver {
             io,
@@ -163,8 +192,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             command_tx: None,
             compacted: false,
             streams: StreamIdMap::default(),
-            handler,
-            new_handlers: Vec::new(),
+            role,
             config,
             timer: Box::pin(tokio::time::sleep_until(now + Duration::from_secs(3600))),
             shutdown: Box::pin(shutdown.cancelled_owned()),
@@ -176,10 +204,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
+    /// Client drivers are reached through a channel the pool holds from the start.
+    pub(crate) fn with_commands(
+        mut self,
+        rx: mpsc::UnboundedReceiver<Command>,
+        tx: mpsc::UnboundedSender<Command>,
+    ) -> Self {
+        self.commands = Some(rx);
+        self.command_tx = Some(tx);
+        self
+    }
+
     /// Runs the connection to its end.
     pub(crate) async fn run(mut self) {
         std::future::poll_fn(|cx| self.poll(cx)).await;
-        self.stats.flush(self.conn.stats());
+        if let Some(s) = self.stats.as_mut() {
+            s.flush(self.conn.stats());
+        }
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
@@ -243,7 +284,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         progress = true;
                         if now >= self.next_flush {
                             self.next_flush = now + Duration::from_secs(1);
-                            self.stats.flush(self.conn.stats());
+                            if let Some(s) = self.stats.as_mut() {
+                                s.flush(self.conn.stats());
+                            }
                         }
                     }
                     Poll::Ready(Err(_)) => return self.finish(),
@@ -281,12 +324,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 progress = true;
             }
             if !progress {
+                self.publish();
                 return Poll::Pending;
             }
         }
     }
 
     fn finish(&mut self) -> Poll<()> {
+        self.publish();
+        if let Role::Client(c) = &mut self.role {
+            c.fail_all();
+        }
         for (_, ctx) in self.streams.drain() {
             if let Some(tx) = ctx.body {
                 let _ = tx.send(BodyMsg::Error(Error::ConnectionClosed));
@@ -388,8 +436,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// idle connections this is most of their memory.
     fn compact(&mut self) {
         self.compacted = true;
-        self.stats.flush(self.conn.stats());
-        if self.streams.is_empty() {
+        if let Some(s) = self.stats.as_mut() {
+            s.flush(self.conn.stats());
+        }
+        // A client's channel is the pool's way in: it stays.
+        if self.streams.is_empty() && matches!(self.role, Role::Server { .. }) {
             self.commands = None;
             self.command_tx = None;
         }
@@ -405,6 +456,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         self.conn.graceful_shutdown(Instant::now().into_std());
     }
 
+    fn push_handler(&mut self, stream: StreamId, req: http::Request<()>) {
+        if let Role::Server { new_handlers, .. } = &mut self.role {
+            new_handlers.push((stream, req));
+        }
+    }
+
     fn process_events(&mut self, cx: &mut Context<'_>) {
         self.dispatch_events();
         self.start_handlers(cx);
@@ -415,7 +472,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// of its own (then polled with its own waker). A panic is contained to its stream, as it
     /// would be in a task.
     fn start_handlers(&mut self, cx: &mut Context<'_>) {
-        for (stream, req) in std::mem::take(&mut self.new_handlers) {
+        let (handler, new) = match &mut self.role {
+            Role::Server {
+                handler,
+                new_handlers,
+            } if !new_handlers.is_empty() => (handler.clone(), std::mem::take(new_handlers)),
+            _ => return,
+        };
+        for (stream, req) in new {
             // A stream reset before its handler started never runs it.
             let Some(ctx) = self.streams.get_mut(&stream) else {
                 continue;
@@ -443,7 +507,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 }
             };
             let tx = self.sender();
-            let mut fut = self.handler.call(stream, req.map(|()| body), tx);
+            let mut fut = handler.call(stream, req.map(|()| body), tx);
             if !self.config.inline_first_poll {
                 let handle = tokio::spawn(fut).abort_handle();
                 if let Some(ctx) = self.streams.get_mut(&stream) {
@@ -498,7 +562,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                             early.complete |= end_stream;
                             if early.complete {
                                 if let Some(req) = deferred.take() {
-                                    self.new_handlers.push((stream, req));
+                                    self.push_handler(stream, req);
                                 }
                             }
                         }
@@ -521,12 +585,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     code,
                     remote,
                 } => {
+                    let err = if remote {
+                        Error::Reset(code)
+                    } else {
+                        Error::Protocol(code)
+                    };
+                    self.fail_response(stream, err.clone());
                     if let Some(ctx) = self.streams.remove(&stream) {
-                        let err = if remote {
-                            Error::Reset(code)
-                        } else {
-                            Error::Protocol(code)
-                        };
                         if let Some(tx) = ctx.body {
                             let _ = tx.send(BodyMsg::Error(err.clone()));
                         }
@@ -541,6 +606,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     }
                 }
                 Event::SendCapacity { stream } => self.flush_stream(stream),
+                Event::Unprocessed { stream } => {
+                    self.fail_response(stream, Error::Unprocessed);
+                    self.streams.remove(&stream);
+                }
+                Event::StreamsAvailable => self.open_queued(),
+                Event::GoAway { code, .. } => self.on_goaway(code),
                 _ => {}
             }
         }
@@ -562,7 +633,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 if small {
                     ctx.deferred = Some(req);
                 } else {
-                    self.new_handlers.push((stream, req));
+                    self.push_handler(stream, req);
                 }
                 self.streams.insert(stream, ctx);
             }
@@ -572,14 +643,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         early.trailers = Some(t);
                         early.complete = true;
                         if let Some(req) = ctx.deferred.take() {
-                            self.new_handlers.push((stream, req));
+                            self.push_handler(stream, req);
                         }
                     } else if let Some(tx) = ctx.body.take() {
                         let _ = tx.send(BodyMsg::Trailers(Box::new(t)));
                     }
                 }
             }
-            Head::Response(_) => {}
+            Head::Response(res) => self.on_response(stream, res, end_stream),
         }
     }
 
@@ -640,6 +711,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     ctx.unreleased = ctx.unreleased.saturating_sub(n);
                 }
                 self.conn.release_capacity(stream, n);
+            }
+            Command::Open(open) => {
+                self.on_open_command(open);
+                self.publish();
+            }
+            Command::Cancel { stream } => {
+                self.fail_response(stream, Error::ConnectionClosed);
+                self.conn.cancel(stream);
+                if let Some(ctx) = self.streams.remove(&stream) {
+                    if let Some(p) = ctx.pending {
+                        if let Some(ack) = p.ack {
+                            let _ = ack.send(Err(Error::ConnectionClosed));
+                        }
+                    }
+                }
             }
             Command::BodyDropped { stream } => {
                 if let Some(ctx) = self.streams.get_mut(&stream) {

@@ -1,0 +1,369 @@
+//! The HTTP/2 client: a pool of connections per origin, per-phase timeouts whose errors name
+//! the phase, and automatic retries of requests the server did not process.
+
+mod error;
+mod pool;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Method, Request, Response};
+use http_body_util::BodyExt;
+use tokio::sync::oneshot;
+
+pub use error::{Error, ErrorKind, Phase};
+
+use crate::driver::client::Open;
+use crate::driver::Command;
+use crate::RecvBody;
+use pool::{Checkout, Origin, Pool};
+
+/// Per-phase deadlines; each is optional.
+#[derive(Clone, Debug, Default)]
+pub struct Timeouts {
+    pub queue: Option<Duration>,
+    pub connect: Option<Duration>,
+    pub tls: Option<Duration>,
+    pub write: Option<Duration>,
+    pub response_headers: Option<Duration>,
+    pub total: Option<Duration>,
+}
+
+/// Client settings. Defaults: 4 connections per origin, streams per connection limited by the
+/// server's MAX_CONCURRENT_STREAMS only, idle connections closed after 90 s, up to 3 retries of
+/// requests the server did not process, no retry of non-idempotent requests after a
+/// connection failure, connect timeout 10 s (other phases unlimited).
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    pub proto: h2kit_proto::Config,
+    pub max_connections_per_origin: usize,
+    pub max_streams_per_connection: Option<u32>,
+    pub idle_timeout: Duration,
+    pub max_retries: u32,
+    pub retry_non_idempotent: bool,
+    pub timeouts: Timeouts,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            proto: h2kit_proto::Config::default(),
+            max_connections_per_origin: 4,
+            max_streams_per_connection: None,
+            idle_timeout: Duration::from_secs(90),
+            max_retries: 3,
+            retry_non_idempotent: false,
+            timeouts: Timeouts {
+                connect: Some(Duration::from_secs(10)),
+                ..Timeouts::default()
+            },
+        }
+    }
+}
+
+/// Builds a [`Client`].
+#[derive(Default)]
+pub struct ClientBuilder {
+    config: ClientConfig,
+    tls: Option<rustls::ClientConfig>,
+}
+
+impl ClientBuilder {
+    pub fn config(mut self, config: ClientConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// TLS for `https://` origins; ALPN is set to `h2`.
+    pub fn tls(mut self, tls: rustls::ClientConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    pub fn build(self) -> Client {
+        let tls = self.tls.map(|mut c| {
+            c.alpn_protocols = vec![b"h2".to_vec()];
+            tokio_rustls::TlsConnector::from(Arc::new(c))
+        });
+        let config = Arc::new(self.config);
+        Client {
+            inner: Arc::new(Inner {
+                pool: Pool::new(config.clone(), tls),
+                config,
+            }),
+        }
+    }
+}
+
+/// An HTTP/2 client. Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Arc<ClientConfig>,
+    pool: Pool,
+}
+
+fn idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// Cancels the stream if the request is dropped before its response arrives.
+struct CancelGuard {
+    tx: tokio::sync::mpsc::UnboundedSender<Command>,
+    stream: Option<h2kit_proto::StreamId>,
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if let Some(stream) = self.stream {
+            let _ = self.tx.send(Command::Cancel { stream });
+        }
+    }
+}
+
+impl Client {
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Sends a request and returns the response head with a streaming body.
+    ///
+    /// Request bodies are buffered before sending (so a request the server did not process
+    /// can be sent again). Requests refused with REFUSED_STREAM, or above a GOAWAY's
+    /// last_stream_id, are retried on another or a new connection whatever their method, up
+    /// to `max_retries`; a connection that fails before any response byte is retried for
+    /// idempotent methods only (unless `retry_non_idempotent`).
+    pub async fn send<B>(&self, req: Request<B>) -> Result<Response<RecvBody>, Error>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let (parts, body) = req.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| Error::new(ErrorKind::InvalidRequest(format!("request body: {e}"))))?
+            .to_bytes();
+        let origin = origin_of(&parts.uri)?;
+        let cfg = &self.inner.config;
+        let total = cfg.timeouts.total;
+        let fut = self.send_with_retries(parts, body, origin);
+        match total {
+            Some(t) => match tokio::time::timeout(t, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(Error {
+                    kind: ErrorKind::Timeout(Phase::Total),
+                    phases: vec![(Phase::Total, t)],
+                    attempts: 1,
+                }),
+            },
+            None => fut.await,
+        }
+    }
+
+    async fn send_with_retries(
+        &self,
+        parts: http::request::Parts,
+        body: Bytes,
+        origin: Origin,
+    ) -> Result<Response<RecvBody>, Error> {
+        let cfg = &self.inner.config;
+        let mut attempt = 0;
+        let mut avoid = None;
+        loop {
+            attempt += 1;
+            let (result, conn) = self
+                .attempt(&parts, body.clone(), &origin, avoid.take())
+                .await;
+            let mut err = match result {
+                Ok(r) => return Ok(r),
+                Err(e) => e,
+            };
+            err.attempts = attempt;
+            let retry = match &err.kind {
+                ErrorKind::Refused | ErrorKind::Unprocessed => true,
+                ErrorKind::ConnectionLost { .. } => {
+                    cfg.retry_non_idempotent || idempotent(&parts.method)
+                }
+                _ => false,
+            };
+            if !retry || attempt > cfg.max_retries {
+                return Err(err);
+            }
+            avoid = conn;
+        }
+    }
+
+    /// One attempt; also returns the connection used, to avoid it on a retry.
+    async fn attempt(
+        &self,
+        parts: &http::request::Parts,
+        body: Bytes,
+        origin: &Origin,
+        avoid: Option<Arc<crate::driver::client::ConnShared>>,
+    ) -> (
+        Result<Response<RecvBody>, Error>,
+        Option<Arc<crate::driver::client::ConnShared>>,
+    ) {
+        let cfg = &self.inner.config;
+        let mut timings = Checkout::default();
+        let mut phases = Vec::new();
+        let conn = match self
+            .inner
+            .pool
+            .checkout(origin, &mut timings, avoid.as_ref())
+            .await
+        {
+            Ok(c) => c,
+            Err(mut e) => {
+                e.phases = checkout_phases(&timings);
+                return (Err(e), None);
+            }
+        };
+        phases.extend(checkout_phases(&timings));
+        let shared = conn.shared.clone();
+        let fail = |kind, phases: &Vec<(Phase, Duration)>| {
+            Err(Error {
+                kind,
+                phases: phases.clone(),
+                attempts: 1,
+            })
+        };
+        let (opened_tx, opened_rx) = oneshot::channel();
+        let (res_tx, res_rx) = oneshot::channel();
+        let open = Open {
+            parts: Box::new(clone_parts(parts)),
+            body: (!body.is_empty()).then_some(body),
+            end_stream: true,
+            opened: Some(opened_tx),
+            response: res_tx,
+        };
+        let written = Instant::now();
+        if conn.tx.send(Command::Open(open)).is_err() {
+            conn.shared
+                .reserved
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            return (
+                fail(
+                    ErrorKind::ConnectionLost {
+                        maybe_processed: false,
+                    },
+                    &phases,
+                ),
+                Some(shared),
+            );
+        }
+        let mut guard = CancelGuard {
+            tx: conn.tx.clone(),
+            stream: None,
+        };
+        let opened = match cfg.timeouts.write {
+            Some(t) => tokio::time::timeout(t, opened_rx).await.map_err(|_| ()),
+            None => Ok(opened_rx.await),
+        };
+        phases.push((Phase::Write, written.elapsed()));
+        match opened {
+            Err(()) => {
+                return (
+                    fail(ErrorKind::Timeout(Phase::Write), &phases),
+                    Some(shared),
+                )
+            }
+            Ok(Ok(Ok(stream))) => guard.stream = Some(stream),
+            // Not opened: the response channel says why.
+            Ok(_) => {}
+        }
+        let waited = Instant::now();
+        let response = match cfg.timeouts.response_headers {
+            Some(t) => match tokio::time::timeout(t, res_rx).await {
+                Ok(r) => r,
+                Err(_) => {
+                    phases.push((Phase::ResponseHeaders, waited.elapsed()));
+                    // The guard resets the stream (only if it is still open).
+                    return (
+                        fail(ErrorKind::Timeout(Phase::ResponseHeaders), &phases),
+                        Some(shared),
+                    );
+                }
+            },
+            None => res_rx.await,
+        };
+        let sent = guard.stream.is_some();
+        let result = match response {
+            Ok(Ok(res)) => {
+                guard.stream = None;
+                Ok(res)
+            }
+            Ok(Err(e)) => {
+                guard.stream = None;
+                let kind = match e {
+                    crate::Error::Reset(h2kit_proto::ErrorCode::REFUSED_STREAM) => {
+                        ErrorKind::Refused
+                    }
+                    crate::Error::Reset(code) | crate::Error::Protocol(code) => {
+                        ErrorKind::Reset(code)
+                    }
+                    crate::Error::Unprocessed => ErrorKind::Unprocessed,
+                    crate::Error::ConnectionClosed => ErrorKind::ConnectionLost {
+                        maybe_processed: sent,
+                    },
+                    crate::Error::Request(why) => ErrorKind::InvalidRequest(why),
+                };
+                fail(kind, &phases)
+            }
+            Err(_) => {
+                guard.stream = None;
+                fail(
+                    ErrorKind::ConnectionLost {
+                        maybe_processed: sent,
+                    },
+                    &phases,
+                )
+            }
+        };
+        (result, Some(shared))
+    }
+}
+
+fn checkout_phases(t: &Checkout) -> Vec<(Phase, Duration)> {
+    let mut v = vec![(Phase::Queue, t.queue)];
+    if let Some(d) = t.connect {
+        v.push((Phase::Connect, d));
+    }
+    if let Some(d) = t.tls {
+        v.push((Phase::Tls, d));
+    }
+    v
+}
+
+fn clone_parts(p: &http::request::Parts) -> http::request::Parts {
+    let mut req = Request::new(());
+    *req.method_mut() = p.method.clone();
+    *req.uri_mut() = p.uri.clone();
+    *req.version_mut() = p.version;
+    *req.headers_mut() = p.headers.clone();
+    req.into_parts().0
+}
+
+fn origin_of(uri: &http::Uri) -> Result<Origin, Error> {
+    let bad = |why: &str| Error::new(ErrorKind::InvalidRequest(format!("{why}: {uri}")));
+    let tls = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(bad("URL scheme must be http or https")),
+    };
+    let host = uri.host().ok_or_else(|| bad("URL has no host"))?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    Ok(Origin { tls, host, port })
+}

@@ -1,0 +1,255 @@
+//! Connections per origin. Picking a connection takes read locks and atomics only; write locks
+//! are taken to add or prune a connection, and waiting happens only when every connection is
+//! full and no more may open.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+use super::error::{Error, ErrorKind, Phase};
+use super::ClientConfig;
+use crate::driver::client::{ClientState, ConnShared};
+use crate::driver::{Command, Driver, DriverConfig, Role};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Origin {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+/// One connection as the pool sees it.
+pub(crate) struct ConnHandle {
+    pub tx: mpsc::UnboundedSender<Command>,
+    pub shared: Arc<ConnShared>,
+    cancel: CancellationToken,
+}
+
+impl Drop for ConnHandle {
+    fn drop(&mut self) {
+        // The pool let go: the driver says GOAWAY and ends once its streams are done.
+        self.cancel.cancel();
+    }
+}
+
+impl ConnHandle {
+    fn load(&self) -> usize {
+        self.shared.active.load(Relaxed) + self.shared.reserved.load(Relaxed)
+    }
+
+    fn usable(&self) -> bool {
+        !self.shared.closed.load(Relaxed)
+    }
+}
+
+pub(crate) struct OriginPool {
+    origin: Origin,
+    conns: RwLock<Vec<Arc<ConnHandle>>>,
+    connecting: AtomicUsize,
+    /// Signalled when a stream ends or a connection is added (FIFO wake-ups).
+    capacity: Arc<Notify>,
+}
+
+pub(crate) struct Pool {
+    config: Arc<ClientConfig>,
+    driver_config: Arc<DriverConfig>,
+    tls: Option<tokio_rustls::TlsConnector>,
+    origins: RwLock<HashMap<Origin, Arc<OriginPool>>>,
+}
+
+/// Phase timings of one checkout.
+#[derive(Default)]
+pub(crate) struct Checkout {
+    pub queue: Duration,
+    pub connect: Option<Duration>,
+    pub tls: Option<Duration>,
+}
+
+impl Pool {
+    pub(crate) fn new(config: Arc<ClientConfig>, tls: Option<tokio_rustls::TlsConnector>) -> Pool {
+        let driver_config = Arc::new(DriverConfig {
+            proto: config.proto.clone(),
+            handshake_timeout: config.timeouts.connect.unwrap_or(Duration::from_secs(30)) * 2,
+            idle_timeout: config.idle_timeout,
+            shutdown_grace: Duration::from_secs(30),
+            inline_first_poll: true,
+        });
+        Pool {
+            config,
+            driver_config,
+            tls,
+            origins: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn origin_pool(&self, origin: &Origin) -> Arc<OriginPool> {
+        if let Some(p) = self
+            .origins
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(origin)
+        {
+            return p.clone();
+        }
+        let mut w = self.origins.write().unwrap_or_else(|e| e.into_inner());
+        w.entry(origin.clone())
+            .or_insert_with(|| {
+                Arc::new(OriginPool {
+                    origin: origin.clone(),
+                    conns: RwLock::new(Vec::new()),
+                    connecting: AtomicUsize::new(0),
+                    capacity: Arc::new(Notify::new()),
+                })
+            })
+            .clone()
+    }
+
+    /// A connection with a stream slot reserved for one request: the least loaded healthy
+    /// connection below its limit; else a new connection if allowed; else wait (FIFO).
+    pub(crate) async fn checkout(
+        &self,
+        origin: &Origin,
+        timings: &mut Checkout,
+        exclude: Option<&Arc<ConnShared>>,
+    ) -> Result<Arc<ConnHandle>, Error> {
+        let pool = self.origin_pool(origin);
+        let start = Instant::now();
+        loop {
+            let notified = pool.capacity.notified();
+            let mut prune = false;
+            {
+                let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
+                let mut best: Option<&Arc<ConnHandle>> = None;
+                for c in conns.iter() {
+                    if !c.usable() {
+                        prune = true;
+                        continue;
+                    }
+                    if exclude.is_some_and(|x| Arc::ptr_eq(x, &c.shared)) {
+                        continue;
+                    }
+                    let limit = self.limit(c);
+                    if c.load() < limit && best.is_none_or(|b| c.load() < b.load()) {
+                        best = Some(c);
+                    }
+                }
+                if let Some(c) = best {
+                    c.shared.reserved.fetch_add(1, Relaxed);
+                    timings.queue = start.elapsed();
+                    return Ok(c.clone());
+                }
+            }
+            if prune {
+                pool.conns
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .retain(|c| c.usable());
+            }
+            let open = pool.conns.read().unwrap_or_else(|e| e.into_inner()).len();
+            let connecting = pool.connecting.load(Relaxed);
+            if open + connecting < self.config.max_connections_per_origin.max(1) {
+                pool.connecting.fetch_add(1, Relaxed);
+                timings.queue = start.elapsed();
+                let result = self.connect(&pool, timings).await;
+                pool.connecting.fetch_sub(1, Relaxed);
+                let handle = result?;
+                handle.shared.reserved.fetch_add(1, Relaxed);
+                pool.conns
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(handle.clone());
+                pool.capacity.notify_waiters();
+                return Ok(handle);
+            }
+            // Every connection is full: wait for a slot, within the queue deadline.
+            match self.config.timeouts.queue {
+                Some(limit) => {
+                    let left = limit.saturating_sub(start.elapsed());
+                    if tokio::time::timeout(left, notified).await.is_err() {
+                        timings.queue = start.elapsed();
+                        return Err(Error::new(ErrorKind::Timeout(Phase::Queue)));
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    fn limit(&self, c: &ConnHandle) -> usize {
+        let peer = c.shared.peer_max_streams.load(Relaxed) as usize;
+        match self.config.max_streams_per_connection {
+            Some(m) => peer.min(m as usize),
+            None => peer,
+        }
+    }
+
+    async fn connect(
+        &self,
+        pool: &OriginPool,
+        timings: &mut Checkout,
+    ) -> Result<Arc<ConnHandle>, Error> {
+        let o = &pool.origin;
+        let start = Instant::now();
+        let connect = tokio::net::TcpStream::connect((o.host.as_str(), o.port));
+        let sock = match self.config.timeouts.connect {
+            Some(t) => tokio::time::timeout(t, connect)
+                .await
+                .map_err(|_| Error::new(ErrorKind::Timeout(Phase::Connect)))?,
+            None => connect.await,
+        }
+        .map_err(|e| Error::new(ErrorKind::Connect(format!("{}:{}: {e}", o.host, o.port))))?;
+        let _ = sock.set_nodelay(true);
+        timings.connect = Some(start.elapsed());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(ConnShared::default());
+        shared
+            .peer_max_streams
+            .store(self.config.proto.assumed_peer_max_streams, Relaxed);
+        *shared.capacity.lock().unwrap_or_else(|e| e.into_inner()) = Some(pool.capacity.clone());
+        let cancel = CancellationToken::new();
+        let role = Role::Client(ClientState::new(shared.clone()));
+        let cfg = self.driver_config.clone();
+        if o.tls {
+            let Some(tls) = &self.tls else {
+                return Err(Error::new(ErrorKind::Tls("no TLS configuration".into())));
+            };
+            let start = Instant::now();
+            let name = rustls::pki_types::ServerName::try_from(o.host.clone()).map_err(|e| {
+                Error::new(ErrorKind::Tls(format!("bad server name {}: {e}", o.host)))
+            })?;
+            let handshake = tls.connect(name, sock);
+            let stream = match self.config.timeouts.tls {
+                Some(t) => tokio::time::timeout(t, handshake)
+                    .await
+                    .map_err(|_| Error::new(ErrorKind::Timeout(Phase::Tls)))?,
+                None => handshake.await,
+            }
+            .map_err(|e| Error::new(ErrorKind::Tls(e.to_string())))?;
+            if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
+                return Err(Error::new(ErrorKind::Tls(
+                    "server did not negotiate HTTP/2 (ALPN h2)".into(),
+                )));
+            }
+            timings.tls = Some(start.elapsed());
+            let driver = Driver::new(
+                Box::new(stream),
+                Default::default(),
+                role,
+                cfg,
+                cancel.clone(),
+                None,
+            )
+            .with_commands(rx, tx.clone());
+            tokio::spawn(driver.run());
+        } else {
+            let driver = Driver::new(sock, Default::default(), role, cfg, cancel.clone(), None)
+                .with_commands(rx, tx.clone());
+            tokio::spawn(driver.run());
+        }
+        Ok(Arc::new(ConnHandle { tx, shared, cancel }))
+    }
+}

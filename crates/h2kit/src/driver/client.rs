@@ -1,0 +1,237 @@
+//! The client side of a connection driver: opening streams for requests and delivering their
+//! responses. Everything else (reads, writes, bodies, flow control, timers) is the shared core.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use h2kit_proto::{ErrorCode, SendError, StreamId};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::oneshot;
+
+use super::{Driver, Pending, Role, StreamCtx};
+use crate::body::RecvBody;
+use crate::Error;
+
+/// What the pool can see of a connection without asking its driver.
+#[derive(Debug, Default)]
+pub(crate) struct ConnShared {
+    /// Requests the pool sent this connection that its driver has not picked up yet.
+    pub reserved: AtomicUsize,
+    /// Streams open on the connection, plus requests queued in the driver (published by it).
+    pub active: AtomicUsize,
+    /// The peer's MAX_CONCURRENT_STREAMS (until its SETTINGS arrive: the assumed value).
+    pub peer_max_streams: AtomicU32,
+    /// GOAWAY received or the connection ended: no new requests.
+    pub closed: AtomicBool,
+    /// The origin pool's wake-up for requests waiting for a slot.
+    pub capacity: std::sync::Mutex<Option<Arc<tokio::sync::Notify>>>,
+}
+
+pub(crate) type ResponseTx = oneshot::Sender<Result<http::Response<RecvBody>, Error>>;
+
+/// A request to open: its head, and where to report the stream and the response.
+pub(crate) struct Open {
+    pub parts: Box<http::request::Parts>,
+    /// The whole body when it is one chunk (or none); otherwise the caller streams it.
+    pub body: Option<Bytes>,
+    pub end_stream: bool,
+    pub opened: Option<oneshot::Sender<Result<StreamId, Error>>>,
+    pub response: ResponseTx,
+}
+
+pub(crate) struct ClientState {
+    pub shared: Arc<ConnShared>,
+    /// Responses not yet received, by stream.
+    waiting: h2kit_proto::stream::StreamIdMap<ResponseTx>,
+    /// Opens waiting for a concurrency slot (the pool normally avoids this).
+    queued: VecDeque<Open>,
+    /// `active` as last published, to tell the pool when slots free up.
+    last_active: usize,
+}
+
+impl ClientState {
+    /// The connection ended: every waiting request learns it. Those that were never sent
+    /// (queued) were not processed; the others may have been.
+    pub(super) fn fail_all(&mut self) {
+        self.shared.closed.store(true, Relaxed);
+        for open in self.queued.drain(..) {
+            let _ = open.response.send(Err(Error::Unprocessed));
+        }
+        for (_, tx) in self.waiting.drain() {
+            let _ = tx.send(Err(Error::ConnectionClosed));
+        }
+    }
+
+    pub(crate) fn new(shared: Arc<ConnShared>) -> ClientState {
+        ClientState {
+            shared,
+            waiting: Default::default(),
+            queued: VecDeque::new(),
+            last_active: 0,
+        }
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
+    fn client(&mut self) -> Option<&mut ClientState> {
+        match &mut self.role {
+            Role::Client(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Opens a stream for a request, or queues it until a slot frees.
+    /// An Open command arrived: the pool's reservation becomes a stream (or a queued open,
+    /// which `publish` counts as active).
+    pub(super) fn on_open_command(&mut self, open: Open) {
+        if let Some(c) = self.client() {
+            c.shared.reserved.fetch_sub(1, Relaxed);
+        }
+        self.open(open);
+    }
+
+    pub(super) fn open(&mut self, open: Open) {
+        if self.conn.error().is_some() {
+            let _ = open.response.send(Err(Error::ConnectionClosed));
+            return;
+        }
+        match self
+            .conn
+            .send_request(&open.parts, open.end_stream && open.body.is_none())
+        {
+            Ok(stream) => {
+                let mut ctx = StreamCtx::default();
+                if let Some(data) = open.body {
+                    ctx.pending = Some(Pending {
+                        data,
+                        end_stream: open.end_stream,
+                        ack: None,
+                    });
+                }
+                self.streams.insert(stream, ctx);
+                if let Some(c) = self.client() {
+                    c.waiting.insert(stream, open.response);
+                }
+                if let Some(tx) = open.opened {
+                    let _ = tx.send(Ok(stream));
+                }
+                self.flush_stream(stream);
+            }
+            Err(SendError::ConcurrencyLimit) => {
+                if let Some(c) = self.client() {
+                    c.queued.push_back(open);
+                }
+            }
+            Err(SendError::GoingAway) => {
+                // Never sent: as safe to retry as a stream above GOAWAY's last_stream_id.
+                let _ = open.response.send(Err(Error::Unprocessed));
+            }
+            Err(e) => {
+                let _ = open.response.send(Err(Error::Request(e.to_string())));
+            }
+        }
+    }
+
+    /// A slot freed: open queued requests, oldest first.
+    pub(super) fn open_queued(&mut self) {
+        while self.conn.can_open_stream() {
+            let Some(open) = self.client().and_then(|c| c.queued.pop_front()) else {
+                return;
+            };
+            self.open(open);
+        }
+    }
+
+    pub(super) fn on_response(
+        &mut self,
+        stream: StreamId,
+        res: http::Response<()>,
+        end_stream: bool,
+    ) {
+        // Informational responses (1xx) are not the response.
+        if res.status().is_informational() {
+            return;
+        }
+        let Some(tx) = self.client().and_then(|c| c.waiting.remove(&stream)) else {
+            return;
+        };
+        let body = if end_stream {
+            RecvBody::empty()
+        } else {
+            let (btx, brx) = crate::mailbox::mailbox();
+            let len = res
+                .headers()
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse().ok());
+            let commands = self.sender();
+            if let Some(ctx) = self.streams.get_mut(&stream) {
+                ctx.body = Some(btx);
+            }
+            RecvBody::new(stream, brx, commands, len)
+        };
+        if tx.send(Ok(res.map(|()| body))).is_err() {
+            // The caller gave up: the response is not wanted (cancel sends nothing if the
+            // stream is already closed).
+            self.conn.cancel(stream);
+            self.streams.remove(&stream);
+        }
+    }
+
+    /// The response will not come: tell its caller.
+    pub(super) fn fail_response(&mut self, stream: StreamId, err: Error) {
+        if let Some(tx) = self.client().and_then(|c| c.waiting.remove(&stream)) {
+            let _ = tx.send(Err(err));
+        }
+    }
+
+    pub(super) fn on_goaway(&mut self, _code: ErrorCode) {
+        let queued: Vec<Open> = match self.client() {
+            Some(c) => {
+                c.shared.closed.store(true, Relaxed);
+                c.queued.drain(..).collect()
+            }
+            None => return,
+        };
+        for open in queued {
+            let _ = open.response.send(Err(Error::Unprocessed));
+        }
+    }
+
+    /// Publishes what the pool needs after each turn.
+    pub(super) fn publish(&mut self) {
+        if !matches!(self.role, Role::Client(_)) {
+            return;
+        }
+        let max = self.conn.peer_max_concurrent_streams();
+        let closed = self.conn.is_closed() || self.conn.error().is_some();
+        let active = self.conn.active_streams().0;
+        if let Some(c) = self.client() {
+            c.shared.peer_max_streams.store(max, Relaxed);
+            let now = active + c.queued.len();
+            c.shared.active.store(now, Relaxed);
+            if closed {
+                c.shared.closed.store(true, Relaxed);
+            }
+            let freed = c.last_active.saturating_sub(now);
+            c.last_active = now;
+            if freed > 0 || closed {
+                if let Some(n) = c
+                    .shared
+                    .capacity
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_ref()
+                {
+                    if closed {
+                        n.notify_waiters();
+                    }
+                    for _ in 0..freed {
+                        n.notify_one();
+                    }
+                }
+            }
+        }
+    }
+}

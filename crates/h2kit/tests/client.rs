@@ -1,0 +1,163 @@
+//! The client against h2kit's server (in process) and against nghttpd.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use bytes::Bytes;
+use h2kit::client::{ErrorKind, Phase};
+use h2kit::{Client, ClientConfig, RecvBody, Server, ServerConfig};
+use http_body_util::{BodyExt, Empty, Full};
+
+async fn serve(config: ServerConfig) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let svc = tower::service_fn(|req: http::Request<RecvBody>| async move {
+        let path = req.uri().path().to_string();
+        let res = match path.as_str() {
+            "/echo" => {
+                let body = req.into_body().collect().await.unwrap().to_bytes();
+                http::Response::new(Full::new(body))
+            }
+            "/hang" => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                http::Response::new(Full::new(Bytes::new()))
+            }
+            _ => http::Response::new(Full::new(Bytes::from(format!("hello {path}")))),
+        };
+        Ok::<_, Infallible>(res)
+    });
+    tokio::spawn(Server::new(config).serve(listener, svc, async {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+fn get(url: String) -> http::Request<Empty<Bytes>> {
+    http::Request::get(url).body(Empty::new()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_requests_on_one_connection() {
+    let (addr, _stop) = serve(ServerConfig::default()).await;
+    let client = Client::builder()
+        .config(ClientConfig {
+            max_connections_per_origin: 1,
+            ..Default::default()
+        })
+        .build();
+    let mut tasks = Vec::new();
+    for i in 0..2000 {
+        let c = client.clone();
+        let url = format!("http://{addr}/r{i}");
+        tasks.push(tokio::spawn(async move {
+            let res = c.send(get(url)).await.unwrap();
+            assert_eq!(res.status(), 200);
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, format!("hello /r{i}"));
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // POST with a body, echoed.
+    let req = http::Request::post(format!("http://{addr}/echo"))
+        .body(Full::new(Bytes::from(vec![b'x'; 300_000])))
+        .unwrap();
+    let res = client.send(req).await.unwrap();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body.len(), 300_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_header_timeout_names_the_phase() {
+    let (addr, _stop) = serve(ServerConfig::default()).await;
+    let mut config = ClientConfig::default();
+    config.timeouts.response_headers = Some(Duration::from_millis(150));
+    let client = Client::builder().config(config).build();
+    let err = client
+        .send(get(format!("http://{addr}/hang")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout(Phase::ResponseHeaders));
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("response headers timed out after 1"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("queued") && msg.contains("connect") && msg.contains("write"),
+        "{msg}"
+    );
+    // The same client still works.
+    let res = client.send(get(format!("http://{addr}/ok"))).await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_failure_is_reported_with_the_address() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::builder().build();
+    let err = client
+        .send(get(format!("http://127.0.0.1:{port}/")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err.kind, ErrorKind::Connect(_)), "{err}");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_nghttpd() {
+    let dir = std::env::temp_dir().join(format!("h2kit-nghttpd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("file.txt"), b"served by nghttpd\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new("nghttpd")
+        .args(["--no-tls", "-d", dir.to_str().unwrap(), &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("nghttpd is required (CI installs nghttp2-server)");
+    let client = Client::builder().build();
+    let url = format!("http://127.0.0.1:{port}/file.txt");
+    let mut res = None;
+    for _ in 0..50 {
+        match client.send(get(url.clone())).await {
+            Ok(r) => {
+                res = Some(r);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let res = res.expect("nghttpd answered");
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.into_body().collect().await.unwrap().to_bytes(),
+        "served by nghttpd\n"
+    );
+    // 500 concurrent requests over its connections.
+    let mut tasks = Vec::new();
+    for _ in 0..500 {
+        let (c, u) = (client.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            c.send(get(u)).await.map(|r| r.status())
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), 200);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::remove_dir_all(&dir).ok();
+}
