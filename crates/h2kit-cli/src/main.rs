@@ -1,6 +1,7 @@
 //! The `h2kit` command.
 
 mod duration;
+mod get;
 mod routes;
 mod serve;
 
@@ -23,12 +24,15 @@ struct Cli {
 enum Command {
     /// Run an HTTP/2 server with built-in test routes.
     Serve(serve::Args),
+    /// Send one request and print the response (-v: every frame, like nghttp -v).
+    Get(get::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Get(args) => get::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

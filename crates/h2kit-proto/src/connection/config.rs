@@ -30,8 +30,10 @@ pub struct Config {
     pub max_reset_retained: usize,
     /// A SETTINGS frame not acknowledged within this is a SETTINGS_TIMEOUT (§6.5.3).
     pub settings_timeout: Duration,
-    /// Client: the peer's concurrency limit assumed until its SETTINGS arrive (RFC 9113's
-    /// initial value is unlimited; assuming 100 avoids a burst of refused streams).
+    /// Client: the peer's concurrency limit assumed until its SETTINGS arrive. RFC 9113's
+    /// initial value is unlimited; assuming less avoids a burst of refused streams (the h2kit
+    /// client assumes 1, so even a server limited to 1 never sees more). A preface without
+    /// SETTINGS_MAX_CONCURRENT_STREAMS lifts the assumption: no limit.
     pub assumed_peer_max_streams: u32,
 }
 

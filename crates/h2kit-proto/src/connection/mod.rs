@@ -394,6 +394,15 @@ impl Connection {
         }
     }
 
+    /// Whether a stream has received all the DATA its content-length declared (or its
+    /// END_STREAM): dropping its body then calls for no reset.
+    pub fn recv_complete(&self, id: StreamId) -> bool {
+        match self.streams.get(&id) {
+            None => true,
+            Some(s) => s.recv_closed || s.content_length.is_some_and(|n| s.data_received >= n),
+        }
+    }
+
     /// Streams open or half-closed: (started by us, started by the peer).
     pub fn active_streams(&self) -> (usize, usize) {
         (self.active_local, self.active_remote)

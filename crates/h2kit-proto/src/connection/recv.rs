@@ -628,6 +628,14 @@ impl Connection {
             self.events.push_back(Event::LocalSettingsAcked);
             return Ok(());
         }
+        if !self.peer_settings_received && s.get(Setting::MaxConcurrentStreams).is_none() {
+            // §6.5.2: no limit until the peer sets one; our assumption ends with its preface.
+            self.peer_max_streams = u32::MAX;
+            if self.want_streams_available && self.can_open_stream() {
+                self.want_streams_available = false;
+                self.events.push_back(Event::StreamsAvailable);
+            }
+        }
         self.peer_settings_received = true;
         for (k, v) in s.iter() {
             match k {

@@ -19,6 +19,10 @@ use crate::driver::Command;
 use crate::RecvBody;
 use pool::{Checkout, Origin, Pool};
 
+/// How many attempts a response took (a response extension; 1 when it was not retried).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attempts(pub u32);
+
 /// Per-phase deadlines; each is optional.
 #[derive(Clone, Debug, Default)]
 pub struct Timeouts {
@@ -31,7 +35,7 @@ pub struct Timeouts {
 }
 
 /// Client settings. Defaults: 4 connections per origin, streams per connection limited by the
-/// server's MAX_CONCURRENT_STREAMS only, idle connections closed after 90 s, up to 3 retries of
+/// server's MAX_CONCURRENT_STREAMS only (one stream until the server's SETTINGS arrive), idle connections closed after 90 s, up to 3 retries of
 /// requests the server did not process, no retry of non-idempotent requests after a
 /// connection failure, connect timeout 10 s (other phases unlimited).
 #[derive(Clone, Debug)]
@@ -48,7 +52,10 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
-            proto: h2kit_proto::Config::default(),
+            proto: h2kit_proto::Config {
+                assumed_peer_max_streams: 1,
+                ..h2kit_proto::Config::default()
+            },
             max_connections_per_origin: 4,
             max_streams_per_connection: None,
             idle_timeout: Duration::from_secs(90),
@@ -183,7 +190,10 @@ impl Client {
                 .attempt(&parts, body.clone(), &origin, avoid.take())
                 .await;
             let mut err = match result {
-                Ok(r) => return Ok(r),
+                Ok(mut r) => {
+                    r.extensions_mut().insert(Attempts(attempt));
+                    return Ok(r);
+                }
                 Err(e) => e,
             };
             err.attempts = attempt;

@@ -151,7 +151,8 @@ impl Pool {
             }
             let open = pool.conns.read().unwrap_or_else(|e| e.into_inner()).len();
             let connecting = pool.connecting.load(Relaxed);
-            if open + connecting < self.config.max_connections_per_origin.max(1) {
+            // One connection set up at a time: a burst waits for it rather than opening many.
+            if connecting == 0 && open < self.config.max_connections_per_origin.max(1) {
                 pool.connecting.fetch_add(1, Relaxed);
                 timings.queue = start.elapsed();
                 let result = self.connect(&pool, timings).await;

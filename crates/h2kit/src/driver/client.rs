@@ -208,7 +208,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let closed = self.conn.is_closed() || self.conn.error().is_some();
         let active = self.conn.active_streams().0;
         if let Some(c) = self.client() {
-            c.shared.peer_max_streams.store(max, Relaxed);
+            let raised = max > c.shared.peer_max_streams.swap(max, Relaxed);
             let now = active + c.queued.len();
             c.shared.active.store(now, Relaxed);
             if closed {
@@ -216,7 +216,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             }
             let freed = c.last_active.saturating_sub(now);
             c.last_active = now;
-            if freed > 0 || closed {
+            if freed > 0 || closed || raised {
                 if let Some(n) = c
                     .shared
                     .capacity
@@ -224,7 +224,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     .unwrap_or_else(|e| e.into_inner())
                     .as_ref()
                 {
-                    if closed {
+                    // A raised limit (the server's SETTINGS) or a closed connection concerns
+                    // every waiter; a freed slot concerns one.
+                    if closed || raised {
                         n.notify_waiters();
                     }
                     for _ in 0..freed {

@@ -734,6 +734,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     let n = std::mem::take(&mut ctx.unreleased);
                     self.conn.release_capacity(stream, n);
                 }
+                // A client that drops a response body mid-stream cancels it — unless all of it
+                // has arrived (content-length reached, END_STREAM still in flight): then there
+                // is nothing to cancel, and a reset would only be noise on a finished stream.
+                if matches!(self.role, Role::Client(_)) && !self.conn.recv_complete(stream) {
+                    self.conn.cancel(stream);
+                    self.streams.remove(&stream);
+                }
             }
         }
     }

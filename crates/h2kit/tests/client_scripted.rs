@@ -1,0 +1,180 @@
+//! The client against scripted Python `h2` servers (`tests/python/scripted_server.py`): each
+//! scenario is a server misbehaving, or behaving at an edge, in one specific way.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use h2kit::client::Attempts;
+use h2kit::{Client, ClientConfig};
+use http_body_util::{BodyExt, Empty};
+
+struct Scripted {
+    child: Child,
+    port: u16,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Scripted {
+    fn start(scenario: &str) -> Scripted {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/scripted_server.py");
+        let mut child = Command::new("python3")
+            .args(["-u", script.to_str().unwrap(), scenario])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 with h2 is required (CI installs it)");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        let port = first
+            .trim()
+            .strip_prefix("port ")
+            .expect("port line")
+            .parse()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Scripted { child, port, lines }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// Observation lines starting with `kind`.
+    fn seen(&self, kind: &str) -> Vec<String> {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with(kind))
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn get(url: String) -> http::Request<Empty<Bytes>> {
+    http::Request::get(url).body(Empty::new()).unwrap()
+}
+
+#[tokio::test]
+async fn refused_stream_is_retried_once_and_succeeds() {
+    let s = Scripted::start("refuse-first");
+    let client = Client::builder().build();
+    let res = client.send(get(s.url("/x"))).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.extensions().get::<Attempts>(), Some(&Attempts(2)));
+    assert_eq!(res.into_body().collect().await.unwrap().to_bytes(), "ok");
+    assert_eq!(s.seen("request").len(), 2, "{:?}", s.seen(""));
+}
+
+#[tokio::test]
+async fn goaway_with_a_low_last_stream_id_retries_only_unprocessed_requests() {
+    let s = Scripted::start("goaway-low");
+    let client = Client::builder()
+        .config(ClientConfig {
+            max_connections_per_origin: 1,
+            ..Default::default()
+        })
+        .build();
+    // One request first, so the connection (and the server's limit) is known.
+    let mut tasks = Vec::new();
+    for i in 0..5 {
+        let c = client.clone();
+        let url = s.url(&format!("/r{i}"));
+        tasks.push(tokio::spawn(async move { c.send(get(url)).await }));
+    }
+    let mut attempts = Vec::new();
+    for t in tasks {
+        let res = t.await.unwrap().unwrap();
+        assert_eq!(res.status(), 200);
+        attempts.push(res.extensions().get::<Attempts>().unwrap().0);
+    }
+    attempts.sort();
+    // Streams 1 and 3 were processed on the first connection; the other three were retried.
+    assert_eq!(attempts, vec![1, 1, 2, 2, 2], "{:?}", s.seen(""));
+    let second: Vec<String> = s.seen("request 2 ");
+    assert_eq!(second.len(), 3, "{:?}", s.seen(""));
+}
+
+#[tokio::test]
+async fn max_concurrent_streams_1_is_never_exceeded() {
+    let s = Scripted::start("max1");
+    let client = Client::builder()
+        .config(ClientConfig {
+            max_connections_per_origin: 1,
+            ..Default::default()
+        })
+        .build();
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let c = client.clone();
+        let url = s.url(&format!("/q{i}"));
+        tasks.push(tokio::spawn(async move {
+            c.send(get(url)).await.map(|r| r.status())
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), 200);
+    }
+    let opens = s.seen("open ");
+    assert_eq!(opens.len(), 10);
+    assert!(opens.iter().all(|l| l == "open 1 1"), "{opens:?}");
+    assert!(s.seen("rst").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_dropped_after_its_last_byte_sends_no_reset() {
+    let s = Scripted::start("split-end");
+    let client = Client::builder()
+        .config(ClientConfig {
+            max_connections_per_origin: 1,
+            ..Default::default()
+        })
+        .build();
+    let mut tasks = Vec::new();
+    for t in 0..20 {
+        let c = client.clone();
+        let url = s.url(&format!("/t{t}"));
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..50 {
+                let res = c.send(get(url.clone())).await.unwrap();
+                let mut body = res.into_body();
+                // Read exactly the body, then drop it (END_STREAM comes in its own frame).
+                let frame = body.frame().await.unwrap().unwrap();
+                assert_eq!(frame.into_data().unwrap(), "body");
+                drop(body);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(s.seen("request").len(), 1000);
+    assert!(
+        s.seen("rst").is_empty(),
+        "RST_STREAM on the wire: {:?}",
+        s.seen("rst")
+    );
+    assert!(
+        s.seen("ping").is_empty(),
+        "PINGs on the wire: {:?}",
+        s.seen("ping")
+    );
+}
