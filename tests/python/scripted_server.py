@@ -13,6 +13,7 @@ Scenarios:
   goaway-low     first connection: after 5 requests, GOAWAY(last_stream_id=3), answers 1 and 3 only
   max1           SETTINGS_MAX_CONCURRENT_STREAMS=1; answers each request after 20 ms
   split-end      answers with HEADERS, DATA "body", then an empty DATA with END_STREAM
+  silent         first connection: reads everything, never writes a byte; later ones answer
 """
 import socket
 import sys
@@ -43,6 +44,9 @@ def serve(sock, n):
         conn.local_settings = h2.settings.Settings(
             client=False, initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1})
     conn.initiate_connection()
+    mute = SCENARIO == "silent" and n == 1
+    if mute:
+        sock = Muted(sock)  # a 100%-packet-loss path, as the client sees it
     sock.sendall(conn.data_to_send())
     open_streams = set()
     requests = []
@@ -95,6 +99,8 @@ def serve(sock, n):
                         return
                 elif SCENARIO == "max1":
                     delayed.append((time.time() + 0.02, sid))
+                elif mute:
+                    pass
                 elif SCENARIO == "split-end":
                     conn.send_headers(sid, [(":status", "200"), ("content-length", "4")])
                     conn.send_data(sid, b"body")
@@ -110,6 +116,19 @@ def serve(sock, n):
                 say("ping", n)
             elif isinstance(e, h2.events.DataReceived):
                 conn.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
+
+
+class Muted:
+    """A socket that reads but never writes."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def sendall(self, data):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
 
 
 def respond(conn, sid):

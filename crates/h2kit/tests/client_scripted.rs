@@ -178,3 +178,62 @@ async fn body_dropped_after_its_last_byte_sends_no_reset() {
         s.seen("ping")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_turns_suspect_and_new_requests_go_elsewhere() {
+    use h2kit::client::{ErrorKind, Phase};
+    let s = Scripted::start("silent");
+    let mut config = ClientConfig {
+        max_connections_per_origin: 1,
+        ..Default::default()
+    };
+    config.timeouts.response_headers = Some(std::time::Duration::from_millis(200));
+    config.ping_timeout = std::time::Duration::from_millis(300);
+    let client = Client::builder().config(config).build();
+    // Five requests at once. The silent server never sent SETTINGS, so only one stream went
+    // into its connection (one is assumed until SETTINGS arrive); the others waited.
+    let mut tasks = Vec::new();
+    for i in 0..5 {
+        let c = client.clone();
+        let url = s.url(&format!("/silent{i}"));
+        tasks.push(tokio::spawn(async move { c.send(get(url)).await }));
+    }
+    let mut timeouts = 0;
+    let mut served = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(res) => {
+                assert_eq!(res.status(), 200);
+                served += 1;
+            }
+            Err(err) => {
+                assert_eq!(
+                    err.kind,
+                    ErrorKind::Timeout(Phase::ResponseHeaders),
+                    "{err}"
+                );
+                assert!(
+                    err.to_string()
+                        .starts_with("response headers timed out after 2"),
+                    "{err}"
+                );
+                timeouts += 1;
+            }
+        }
+    }
+    // The one request that was in the dead connection timed out, naming the phase. The
+    // connection turned suspect, and the waiting requests went to a new connection even
+    // though only one per origin is allowed (a suspect connection does not count).
+    assert_eq!((timeouts, served), (1, 4), "{:?}", s.seen(""));
+    let res = client.send(get(s.url("/after"))).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(s.seen("conn").len(), 2, "{:?}", s.seen(""));
+    assert_eq!(
+        s.seen("request 1 ").len(),
+        1,
+        "only one request may enter the silent connection: {:?}",
+        s.seen("")
+    );
+    // One PING for the suspicion, not one per timed-out request, and no more after that.
+    assert_eq!(s.seen("ping 1").len(), 1, "{:?}", s.seen(""));
+}

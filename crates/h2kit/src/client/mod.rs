@@ -37,7 +37,8 @@ pub struct Timeouts {
 /// Client settings. Defaults: 4 connections per origin, streams per connection limited by the
 /// server's MAX_CONCURRENT_STREAMS only (one stream until the server's SETTINGS arrive), idle connections closed after 90 s, up to 3 retries of
 /// requests the server did not process, no retry of non-idempotent requests after a
-/// connection failure, connect timeout 10 s (other phases unlimited).
+/// connection failure, connect timeout 10 s (other phases unlimited), and 5 s for a suspect
+/// connection to answer its PING.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
     pub proto: h2kit_proto::Config,
@@ -47,6 +48,9 @@ pub struct ClientConfig {
     pub max_retries: u32,
     pub retry_non_idempotent: bool,
     pub timeouts: Timeouts,
+    /// How long a suspect connection has to show any frame after its PING before it is
+    /// considered dead.
+    pub ping_timeout: Duration,
 }
 
 impl Default for ClientConfig {
@@ -61,6 +65,7 @@ impl Default for ClientConfig {
             idle_timeout: Duration::from_secs(90),
             max_retries: 3,
             retry_non_idempotent: false,
+            ping_timeout: Duration::from_secs(5),
             timeouts: Timeouts {
                 connect: Some(Duration::from_secs(10)),
                 ..Timeouts::default()
@@ -125,12 +130,16 @@ fn idempotent(m: &Method) -> bool {
 struct CancelGuard {
     tx: tokio::sync::mpsc::UnboundedSender<Command>,
     stream: Option<h2kit_proto::StreamId>,
+    timed_out: bool,
 }
 
 impl Drop for CancelGuard {
     fn drop(&mut self) {
         if let Some(stream) = self.stream {
-            let _ = self.tx.send(Command::Cancel { stream });
+            let _ = self.tx.send(Command::Cancel {
+                stream,
+                timed_out: self.timed_out,
+            });
         }
     }
 }
@@ -273,6 +282,7 @@ impl Client {
         let mut guard = CancelGuard {
             tx: conn.tx.clone(),
             stream: None,
+            timed_out: false,
         };
         let opened = match cfg.timeouts.write {
             Some(t) => tokio::time::timeout(t, opened_rx).await.map_err(|_| ()),
@@ -296,7 +306,9 @@ impl Client {
                 Ok(r) => r,
                 Err(_) => {
                     phases.push((Phase::ResponseHeaders, waited.elapsed()));
-                    // The guard resets the stream (only if it is still open).
+                    // The guard resets the stream (only if it is still open) and tells the
+                    // driver it timed out: evidence about the connection's liveness.
+                    guard.timed_out = true;
                     return (
                         fail(ErrorKind::Timeout(Phase::ResponseHeaders), &phases),
                         Some(shared),

@@ -44,6 +44,11 @@ impl ConnHandle {
     fn usable(&self) -> bool {
         !self.shared.closed.load(Relaxed)
     }
+
+    /// Suspect connections take no new streams until they show signs of life.
+    fn suspect(&self) -> bool {
+        self.shared.suspect.load(Relaxed)
+    }
 }
 
 pub(crate) struct OriginPool {
@@ -129,7 +134,7 @@ impl Pool {
                         prune = true;
                         continue;
                     }
-                    if exclude.is_some_and(|x| Arc::ptr_eq(x, &c.shared)) {
+                    if c.suspect() || exclude.is_some_and(|x| Arc::ptr_eq(x, &c.shared)) {
                         continue;
                     }
                     let limit = self.limit(c);
@@ -149,7 +154,14 @@ impl Pool {
                     .unwrap_or_else(|e| e.into_inner())
                     .retain(|c| c.usable());
             }
-            let open = pool.conns.read().unwrap_or_else(|e| e.into_inner()).len();
+            // Suspect connections do not count: the next request gets a fresh connection.
+            let open = pool
+                .conns
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .filter(|c| !c.suspect())
+                .count();
             let connecting = pool.connecting.load(Relaxed);
             // One connection set up at a time: a burst waits for it rather than opening many.
             if connecting == 0 && open < self.config.max_connections_per_origin.max(1) {
@@ -212,7 +224,7 @@ impl Pool {
             .store(self.config.proto.assumed_peer_max_streams, Relaxed);
         *shared.capacity.lock().unwrap_or_else(|e| e.into_inner()) = Some(pool.capacity.clone());
         let cancel = CancellationToken::new();
-        let role = Role::Client(ClientState::new(shared.clone()));
+        let role = Role::Client(ClientState::new(shared.clone(), self.config.ping_timeout));
         let cfg = self.driver_config.clone();
         if o.tls {
             let Some(tls) = &self.tls else {

@@ -25,6 +25,9 @@ pub(crate) struct ConnShared {
     pub peer_max_streams: AtomicU32,
     /// GOAWAY received or the connection ended: no new requests.
     pub closed: AtomicBool,
+    /// A request timed out with no frame received since it was written: no new streams until
+    /// the peer shows it is alive.
+    pub suspect: AtomicBool,
     /// The origin pool's wake-up for requests waiting for a slot.
     pub capacity: std::sync::Mutex<Option<Arc<tokio::sync::Notify>>>,
 }
@@ -49,6 +52,14 @@ pub(crate) struct ClientState {
     queued: VecDeque<Open>,
     /// `active` as last published, to tell the pool when slots free up.
     last_active: usize,
+    /// Streams cancelled after a timeout, still counted as load until the peer proves alive
+    /// (a frame arrives): a dead connection must never look free.
+    cancelled_unconfirmed: usize,
+    /// Frames received when the last cancellation or suspicion started.
+    frames_at_evidence: u64,
+    /// Suspect since, with the liveness PING sent and the deadline for any frame.
+    suspect: Option<(u64, tokio::time::Instant)>,
+    ping_timeout: std::time::Duration,
 }
 
 impl ClientState {
@@ -64,12 +75,16 @@ impl ClientState {
         }
     }
 
-    pub(crate) fn new(shared: Arc<ConnShared>) -> ClientState {
+    pub(crate) fn new(shared: Arc<ConnShared>, ping_timeout: std::time::Duration) -> ClientState {
         ClientState {
             shared,
             waiting: Default::default(),
             queued: VecDeque::new(),
             last_active: 0,
+            cancelled_unconfirmed: 0,
+            frames_at_evidence: 0,
+            suspect: None,
+            ping_timeout,
         }
     }
 }
@@ -110,6 +125,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         ack: None,
                     });
                 }
+                ctx.frames_at_open = self.conn.stats().frames_received.total();
                 self.streams.insert(stream, ctx);
                 if let Some(c) = self.client() {
                     c.waiting.insert(stream, open.response);
@@ -199,6 +215,70 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
+    /// A request on `stream` timed out. Its slot keeps counting until the peer proves alive;
+    /// if nothing at all arrived since the request was written, the connection is suspect:
+    /// no new streams, and one PING (never one per timeout) asks for evidence.
+    pub(super) fn on_request_timeout(&mut self, stream: StreamId) {
+        let frames = self.conn.stats().frames_received.total();
+        let silent = self
+            .streams
+            .get(&stream)
+            .is_some_and(|ctx| ctx.frames_at_open == frames);
+        let pings = self.conn.pings_in_flight();
+        let Some(c) = self.client() else { return };
+        c.cancelled_unconfirmed += 1;
+        c.frames_at_evidence = frames;
+        if silent && c.suspect.is_none() {
+            c.shared.suspect.store(true, Relaxed);
+            let deadline = tokio::time::Instant::now() + c.ping_timeout;
+            let ping_timeout_payload = if pings == 0 {
+                Some(self.conn.ping(std::time::Instant::now()))
+            } else {
+                None
+            };
+            if let Some(c) = self.client() {
+                c.suspect = Some((ping_timeout_payload.unwrap_or(0), deadline));
+            }
+        }
+    }
+
+    /// Frames arrived: the peer is alive. Suspicion ends and cancelled streams stop counting.
+    pub(super) fn on_evidence(&mut self) {
+        let frames = self.conn.stats().frames_received.total();
+        let Some(c) = self.client() else { return };
+        if frames != c.frames_at_evidence {
+            c.frames_at_evidence = frames;
+            c.cancelled_unconfirmed = 0;
+            if c.suspect.take().is_some() {
+                c.shared.suspect.store(false, Relaxed);
+            }
+        }
+    }
+
+    pub(super) fn liveness_deadline(&self) -> Option<tokio::time::Instant> {
+        match &self.role {
+            Role::Client(c) => c.suspect.map(|(_, d)| d),
+            _ => None,
+        }
+    }
+
+    /// No frame within `ping_timeout` of becoming suspect: the connection is dead. It is closed
+    /// and every stream on it fails with a retryable error.
+    pub(super) fn liveness_expired(&mut self, now: tokio::time::Instant) -> bool {
+        let expired = matches!(self.liveness_deadline(), Some(d) if now >= d);
+        if expired {
+            if let Some(c) = self.client() {
+                c.suspect = None;
+            }
+            self.conn.goaway(
+                ErrorCode::NO_ERROR,
+                "no response to PING: connection considered dead",
+            );
+            self.publish();
+        }
+        expired
+    }
+
     /// Publishes what the pool needs after each turn.
     pub(super) fn publish(&mut self) {
         if !matches!(self.role, Role::Client(_)) {
@@ -209,7 +289,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let active = self.conn.active_streams().0;
         if let Some(c) = self.client() {
             let raised = max > c.shared.peer_max_streams.swap(max, Relaxed);
-            let now = active + c.queued.len();
+            let now = active + c.queued.len() + c.cancelled_unconfirmed;
             c.shared.active.store(now, Relaxed);
             if closed {
                 c.shared.closed.store(true, Relaxed);

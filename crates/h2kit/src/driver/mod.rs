@@ -105,8 +105,10 @@ pub(crate) enum Command {
     /// Client: open a stream for a request.
     Open(client::Open),
     /// Client: the request was given up; end the stream if it is still open.
+    /// `timed_out`: because a deadline expired (evidence about the connection's liveness).
     Cancel {
         stream: StreamId,
+        timed_out: bool,
     },
 }
 
@@ -137,6 +139,9 @@ struct StreamCtx {
     body_dropped: bool,
     pending: Option<Pending>,
     handler: Option<tokio::task::AbortHandle>,
+    /// Client: frames received on the connection when this stream's request was written —
+    /// if the count has not moved when it times out, the connection is suspect.
+    frames_at_open: u64,
 }
 
 pub(crate) struct Driver<T> {
@@ -281,6 +286,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         let now = Instant::now();
                         let _ = self.conn.recv(&mut self.read_buf, now.into_std());
                         self.process_events(cx);
+                        self.on_evidence();
                         progress = true;
                         if now >= self.next_flush {
                             self.next_flush = now + Duration::from_secs(1);
@@ -384,6 +390,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 fired = true;
             }
         }
+        if self.liveness_expired(now) {
+            fired = true;
+        }
         if let Some(t) = self.conn.poll_timeout() {
             if Instant::from_std(t) <= now {
                 self.conn.handle_timeout(now.into_std());
@@ -406,6 +415,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
         if let Some(t) = self.conn.poll_timeout() {
             consider(Instant::from_std(t));
+        }
+        if let Some(t) = self.liveness_deadline() {
+            consider(t);
         }
         // Resetting a timer costs a trip through the timer wheel: only when the deadline moved.
         if let Some(next) = next {
@@ -716,8 +728,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 self.on_open_command(open);
                 self.publish();
             }
-            Command::Cancel { stream } => {
+            Command::Cancel { stream, timed_out } => {
                 self.fail_response(stream, Error::ConnectionClosed);
+                if timed_out {
+                    self.on_request_timeout(stream);
+                }
                 self.conn.cancel(stream);
                 if let Some(ctx) = self.streams.remove(&stream) {
                     if let Some(p) = ctx.pending {
