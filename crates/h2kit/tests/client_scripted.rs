@@ -215,7 +215,7 @@ async fn a_silent_connection_turns_suspect_and_new_requests_go_elsewhere() {
                 );
                 assert!(
                     err.to_string()
-                        .starts_with("response headers timed out after 2"),
+                        .starts_with("response headers timed out after "),
                     "{err}"
                 );
                 timeouts += 1;
