@@ -5,6 +5,7 @@
 //! window reopens only as this body is polled: a handler that does not read its body stalls
 //! the peer at the window, and nothing is buffered beyond it.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -44,6 +45,8 @@ struct Inner {
     rx: crate::mailbox::Receiver<BodyMsg>,
     commands: mpsc::UnboundedSender<Command>,
     done: bool,
+    /// Client: the longest wait allowed between frames, and its timer.
+    idle: Option<(std::time::Duration, Pin<Box<tokio::time::Sleep>>)>,
 }
 
 impl RecvBody {
@@ -54,6 +57,14 @@ impl RecvBody {
             buffered: None,
             content_length: Some(0),
         }
+    }
+
+    /// Fails the body if no frame arrives within `limit` of the previous one (or of now).
+    pub(crate) fn with_idle_timeout(mut self, limit: Option<std::time::Duration>) -> RecvBody {
+        if let (Some(limit), Some(inner)) = (limit, self.inner.as_mut()) {
+            inner.idle = Some((limit, Box::pin(tokio::time::sleep(limit))));
+        }
+        self
     }
 
     /// A body that is complete already: its chunks and trailers.
@@ -81,6 +92,7 @@ impl RecvBody {
                 rx,
                 commands,
                 done: false,
+                idle: None,
             }),
             buffered: None,
             content_length,
@@ -110,6 +122,9 @@ impl Body for RecvBody {
         }
         match inner.rx.poll_recv(cx) {
             Poll::Ready(Some(BodyMsg::Data(b))) => {
+                if let Some((limit, sleep)) = inner.idle.as_mut() {
+                    sleep.as_mut().reset(tokio::time::Instant::now() + *limit);
+                }
                 // Consumed: the driver may return this much window to the peer.
                 let _ = inner.commands.send(Command::Release {
                     stream: inner.stream,
@@ -129,7 +144,15 @@ impl Body for RecvBody {
                 inner.done = true;
                 Poll::Ready(None)
             }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                if let Some((limit, sleep)) = inner.idle.as_mut() {
+                    if sleep.as_mut().poll(cx).is_ready() {
+                        inner.done = true;
+                        return Poll::Ready(Some(Err(Error::BodyIdle(*limit))));
+                    }
+                }
+                Poll::Pending
+            }
         }
     }
 

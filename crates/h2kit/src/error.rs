@@ -18,6 +18,8 @@ pub enum Error {
     Unprocessed,
     /// The request could not be sent as given (malformed, too large for the peer).
     Request(String),
+    /// No DATA arrived within the body-idle timeout.
+    BodyIdle(std::time::Duration),
 }
 
 impl fmt::Display for Error {
@@ -27,6 +29,9 @@ impl fmt::Display for Error {
             Error::Protocol(c) => write!(f, "stream reset after a protocol error ({c})"),
             Error::ConnectionClosed => f.write_str("connection closed"),
             Error::Request(why) => write!(f, "request rejected: {why}"),
+            Error::BodyIdle(d) => {
+                write!(f, "response body idle timed out after {}ms", d.as_millis())
+            }
             Error::Unprocessed => {
                 f.write_str("not processed by the peer (above its GOAWAY's last stream)")
             }

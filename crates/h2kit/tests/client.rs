@@ -161,3 +161,62 @@ async fn against_nghttpd() {
     let _ = child.wait();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_idle_timeout_and_tower_service() {
+    use tower::ServiceExt;
+    // A body that sends one chunk, then stalls.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let svc = tower::service_fn(|_req: http::Request<RecvBody>| async move {
+        let stream = futures_lite_stream();
+        Ok::<_, Infallible>(http::Response::new(stream))
+    });
+    tokio::spawn(Server::new(ServerConfig::default()).serve(listener, svc, std::future::pending()));
+    let mut config = ClientConfig::default();
+    config.timeouts.body_idle = Some(Duration::from_millis(200));
+    let client = Client::builder().config(config).build();
+    // Through tower::Service.
+    let res = client
+        .clone()
+        .oneshot(get(format!("http://{addr}/")))
+        .await
+        .unwrap();
+    let mut body = res.into_body();
+    let first = body.frame().await.unwrap().unwrap();
+    assert_eq!(first.into_data().unwrap(), "first");
+    let err = body.frame().await.unwrap().unwrap_err();
+    assert_eq!(err, h2kit::Error::BodyIdle(Duration::from_millis(200)));
+    assert!(err.to_string().contains("body idle timed out after 200ms"));
+}
+
+/// One chunk, then nothing for an hour.
+fn futures_lite_stream() -> Stall {
+    Stall {
+        sent: false,
+        sleep: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
+    }
+}
+
+struct Stall {
+    sent: bool,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for Stall {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        use std::future::Future;
+        if !self.sent {
+            self.sent = true;
+            return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(
+                b"first",
+            )))));
+        }
+        self.sleep.as_mut().poll(cx).map(|_| None)
+    }
+}

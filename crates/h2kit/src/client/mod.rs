@@ -31,6 +31,8 @@ pub struct Timeouts {
     pub tls: Option<Duration>,
     pub write: Option<Duration>,
     pub response_headers: Option<Duration>,
+    /// Between frames of the response body (the body fails with `Error::BodyIdle`).
+    pub body_idle: Option<Duration>,
     pub total: Option<Duration>,
 }
 
@@ -93,8 +95,11 @@ impl ClientBuilder {
         self
     }
 
+    /// Builds the client. Without [`tls`](Self::tls), `https://` origins are verified against
+    /// the Mozilla root certificates (webpki-roots).
     pub fn build(self) -> Client {
-        let tls = self.tls.map(|mut c| {
+        let tls = self.tls.or_else(|| crate::tls::client_config(None).ok());
+        let tls = tls.map(|mut c| {
             c.alpn_protocols = vec![b"h2".to_vec()];
             tokio_rustls::TlsConnector::from(Arc::new(c))
         });
@@ -337,6 +342,7 @@ impl Client {
                         maybe_processed: sent,
                     },
                     crate::Error::Request(why) => ErrorKind::InvalidRequest(why),
+                    crate::Error::BodyIdle(_) => ErrorKind::Timeout(Phase::BodyIdle),
                 };
                 fail(kind, &phases)
             }
@@ -351,6 +357,28 @@ impl Client {
             }
         };
         (result, Some(shared))
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for Client
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    type Response = Response<RecvBody>;
+    type Error = Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response<RecvBody>, Error>> + Send>,
+    >;
+
+    /// Always ready: waiting for a stream slot is part of each request (the queue phase).
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let client = self.clone();
+        Box::pin(async move { client.send(req).await })
     }
 }
 

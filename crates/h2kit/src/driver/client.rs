@@ -60,6 +60,8 @@ pub(crate) struct ClientState {
     /// Suspect since, with the liveness PING sent and the deadline for any frame.
     suspect: Option<(u64, tokio::time::Instant)>,
     ping_timeout: std::time::Duration,
+    /// The response body-idle timeout given to every response body.
+    body_idle: Option<std::time::Duration>,
 }
 
 impl ClientState {
@@ -75,7 +77,11 @@ impl ClientState {
         }
     }
 
-    pub(crate) fn new(shared: Arc<ConnShared>, ping_timeout: std::time::Duration) -> ClientState {
+    pub(crate) fn new(
+        shared: Arc<ConnShared>,
+        ping_timeout: std::time::Duration,
+        body_idle: Option<std::time::Duration>,
+    ) -> ClientState {
         ClientState {
             shared,
             waiting: Default::default(),
@@ -85,6 +91,7 @@ impl ClientState {
             frames_at_evidence: 0,
             suspect: None,
             ping_timeout,
+            body_idle,
         }
     }
 }
@@ -185,7 +192,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             if let Some(ctx) = self.streams.get_mut(&stream) {
                 ctx.body = Some(btx);
             }
-            RecvBody::new(stream, brx, commands, len)
+            let idle = self.client().and_then(|c| c.body_idle);
+            RecvBody::new(stream, brx, commands, len).with_idle_timeout(idle)
         };
         if tx.send(Ok(res.map(|()| body))).is_err() {
             // The caller gave up: the response is not wanted (cancel sends nothing if the
