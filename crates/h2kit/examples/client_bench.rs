@@ -16,10 +16,20 @@ async fn main() {
     let n: u64 = args.next().map_or(200_000, |s| s.parse().unwrap());
     let conc: u64 = args.next().map_or(100, |s| s.parse().unwrap());
     let client = Client::builder()
-        .config(ClientConfig { max_connections_per_origin: 1, ..Default::default() })
+        .config(ClientConfig {
+            max_connections_per_origin: 1,
+            ..Default::default()
+        })
         .build();
     // Warm up: the connection and the server's SETTINGS.
-    client.send(http::Request::get(&url).body(Empty::<Bytes>::new()).unwrap()).await.unwrap();
+    client
+        .send(
+            http::Request::get(&url)
+                .body(Empty::<Bytes>::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
     let left = Arc::new(AtomicU64::new(n));
     let failed = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -27,8 +37,13 @@ async fn main() {
     for _ in 0..conc {
         let (c, url, left, failed) = (client.clone(), url.clone(), left.clone(), failed.clone());
         tasks.push(tokio::spawn(async move {
-            while left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1)).is_ok() {
-                let req = http::Request::get(&url).body(Empty::<Bytes>::new()).unwrap();
+            while left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1))
+                .is_ok()
+            {
+                let req = http::Request::get(&url)
+                    .body(Empty::<Bytes>::new())
+                    .unwrap();
                 match c.send(req).await {
                     Ok(res) => {
                         let _ = res.into_body().collect().await;
