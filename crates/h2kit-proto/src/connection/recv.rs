@@ -281,13 +281,6 @@ impl Connection {
             Err(HeadError::Connection(e)) => return Err(e),
             Err(e) => return Err(Error::stream(id, PROTOCOL, e.reason())),
         };
-        if self_dependent {
-            return Err(Error::stream(
-                id,
-                PROTOCOL,
-                "stream depends on itself (RFC 9113 §5.3.1)",
-            ));
-        }
         let informational = matches!(&head, Head::Response(r) if r.status().is_informational());
         if kind == Kind::Trailers && !end_stream {
             return Err(Error::stream(
@@ -314,7 +307,14 @@ impl Connection {
             }
         }
         let starts_body = kind != Kind::Trailers && !informational;
-        self.deliver_head(id, head, content_length, starts_body, end_stream)
+        self.deliver_head(
+            id,
+            head,
+            content_length,
+            starts_body,
+            end_stream,
+            self_dependent,
+        )
     }
 
     /// Records what a valid header section means for its stream and hands it to the
@@ -326,7 +326,15 @@ impl Connection {
         content_length: Option<u64>,
         starts_body: bool,
         end_stream: bool,
+        self_dependent: bool,
     ) -> Result<(), Error> {
+        if self_dependent {
+            return Err(Error::stream(
+                id,
+                PROTOCOL,
+                "stream depends on itself (RFC 9113 §5.3.1)",
+            ));
+        }
         if let Some(s) = self.streams.get_mut(&id) {
             if starts_body {
                 s.phase = RecvPhase::Body;
@@ -421,14 +429,7 @@ impl Connection {
             Ok(h) => h,
             Err(e) => return Err(Error::stream(id, PROTOCOL, e.reason())),
         };
-        if self_dependent {
-            return Err(Error::stream(
-                id,
-                PROTOCOL,
-                "stream depends on itself (RFC 9113 §5.3.1)",
-            ));
-        }
-        self.deliver_head(id, head, content_length, true, end_stream)
+        self.deliver_head(id, head, content_length, true, end_stream, self_dependent)
     }
 
     fn recv_data(&mut self, d: frame::Data) -> Result<(), Error> {
