@@ -220,3 +220,31 @@ impl http_body::Body for Stall {
         self.sleep.as_mut().poll(cx).map(|_| None)
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_streams_leave_no_state_behind() {
+    let (addr, _stop) = serve(ServerConfig::default()).await;
+    let client = Client::builder()
+        .config(ClientConfig {
+            max_connections_per_origin: 1,
+            ..Default::default()
+        })
+        .build();
+    for i in 0..1000 {
+        let res = client
+            .send(get(format!("http://{addr}/n{i}")))
+            .await
+            .unwrap();
+        res.into_body().collect().await.unwrap();
+    }
+    // Published after the driver's next turn.
+    let mut tracked = usize::MAX;
+    for _ in 0..50 {
+        tracked = client.tracked_streams();
+        if tracked == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(tracked, 0, "driver state leaked for finished streams");
+}

@@ -154,6 +154,13 @@ impl Client {
         ClientBuilder::default()
     }
 
+    /// How many streams the connection drivers still hold state for. Zero once every response
+    /// has been read: anything else is a leak (used by the tests).
+    #[doc(hidden)]
+    pub fn tracked_streams(&self) -> usize {
+        self.inner.pool.tracked_streams()
+    }
+
     /// Sends a request and returns the response head with a streaming body.
     ///
     /// Request bodies are buffered before sending (so a request the server did not process

@@ -192,6 +192,22 @@ impl Pool {
         }
     }
 
+    /// Streams all drivers still keep state for.
+    pub(crate) fn tracked_streams(&self) -> usize {
+        let origins = self.origins.read().unwrap_or_else(|e| e.into_inner());
+        origins
+            .values()
+            .flat_map(|p| {
+                p.conns
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .map(|c| c.shared.tracked.load(Relaxed))
+                    .collect::<Vec<_>>()
+            })
+            .sum()
+    }
+
     fn limit(&self, c: &ConnHandle) -> usize {
         let peer = c.shared.peer_max_streams.load(Relaxed) as usize;
         match self.config.max_streams_per_connection {

@@ -28,6 +28,8 @@ pub(crate) struct ConnShared {
     /// A request timed out with no frame received since it was written: no new streams until
     /// the peer shows it is alive.
     pub suspect: AtomicBool,
+    /// Streams the driver still keeps state for (a leak detector for tests and stats).
+    pub tracked: AtomicUsize,
     /// The origin pool's wake-up for requests waiting for a slot.
     pub capacity: std::sync::Mutex<Option<Arc<tokio::sync::Notify>>>,
 }
@@ -295,7 +297,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let max = self.conn.peer_max_concurrent_streams();
         let closed = self.conn.is_closed() || self.conn.error().is_some();
         let active = self.conn.active_streams().0;
+        let tracked = self.streams.len();
         if let Some(c) = self.client() {
+            c.shared.tracked.store(tracked, Relaxed);
             let raised = max > c.shared.peer_max_streams.swap(max, Relaxed);
             let now = active + c.queued.len() + c.cancelled_unconfirmed;
             c.shared.active.store(now, Relaxed);

@@ -550,6 +550,31 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
 
     fn dispatch_events(&mut self) {
         while let Some(e) = self.conn.poll_event() {
+            // A stream whose receiving side this event closes may be finished altogether.
+            let touched = match &e {
+                Event::Headers {
+                    stream,
+                    end_stream: true,
+                    ..
+                }
+                | Event::Data {
+                    stream,
+                    end_stream: true,
+                    ..
+                } => Some(*stream),
+                _ => None,
+            };
+            self.dispatch_event(e);
+            if let Some(stream) = touched {
+                if self.conn.stream_state(stream) == StreamState::Closed {
+                    self.forget(stream);
+                }
+            }
+        }
+    }
+
+    fn dispatch_event(&mut self, e: Event) {
+        {
             match e {
                 Event::Headers {
                     stream,
