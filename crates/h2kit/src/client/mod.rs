@@ -174,11 +174,15 @@ impl Client {
         B::Error: std::fmt::Display,
     {
         let (parts, body) = req.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| Error::new(ErrorKind::InvalidRequest(format!("request body: {e}"))))?
-            .to_bytes();
+        let body = if body.is_end_stream() {
+            Bytes::new()
+        } else {
+            body.collect()
+                .await
+                .map_err(|e| Error::new(ErrorKind::InvalidRequest(format!("request body: {e}"))))?
+                .to_bytes()
+        };
+        let parts = Arc::new(parts);
         let origin = origin_of(&parts.uri)?;
         let cfg = &self.inner.config;
         let total = cfg.timeouts.total;
@@ -198,7 +202,7 @@ impl Client {
 
     async fn send_with_retries(
         &self,
-        parts: http::request::Parts,
+        parts: Arc<http::request::Parts>,
         body: Bytes,
         origin: Origin,
     ) -> Result<Response<RecvBody>, Error> {
@@ -235,7 +239,7 @@ impl Client {
     /// One attempt; also returns the connection used, to avoid it on a retry.
     async fn attempt(
         &self,
-        parts: &http::request::Parts,
+        parts: &Arc<http::request::Parts>,
         body: Bytes,
         origin: &Origin,
         avoid: Option<Arc<crate::driver::client::ConnShared>>,
@@ -270,7 +274,7 @@ impl Client {
         let (opened_tx, opened_rx) = oneshot::channel();
         let (res_tx, res_rx) = oneshot::channel();
         let open = Open {
-            parts: Box::new(clone_parts(parts)),
+            parts: parts.clone(),
             body: (!body.is_empty()).then_some(body),
             end_stream: true,
             opened: Some(opened_tx),
@@ -398,15 +402,6 @@ fn checkout_phases(t: &Checkout) -> Vec<(Phase, Duration)> {
         v.push((Phase::Tls, d));
     }
     v
-}
-
-fn clone_parts(p: &http::request::Parts) -> http::request::Parts {
-    let mut req = Request::new(());
-    *req.method_mut() = p.method.clone();
-    *req.uri_mut() = p.uri.clone();
-    *req.version_mut() = p.version;
-    *req.headers_mut() = p.headers.clone();
-    req.into_parts().0
 }
 
 fn origin_of(uri: &http::Uri) -> Result<Origin, Error> {

@@ -38,7 +38,8 @@ pub(crate) type ResponseTx = oneshot::Sender<Result<http::Response<RecvBody>, Er
 
 /// A request to open: its head, and where to report the stream and the response.
 pub(crate) struct Open {
-    pub parts: Box<http::request::Parts>,
+    /// Shared with the request's later attempts (a retry sends the same head).
+    pub parts: Arc<http::request::Parts>,
     /// The whole body when it is one chunk (or none); otherwise the caller streams it.
     pub body: Option<Bytes>,
     pub end_stream: bool,
