@@ -14,6 +14,10 @@ Scenarios:
   max1           SETTINGS_MAX_CONCURRENT_STREAMS=1; answers each request after 20 ms
   split-end      answers with HEADERS, DATA "body", then an empty DATA with END_STREAM
   silent         first connection: reads everything, never writes a byte; later ones answer
+  calm           answers after 10 ms; more than 10 PINGs in 10 s on a connection get
+                 GOAWAY(ENHANCE_YOUR_CALM) (printed as "calm C"), like gRPC servers
+  calm-now       first connection: GOAWAY(ENHANCE_YOUR_CALM, last_stream_id=0) at the first
+                 request; later ones answer
 """
 import socket
 import sys
@@ -49,6 +53,7 @@ def serve(sock, n):
         sock = Muted(sock)  # a 100%-packet-loss path, as the client sees it
     sock.sendall(conn.data_to_send())
     open_streams = set()
+    pings = []
     requests = []
     delayed = []  # (time, stream)
     sock.settimeout(0.01)
@@ -57,7 +62,10 @@ def serve(sock, n):
         for when, sid in list(delayed):
             if when <= now:
                 delayed.remove((when, sid))
-                respond(conn, sid)
+                try:
+                    respond(conn, sid)
+                except h2.exceptions.StreamClosedError:
+                    pass
                 open_streams.discard(sid)
         out = conn.data_to_send()
         if out:
@@ -99,6 +107,13 @@ def serve(sock, n):
                         return
                 elif SCENARIO == "max1":
                     delayed.append((time.time() + 0.02, sid))
+                elif SCENARIO == "calm":
+                    delayed.append((time.time() + 0.01, sid))
+                elif SCENARIO == "calm-now" and n == 1:
+                    conn.close_connection(error_code=h2.errors.ErrorCodes.ENHANCE_YOUR_CALM, last_stream_id=0)
+                    sock.sendall(conn.data_to_send())
+                    time.sleep(0.2)
+                    return
                 elif mute:
                     pass
                 elif SCENARIO == "split-end":
@@ -112,8 +127,15 @@ def serve(sock, n):
             elif isinstance(e, h2.events.StreamReset):
                 say("rst", n, e.stream_id, int(e.error_code))
                 open_streams.discard(e.stream_id)
+                delayed[:] = [(w, d) for (w, d) in delayed if d != e.stream_id]
             elif isinstance(e, h2.events.PingReceived):
                 say("ping", n)
+                pings.append(time.time())
+                if SCENARIO == "calm" and len([t for t in pings if t > time.time() - 10]) > 10:
+                    say("calm", n)
+                    conn.close_connection(error_code=h2.errors.ErrorCodes.ENHANCE_YOUR_CALM)
+                    sock.sendall(conn.data_to_send())
+                    return
             elif isinstance(e, h2.events.DataReceived):
                 conn.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
 

@@ -185,7 +185,7 @@ fn metrics_are_served_in_prometheus_text() {
     );
     assert!(body.contains("h2kit_server_streams_total 1000"), "{body}");
     assert!(
-        body.contains(r#"h2kit_frames_total{direction="sent",type="HEADERS"} 1000"#),
+        body.contains(r#"h2kit_frames_total{direction="sent",type="HEADERS",side="server"} 1000"#),
         "{body}"
     );
 }

@@ -38,6 +38,10 @@ pub struct ServerStats {
     streams: AtomicU64,
     refused_streams: AtomicU64,
     suppressed_resets: AtomicU64,
+    pings_sent: AtomicU64,
+    ping_acks_received: AtomicU64,
+    pings_received: AtomicU64,
+    last_rtt_micros: AtomicU64,
     frames_sent: Counts<11>,
     frames_received: Counts<11>,
     resets_sent: Counts<15>,
@@ -60,6 +64,11 @@ pub struct StatsSnapshot {
     pub streams: u64,
     pub refused_streams: u64,
     pub suppressed_resets: u64,
+    pub pings_sent: u64,
+    pub ping_acks_received: u64,
+    pub pings_received: u64,
+    /// The round-trip time of the most recently acknowledged PING, if any.
+    pub last_rtt: Option<std::time::Duration>,
     pub frames_sent: FrameCounts,
     pub frames_received: FrameCounts,
     pub resets_sent: CodeCounts,
@@ -80,6 +89,13 @@ impl ServerStats {
             streams: self.streams.load(Relaxed),
             refused_streams: self.refused_streams.load(Relaxed),
             suppressed_resets: self.suppressed_resets.load(Relaxed),
+            pings_sent: self.pings_sent.load(Relaxed),
+            ping_acks_received: self.ping_acks_received.load(Relaxed),
+            pings_received: self.pings_received.load(Relaxed),
+            last_rtt: match self.last_rtt_micros.load(Relaxed) {
+                0 => None,
+                us => Some(std::time::Duration::from_micros(us)),
+            },
             frames_sent: FrameCounts(self.frames_sent.load()),
             frames_received: FrameCounts(self.frames_received.load()),
             resets_sent: CodeCounts(self.resets_sent.load()),
@@ -98,6 +114,12 @@ impl ServerStats {
         self.open.fetch_add(1, Relaxed);
         metrics::counter!("h2kit_server_connections_accepted_total").increment(1);
         metrics::gauge!("h2kit_server_connections_open").increment(1.0);
+    }
+
+    /// A client connection (counted as accepted, without the server's metrics).
+    pub(crate) fn connection_opened_client(&self) {
+        self.accepted.fetch_add(1, Relaxed);
+        metrics::counter!("h2kit_client_connections_opened_total").increment(1);
     }
 
     pub(crate) fn connection_closed(&self) {
@@ -127,6 +149,9 @@ impl ServerStats {
 pub(crate) struct StatsSink {
     shared: Arc<ServerStats>,
     last: Stats,
+    /// "server" or "client": a label on the shared metrics, so a process that is both (a
+    /// proxy) keeps them apart.
+    side: &'static str,
 }
 
 fn type_label(i: usize) -> &'static str {
@@ -138,20 +163,42 @@ fn code_label(i: usize) -> &'static str {
 }
 
 impl StatsSink {
-    pub(crate) fn new(shared: Arc<ServerStats>) -> StatsSink {
+    pub(crate) fn new(shared: Arc<ServerStats>, side: &'static str) -> StatsSink {
         StatsSink {
             shared,
             last: Stats::default(),
+            side,
         }
     }
 
     /// Adds what changed since the last flush to the shared totals and the metrics.
     pub(crate) fn flush(&mut self, now: &Stats) {
         let s = &self.shared;
+        let side = self.side;
         let d = |a: u64, b: u64| a.saturating_sub(b);
-        let streams = d(now.streams_opened_remote, self.last.streams_opened_remote);
+        let streams = d(
+            now.streams_opened_remote + now.streams_opened_local,
+            self.last.streams_opened_remote + self.last.streams_opened_local,
+        );
         s.streams.fetch_add(streams, Relaxed);
-        metrics::counter!("h2kit_server_streams_total").increment(streams);
+        if side == "server" {
+            metrics::counter!("h2kit_server_streams_total").increment(streams);
+        } else {
+            metrics::counter!("h2kit_client_streams_total").increment(streams);
+        }
+        let pings = d(now.pings_sent, self.last.pings_sent);
+        s.pings_sent.fetch_add(pings, Relaxed);
+        metrics::counter!("h2kit_pings_sent_total", "side" => side).increment(pings);
+        s.ping_acks_received.fetch_add(
+            d(now.ping_acks_received, self.last.ping_acks_received),
+            Relaxed,
+        );
+        s.pings_received
+            .fetch_add(d(now.pings_received, self.last.pings_received), Relaxed);
+        if let Some(rtt) = now.last_rtt {
+            s.last_rtt_micros.store(rtt.as_micros() as u64, Relaxed);
+            metrics::gauge!("h2kit_ping_rtt_seconds", "side" => side).set(rtt.as_secs_f64());
+        }
         let refused = d(now.refused_streams, self.last.refused_streams);
         s.refused_streams.fetch_add(refused, Relaxed);
         metrics::counter!("h2kit_server_refused_streams_total").increment(refused);
@@ -175,7 +222,7 @@ impl StatsSink {
                 let n = d(now_c.0[i], last_c.0[i]);
                 if n > 0 {
                     total.add(i, n);
-                    metrics::counter!("h2kit_frames_total", "direction" => dir, "type" => type_label(i)).increment(n);
+                    metrics::counter!("h2kit_frames_total", "direction" => dir, "type" => type_label(i), "side" => side).increment(n);
                 }
             }
         }
@@ -213,7 +260,7 @@ impl StatsSink {
                 let n = d(now_c.0[i], last_c.0[i]);
                 if n > 0 {
                     total.add(i, n);
-                    metrics::counter!(name, "direction" => dir, "code" => code_label(i))
+                    metrics::counter!(name, "direction" => dir, "code" => code_label(i), "side" => side)
                         .increment(n);
                 }
             }

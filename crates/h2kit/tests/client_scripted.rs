@@ -82,6 +82,12 @@ async fn refused_stream_is_retried_once_and_succeeds() {
     assert_eq!(res.extensions().get::<Attempts>(), Some(&Attempts(2)));
     assert_eq!(res.into_body().collect().await.unwrap().to_bytes(), "ok");
     assert_eq!(s.seen("request").len(), 2, "{:?}", s.seen(""));
+    let stats = client.stats();
+    assert_eq!((stats.requests, stats.succeeded, stats.failed), (1, 1, 0));
+    assert_eq!(stats.retries_refused_stream, 1);
+    // RST_STREAM(REFUSED_STREAM) received once, counted by code and direction.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    drop(client);
 }
 
 #[tokio::test]
@@ -237,4 +243,100 @@ async fn a_silent_connection_turns_suspect_and_new_requests_go_elsewhere() {
     );
     // One PING for the suspicion, not one per timed-out request, and no more after that.
     assert_eq!(s.seen("ping 1").len(), 1, "{:?}", s.seen(""));
+    let stats = client.stats();
+    assert_eq!(stats.timeouts, vec![(Phase::ResponseHeaders, 1)]);
+    assert_eq!((stats.requests, stats.succeeded, stats.failed), (6, 5, 1));
+    // The dead connection was closed after its PING went unanswered, and its counters
+    // (one PING sent, no ACK) were flushed as it ended.
+    let mut pings = 0;
+    for _ in 0..40 {
+        pings = client.stats().connections.pings_sent;
+        if pings == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(pings, 1);
+    assert_eq!(client.stats().connections.ping_acks_received, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_30_percent_of_10000_requests_never_calms_a_strict_server() {
+    let s = Scripted::start("calm");
+    let client = Client::builder().build();
+    let cancelled = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for t in 0..100u64 {
+        let (c, url, cancelled) = (client.clone(), s.url("/calm"), cancelled.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..100u64 {
+                let send = c.send(get(url.clone()));
+                if (t * 100 + i) % 10 < 3 {
+                    // Cancelled mid-flight: the response takes 10 ms.
+                    if tokio::time::timeout(std::time::Duration::from_millis(3), send)
+                        .await
+                        .is_err()
+                    {
+                        cancelled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                } else {
+                    let res = send.await.unwrap();
+                    assert_eq!(res.status(), 200);
+                    res.into_body().collect().await.unwrap();
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let cancelled = cancelled.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        cancelled > 2000,
+        "only {cancelled} requests were cancelled mid-flight"
+    );
+    assert!(
+        s.seen("calm").is_empty(),
+        "the server lost its calm: {:?}",
+        s.seen("calm")
+    );
+    assert!(s.seen("ping").is_empty(), "cancelling must not send PINGs");
+    // Each cancellation of an open stream is one RST_STREAM(CANCEL), never more.
+    let rsts = s.seen("rst").len() as u64;
+    assert!(
+        rsts <= cancelled,
+        "{rsts} resets for {cancelled} cancellations"
+    );
+    assert_eq!(client.stats().connections.goaways_received.total(), 0);
+}
+
+#[tokio::test]
+async fn enhance_your_calm_moves_to_a_fresh_connection_after_a_backoff() {
+    let s = Scripted::start("calm-now");
+    let client = Client::builder().build();
+    let start = std::time::Instant::now();
+    let res = client.send(get(s.url("/x"))).await.unwrap();
+    assert_eq!(res.status(), 200);
+    // Not processed by the calmed connection (above last_stream_id 0): retried, after a pause.
+    assert_eq!(res.extensions().get::<Attempts>(), Some(&Attempts(2)));
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(100),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(s.seen("conn").len(), 2);
+    let mut calm = 0;
+    for _ in 0..40 {
+        calm = client
+            .stats()
+            .connections
+            .goaways_received
+            .get(h2kit::proto::ErrorCode::ENHANCE_YOUR_CALM);
+        if calm == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(calm, 1, "GOAWAY(ENHANCE_YOUR_CALM) counted");
+    assert_eq!(client.stats().retries_goaway, 1);
 }

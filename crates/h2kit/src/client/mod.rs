@@ -3,6 +3,7 @@
 
 mod error;
 mod pool;
+mod stats;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use http_body_util::BodyExt;
 use tokio::sync::oneshot;
 
 pub use error::{Error, ErrorKind, Phase};
+pub use stats::ClientStats;
 
 use crate::driver::client::Open;
 use crate::driver::Command;
@@ -104,10 +106,13 @@ impl ClientBuilder {
             tokio_rustls::TlsConnector::from(Arc::new(c))
         });
         let config = Arc::new(self.config);
+        let connections = Arc::new(crate::stats::ServerStats::default());
         Client {
             inner: Arc::new(Inner {
-                pool: Pool::new(config.clone(), tls),
+                pool: Pool::new(config.clone(), tls, connections.clone()),
                 config,
+                counters: stats::ClientCounters::default(),
+                connections,
             }),
         }
     }
@@ -122,6 +127,8 @@ pub struct Client {
 struct Inner {
     config: Arc<ClientConfig>,
     pool: Pool,
+    counters: stats::ClientCounters,
+    connections: Arc<crate::stats::ServerStats>,
 }
 
 fn idempotent(m: &Method) -> bool {
@@ -152,6 +159,14 @@ impl Drop for CancelGuard {
 impl Client {
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// The client's counters: requests, outcomes, retries by cause, timeouts by phase, and the
+    /// connections' frames, resets, GOAWAYs and PINGs.
+    pub fn stats(&self) -> ClientStats {
+        self.inner
+            .counters
+            .snapshot(self.inner.connections.snapshot())
     }
 
     /// How many streams the connection drivers still hold state for. Zero once every response
@@ -185,9 +200,10 @@ impl Client {
         let parts = Arc::new(parts);
         let origin = origin_of(&parts.uri)?;
         let cfg = &self.inner.config;
+        self.inner.counters.request();
         let total = cfg.timeouts.total;
         let fut = self.send_with_retries(parts, body, origin);
-        match total {
+        let result = match total {
             Some(t) => match tokio::time::timeout(t, fut).await {
                 Ok(r) => r,
                 Err(_) => Err(Error {
@@ -197,7 +213,11 @@ impl Client {
                 }),
             },
             None => fut.await,
-        }
+        };
+        self.inner
+            .counters
+            .outcome(result.as_ref().err().map(|e| &e.kind));
+        result
     }
 
     async fn send_with_retries(
@@ -222,16 +242,20 @@ impl Client {
                 Err(e) => e,
             };
             err.attempts = attempt;
-            let retry = match &err.kind {
-                ErrorKind::Refused | ErrorKind::Unprocessed => true,
-                ErrorKind::ConnectionLost { .. } => {
-                    cfg.retry_non_idempotent || idempotent(&parts.method)
+            let cause = match &err.kind {
+                ErrorKind::Refused => Some(stats::RetryCause::Refused),
+                ErrorKind::Unprocessed => Some(stats::RetryCause::Unprocessed),
+                ErrorKind::ConnectionLost { .. }
+                    if cfg.retry_non_idempotent || idempotent(&parts.method) =>
+                {
+                    Some(stats::RetryCause::Connection)
                 }
-                _ => false,
+                _ => None,
             };
-            if !retry || attempt > cfg.max_retries {
+            let Some(cause) = cause.filter(|_| attempt <= cfg.max_retries) else {
                 return Err(err);
-            }
+            };
+            self.inner.counters.retry(cause);
             avoid = conn;
         }
     }

@@ -53,6 +53,9 @@ impl ConnHandle {
 
 pub(crate) struct OriginPool {
     origin: Origin,
+    /// After GOAWAY(ENHANCE_YOUR_CALM): no new connection before this instant, and the current
+    /// backoff (doubling, 100 ms to 5 s, while the server keeps asking for calm).
+    calm: std::sync::Mutex<(Option<Instant>, Duration)>,
     conns: RwLock<Vec<Arc<ConnHandle>>>,
     connecting: AtomicUsize,
     /// Signalled when a stream ends or a connection is added (FIFO wake-ups).
@@ -61,6 +64,7 @@ pub(crate) struct OriginPool {
 
 pub(crate) struct Pool {
     config: Arc<ClientConfig>,
+    stats: Arc<crate::stats::ServerStats>,
     driver_config: Arc<DriverConfig>,
     tls: Option<tokio_rustls::TlsConnector>,
     origins: RwLock<HashMap<Origin, Arc<OriginPool>>>,
@@ -75,7 +79,11 @@ pub(crate) struct Checkout {
 }
 
 impl Pool {
-    pub(crate) fn new(config: Arc<ClientConfig>, tls: Option<tokio_rustls::TlsConnector>) -> Pool {
+    pub(crate) fn new(
+        config: Arc<ClientConfig>,
+        tls: Option<tokio_rustls::TlsConnector>,
+        stats: Arc<crate::stats::ServerStats>,
+    ) -> Pool {
         let driver_config = Arc::new(DriverConfig {
             proto: config.proto.clone(),
             handshake_timeout: config.timeouts.connect.unwrap_or(Duration::from_secs(30)) * 2,
@@ -85,6 +93,7 @@ impl Pool {
         });
         Pool {
             config,
+            stats,
             driver_config,
             tls,
             origins: RwLock::new(HashMap::new()),
@@ -107,6 +116,7 @@ impl Pool {
                     origin: origin.clone(),
                     conns: RwLock::new(Vec::new()),
                     connecting: AtomicUsize::new(0),
+                    calm: std::sync::Mutex::new((None, Duration::ZERO)),
                     capacity: Arc::new(Notify::new()),
                 })
             })
@@ -149,10 +159,18 @@ impl Pool {
                 }
             }
             if prune {
-                pool.conns
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .retain(|c| c.usable());
+                let mut conns = pool.conns.write().unwrap_or_else(|e| e.into_inner());
+                if conns
+                    .iter()
+                    .any(|c| !c.usable() && c.shared.calmed.load(Relaxed))
+                {
+                    // The server asked for calm: back off before the next connection.
+                    let mut calm = pool.calm.lock().unwrap_or_else(|e| e.into_inner());
+                    let next =
+                        (calm.1 * 2).clamp(Duration::from_millis(100), Duration::from_secs(5));
+                    *calm = (Some(Instant::now() + next), next);
+                }
+                conns.retain(|c| c.usable());
             }
             // Suspect connections do not count: the next request gets a fresh connection.
             let open = pool
@@ -166,6 +184,10 @@ impl Pool {
             // One connection set up at a time: a burst waits for it rather than opening many.
             if connecting == 0 && open < self.config.max_connections_per_origin.max(1) {
                 pool.connecting.fetch_add(1, Relaxed);
+                let until = pool.calm.lock().unwrap_or_else(|e| e.into_inner()).0;
+                if let Some(until) = until.filter(|u| *u > Instant::now()) {
+                    tokio::time::sleep_until(until.into()).await;
+                }
                 timings.queue = start.elapsed();
                 let result = self.connect(&pool, timings).await;
                 pool.connecting.fetch_sub(1, Relaxed);
@@ -233,6 +255,7 @@ impl Pool {
         .map_err(|e| Error::new(ErrorKind::Connect(format!("{}:{}: {e}", o.host, o.port))))?;
         let _ = sock.set_nodelay(true);
         timings.connect = Some(start.elapsed());
+        self.stats.connection_opened_client();
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(ConnShared::default());
         shared
@@ -274,13 +297,20 @@ impl Pool {
                 role,
                 cfg,
                 cancel.clone(),
-                None,
+                Some(crate::stats::StatsSink::new(self.stats.clone(), "client")),
             )
             .with_commands(rx, tx.clone());
             tokio::spawn(driver.run());
         } else {
-            let driver = Driver::new(sock, Default::default(), role, cfg, cancel.clone(), None)
-                .with_commands(rx, tx.clone());
+            let driver = Driver::new(
+                sock,
+                Default::default(),
+                role,
+                cfg,
+                cancel.clone(),
+                Some(crate::stats::StatsSink::new(self.stats.clone(), "client")),
+            )
+            .with_commands(rx, tx.clone());
             tokio::spawn(driver.run());
         }
         Ok(Arc::new(ConnHandle { tx, shared, cancel }))

@@ -28,6 +28,8 @@ pub(crate) struct ConnShared {
     /// A request timed out with no frame received since it was written: no new streams until
     /// the peer shows it is alive.
     pub suspect: AtomicBool,
+    /// The peer sent GOAWAY(ENHANCE_YOUR_CALM): the pool backs off before the next connection.
+    pub calmed: AtomicBool,
     /// Streams the driver still keeps state for (a leak detector for tests and stats).
     pub tracked: AtomicUsize,
     /// The origin pool's wake-up for requests waiting for a slot.
@@ -213,9 +215,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
-    pub(super) fn on_goaway(&mut self, _code: ErrorCode) {
+    pub(super) fn on_goaway(&mut self, code: ErrorCode) {
         let queued: Vec<Open> = match self.client() {
             Some(c) => {
+                if code == ErrorCode::ENHANCE_YOUR_CALM {
+                    c.shared.calmed.store(true, Relaxed);
+                }
                 c.shared.closed.store(true, Relaxed);
                 c.queued.drain(..).collect()
             }

@@ -244,7 +244,7 @@ impl ConnTask {
             }
             _ => return,
         };
-        let sink = StatsSink::new(self.stats.clone());
+        let sink = StatsSink::new(self.stats.clone(), "server");
         let role = Role::Server {
             handler: self.handler,
             new_handlers: Vec::new(),
