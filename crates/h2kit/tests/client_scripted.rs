@@ -340,3 +340,21 @@ async fn enhance_your_calm_moves_to_a_fresh_connection_after_a_backoff() {
     assert_eq!(calm, 1, "GOAWAY(ENHANCE_YOUR_CALM) counted");
     assert_eq!(client.stats().retries_goaway, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_finds_a_dead_connection_and_the_request_is_retried() {
+    let s = Scripted::start("silent");
+    let config = ClientConfig {
+        keepalive_interval: Some(std::time::Duration::from_millis(200)),
+        ping_timeout: std::time::Duration::from_millis(300),
+        max_connections_per_origin: 1,
+        ..Default::default()
+    };
+    let client = Client::builder().config(config).build();
+    // No deadline at all: only the keepalive can notice that nothing comes back.
+    let res = client.send(get(s.url("/k"))).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.extensions().get::<Attempts>(), Some(&Attempts(2)));
+    assert_eq!(s.seen("ping 1").len(), 1, "{:?}", s.seen(""));
+    assert_eq!(client.stats().retries_connection_lost, 1);
+}

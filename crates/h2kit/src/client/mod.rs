@@ -55,6 +55,9 @@ pub struct ClientConfig {
     /// How long a suspect connection has to show any frame after its PING before it is
     /// considered dead.
     pub ping_timeout: Duration,
+    /// PING a connection whose streams are active but from which nothing has arrived for
+    /// this long (off by default; PINGs always stay within the politeness budget).
+    pub keepalive_interval: Option<Duration>,
 }
 
 impl Default for ClientConfig {
@@ -70,6 +73,7 @@ impl Default for ClientConfig {
             max_retries: 3,
             retry_non_idempotent: false,
             ping_timeout: Duration::from_secs(5),
+            keepalive_interval: None,
             timeouts: Timeouts {
                 connect: Some(Duration::from_secs(10)),
                 ..Timeouts::default()

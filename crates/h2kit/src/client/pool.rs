@@ -267,6 +267,7 @@ impl Pool {
             shared.clone(),
             self.config.ping_timeout,
             self.config.timeouts.body_idle,
+            self.config.keepalive_interval,
         ));
         let cfg = self.driver_config.clone();
         if o.tls {

@@ -67,6 +67,10 @@ pub(crate) struct ClientState {
     ping_timeout: std::time::Duration,
     /// The response body-idle timeout given to every response body.
     body_idle: Option<std::time::Duration>,
+    /// PING while streams are active and nothing has arrived for this long.
+    keepalive: Option<std::time::Duration>,
+    /// When the last frame arrived (the keepalive clock).
+    last_frame_at: tokio::time::Instant,
 }
 
 impl ClientState {
@@ -86,6 +90,7 @@ impl ClientState {
         shared: Arc<ConnShared>,
         ping_timeout: std::time::Duration,
         body_idle: Option<std::time::Duration>,
+        keepalive: Option<std::time::Duration>,
     ) -> ClientState {
         ClientState {
             shared,
@@ -97,6 +102,8 @@ impl ClientState {
             suspect: None,
             ping_timeout,
             body_idle,
+            keepalive,
+            last_frame_at: tokio::time::Instant::now(),
         }
     }
 }
@@ -231,6 +238,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
+    /// The politeness budget: a PING is allowed only while the peer has sent at least four
+    /// frames per PING we already sent (plus two to start). Servers that count PINGs against
+    /// the frames they send (gRPC's rule) never see us exceed it.
+    fn ping_allowed(&self) -> bool {
+        let s = self.conn.stats();
+        self.conn.pings_in_flight() == 0 && s.pings_sent < 2 + s.frames_received.total() / 4
+    }
+
     /// A request on `stream` timed out. Its slot keeps counting until the peer proves alive;
     /// if nothing at all arrived since the request was written, the connection is suspect:
     /// no new streams, and one PING (never one per timeout) asks for evidence.
@@ -240,14 +255,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             .streams
             .get(&stream)
             .is_some_and(|ctx| ctx.frames_at_open == frames);
-        let pings = self.conn.pings_in_flight();
+        let may_ping = self.ping_allowed();
         let Some(c) = self.client() else { return };
         c.cancelled_unconfirmed += 1;
         c.frames_at_evidence = frames;
         if silent && c.suspect.is_none() {
             c.shared.suspect.store(true, Relaxed);
             let deadline = tokio::time::Instant::now() + c.ping_timeout;
-            let ping_timeout_payload = if pings == 0 {
+            let ping_timeout_payload = if may_ping {
                 Some(self.conn.ping(std::time::Instant::now()))
             } else {
                 None
@@ -264,6 +279,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let Some(c) = self.client() else { return };
         if frames != c.frames_at_evidence {
             c.frames_at_evidence = frames;
+            c.last_frame_at = tokio::time::Instant::now();
             c.cancelled_unconfirmed = 0;
             if c.suspect.take().is_some() {
                 c.shared.suspect.store(false, Relaxed);
@@ -273,14 +289,51 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
 
     pub(super) fn liveness_deadline(&self) -> Option<tokio::time::Instant> {
         match &self.role {
-            Role::Client(c) => c.suspect.map(|(_, d)| d),
+            Role::Client(c) => {
+                let keepalive = c
+                    .keepalive
+                    .filter(|_| c.suspect.is_none() && self.conn.active_streams().0 > 0)
+                    .map(|k| c.last_frame_at + k);
+                match (c.suspect.map(|(_, d)| d), keepalive) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             _ => None,
         }
+    }
+
+    /// Keepalive: streams are active and nothing arrived for `keepalive_interval`: one PING
+    /// (within the budget), and the same deadline as a suspicion for its answer.
+    fn keepalive_due(&mut self, now: tokio::time::Instant) -> bool {
+        let may_ping = self.ping_allowed();
+        let active = self.conn.active_streams().0 > 0;
+        let Some(c) = self.client() else { return false };
+        let due = c.suspect.is_none()
+            && active
+            && c.keepalive.is_some_and(|k| now >= c.last_frame_at + k);
+        if !due {
+            return false;
+        }
+        c.last_frame_at = now;
+        if !may_ping {
+            return false;
+        }
+        let deadline = now + c.ping_timeout;
+        let payload = self.conn.ping(std::time::Instant::now());
+        if let Some(c) = self.client() {
+            // Not suspect (new streams still go here), but the PING must be answered in time.
+            c.suspect = Some((payload, deadline));
+        }
+        true
     }
 
     /// No frame within `ping_timeout` of becoming suspect: the connection is dead. It is closed
     /// and every stream on it fails with a retryable error.
     pub(super) fn liveness_expired(&mut self, now: tokio::time::Instant) -> bool {
+        if self.keepalive_due(now) {
+            return true;
+        }
         let expired = matches!(self.liveness_deadline(), Some(d) if now >= d);
         if expired {
             if let Some(c) = self.client() {
@@ -301,7 +354,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             return;
         }
         let max = self.conn.peer_max_concurrent_streams();
-        let closed = self.conn.is_closed() || self.conn.error().is_some();
+        let s = self.conn.stats();
+        // Rapid-reset detectors compare resets to streams: a connection where we reset more
+        // than half of at least 100 streams takes no new ones (the pool opens a fresh one).
+        let reset_heavy =
+            s.streams_opened_local >= 100 && s.resets_sent.total() * 2 > s.streams_opened_local;
+        let closed = self.conn.is_closed() || self.conn.error().is_some() || reset_heavy;
         let active = self.conn.active_streams().0;
         let tracked = self.streams.len();
         if let Some(c) = self.client() {
