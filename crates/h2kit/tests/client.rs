@@ -248,3 +248,37 @@ async fn finished_streams_leave_no_state_behind() {
     }
     assert_eq!(tracked, 0, "driver state leaked for finished streams");
 }
+
+/// 50 chunks of 100 KB with no size hint: streamed, not buffered.
+struct Chunks(u32);
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        if self.0 == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.0 -= 1;
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(vec![
+            b'c';
+            100_000
+        ])))))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_request_body_of_unknown_size() {
+    let (addr, _stop) = serve(ServerConfig::default()).await;
+    let client = Client::builder().build();
+    let req = http::Request::post(format!("http://{addr}/echo"))
+        .body(Chunks(50))
+        .unwrap();
+    let res = client.send(req).await.unwrap();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body.len(), 5_000_000);
+    assert!(body.iter().all(|b| *b == b'c'));
+}

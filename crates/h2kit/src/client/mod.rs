@@ -193,13 +193,22 @@ impl Client {
         B::Error: std::fmt::Display,
     {
         let (parts, body) = req.into_parts();
+        // Complete or small bodies are buffered, so that a retry can send them again; others
+        // stream (and are not retried: what was sent cannot be replayed).
+        let small = body.size_hint().exact().is_some_and(|n| n <= 1 << 20);
         let body = if body.is_end_stream() {
-            Bytes::new()
+            ReqBody::Full(Bytes::new())
+        } else if small {
+            ReqBody::Full(
+                body.collect()
+                    .await
+                    .map_err(|e| {
+                        Error::new(ErrorKind::InvalidRequest(format!("request body: {e}")))
+                    })?
+                    .to_bytes(),
+            )
         } else {
-            body.collect()
-                .await
-                .map_err(|e| Error::new(ErrorKind::InvalidRequest(format!("request body: {e}"))))?
-                .to_bytes()
+            ReqBody::Stream(Some(body.map_err(|e| e.to_string()).boxed_unsync()))
         };
         let parts = Arc::new(parts);
         let origin = origin_of(&parts.uri)?;
@@ -227,7 +236,7 @@ impl Client {
     async fn send_with_retries(
         &self,
         parts: Arc<http::request::Parts>,
-        body: Bytes,
+        mut body: ReqBody,
         origin: Origin,
     ) -> Result<Response<RecvBody>, Error> {
         let cfg = &self.inner.config;
@@ -235,9 +244,11 @@ impl Client {
         let mut avoid = None;
         loop {
             attempt += 1;
-            let (result, conn) = self
-                .attempt(&parts, body.clone(), &origin, avoid.take())
-                .await;
+            let this_body = match &mut body {
+                ReqBody::Full(b) => ReqBody::Full(b.clone()),
+                ReqBody::Stream(s) => ReqBody::Stream(s.take()),
+            };
+            let (result, conn) = self.attempt(&parts, this_body, &origin, avoid.take()).await;
             let mut err = match result {
                 Ok(mut r) => {
                     r.extensions_mut().insert(Attempts(attempt));
@@ -256,7 +267,9 @@ impl Client {
                 }
                 _ => None,
             };
-            let Some(cause) = cause.filter(|_| attempt <= cfg.max_retries) else {
+            // A streamed body was consumed by the attempt: it cannot be sent again.
+            let replayable = matches!(body, ReqBody::Full(_));
+            let Some(cause) = cause.filter(|_| attempt <= cfg.max_retries && replayable) else {
                 return Err(err);
             };
             self.inner.counters.retry(cause);
@@ -268,7 +281,7 @@ impl Client {
     async fn attempt(
         &self,
         parts: &Arc<http::request::Parts>,
-        body: Bytes,
+        body: ReqBody,
         origin: &Origin,
         avoid: Option<Arc<crate::driver::client::ConnShared>>,
     ) -> (
@@ -301,10 +314,14 @@ impl Client {
         };
         let (opened_tx, opened_rx) = oneshot::channel();
         let (res_tx, res_rx) = oneshot::channel();
+        let (first, end_stream, mut stream_body) = match body {
+            ReqBody::Full(b) => ((!b.is_empty()).then_some(b), true, None),
+            ReqBody::Stream(s) => (None, false, s),
+        };
         let open = Open {
             parts: parts.clone(),
-            body: (!body.is_empty()).then_some(body),
-            end_stream: true,
+            body: first,
+            end_stream,
             opened: Some(opened_tx),
             response: res_tx,
         };
@@ -340,7 +357,14 @@ impl Client {
                     Some(shared),
                 )
             }
-            Ok(Ok(Ok(stream))) => guard.stream = Some(stream),
+            Ok(Ok(Ok(stream))) => {
+                guard.stream = Some(stream);
+                if let Some(b) = stream_body.take() {
+                    // The body streams on its own while the response is awaited (the server
+                    // may answer first, as in bidirectional streaming).
+                    tokio::spawn(pump_body(stream, b, conn.tx.clone()));
+                }
+            }
             // Not opened: the response channel says why.
             Ok(_) => {}
         }
@@ -418,6 +442,67 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let client = self.clone();
         Box::pin(async move { client.send(req).await })
+    }
+}
+
+/// A request body: buffered (and so replayable) or streamed.
+enum ReqBody {
+    Full(Bytes),
+    Stream(Option<http_body_util::combinators::UnsyncBoxBody<Bytes, String>>),
+}
+
+/// Streams a request body: each chunk after the previous one was taken by the connection
+/// (flow control permitting), then trailers or the end of the stream.
+async fn pump_body(
+    stream: h2kit_proto::StreamId,
+    mut body: http_body_util::combinators::UnsyncBoxBody<Bytes, String>,
+    tx: tokio::sync::mpsc::UnboundedSender<Command>,
+) {
+    loop {
+        let frame = match body.frame().await {
+            None => {
+                let (ack, _rx) = oneshot::channel();
+                let _ = tx.send(Command::Data {
+                    stream,
+                    data: Bytes::new(),
+                    end_stream: true,
+                    ack,
+                });
+                return;
+            }
+            Some(Err(_)) => {
+                let _ = tx.send(Command::Cancel {
+                    stream,
+                    timed_out: false,
+                });
+                return;
+            }
+            Some(Ok(f)) => f,
+        };
+        match frame.into_data() {
+            Ok(data) => {
+                let end = http_body::Body::is_end_stream(&body);
+                let (ack, rx) = oneshot::channel();
+                let _ = tx.send(Command::Data {
+                    stream,
+                    data,
+                    end_stream: end,
+                    ack,
+                });
+                if end || !matches!(rx.await, Ok(Ok(()))) {
+                    return;
+                }
+            }
+            Err(frame) => {
+                if let Ok(trailers) = frame.into_trailers() {
+                    let _ = tx.send(Command::Trailers {
+                        stream,
+                        trailers: Box::new(trailers),
+                    });
+                }
+                return;
+            }
+        }
     }
 }
 
