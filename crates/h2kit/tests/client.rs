@@ -282,3 +282,48 @@ async fn streaming_request_body_of_unknown_size() {
     assert_eq!(body.len(), 5_000_000);
     assert!(body.iter().all(|b| *b == b'c'));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn against_nghttpd_over_tls() {
+    let dir = std::env::temp_dir().join(format!("h2kit-nghttpd-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("file.txt"), b"served over TLS\n").unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new("nghttpd")
+        .args(["-d", dir.to_str().unwrap(), &port.to_string()])
+        .arg(dir.join("key.pem"))
+        .arg(dir.join("cert.pem"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("nghttpd is required (CI installs nghttp2-server)");
+    // Trust the self-signed certificate as a custom root.
+    let tls = h2kit::tls::client_config(Some(&dir.join("cert.pem"))).unwrap();
+    let client = Client::builder().tls(tls).build();
+    let url = format!("https://localhost:{port}/file.txt");
+    let mut res = None;
+    for _ in 0..50 {
+        match client.send(get(url.clone())).await {
+            Ok(r) => {
+                res = Some(r);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let res = res.expect("nghttpd answered over TLS");
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.into_body().collect().await.unwrap().to_bytes(),
+        "served over TLS\n"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -245,6 +245,7 @@ async fn a_silent_connection_turns_suspect_and_new_requests_go_elsewhere() {
     assert_eq!(s.seen("ping 1").len(), 1, "{:?}", s.seen(""));
     let stats = client.stats();
     assert_eq!(stats.timeouts, vec![(Phase::ResponseHeaders, 1)]);
+    assert_eq!(stats.connections_healthy, 1, "{stats:?}");
     assert_eq!((stats.requests, stats.succeeded, stats.failed), (6, 5, 1));
     // The dead connection was closed after its PING went unanswered, and its counters
     // (one PING sent, no ACK) were flushed as it ended.

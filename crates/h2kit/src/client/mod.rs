@@ -168,9 +168,10 @@ impl Client {
     /// The client's counters: requests, outcomes, retries by cause, timeouts by phase, and the
     /// connections' frames, resets, GOAWAYs and PINGs.
     pub fn stats(&self) -> ClientStats {
-        self.inner
-            .counters
-            .snapshot(self.inner.connections.snapshot())
+        self.inner.counters.snapshot(
+            self.inner.connections.snapshot(),
+            self.inner.pool.connection_states(),
+        )
     }
 
     /// How many streams the connection drivers still hold state for. Zero once every response

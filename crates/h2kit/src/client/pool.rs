@@ -214,6 +214,24 @@ impl Pool {
         }
     }
 
+    /// Connections by state: (open and usable, suspect, closed but not yet pruned).
+    pub(crate) fn connection_states(&self) -> (u64, u64, u64) {
+        let origins = self.origins.read().unwrap_or_else(|e| e.into_inner());
+        let mut counts = (0, 0, 0);
+        for p in origins.values() {
+            for c in p.conns.read().unwrap_or_else(|e| e.into_inner()).iter() {
+                if !c.usable() {
+                    counts.2 += 1;
+                } else if c.suspect() {
+                    counts.1 += 1;
+                } else {
+                    counts.0 += 1;
+                }
+            }
+        }
+        counts
+    }
+
     /// Streams all drivers still keep state for.
     pub(crate) fn tracked_streams(&self) -> usize {
         let origins = self.origins.read().unwrap_or_else(|e| e.into_inner());

@@ -71,7 +71,11 @@ impl ClientCounters {
         metrics::counter!("h2kit_client_retries_total", "cause" => label).increment(1);
     }
 
-    pub(crate) fn snapshot(&self, connections: StatsSnapshot) -> ClientStats {
+    pub(crate) fn snapshot(
+        &self,
+        connections: StatsSnapshot,
+        states: (u64, u64, u64),
+    ) -> ClientStats {
         ClientStats {
             requests: self.requests.load(Relaxed),
             succeeded: self.succeeded.load(Relaxed),
@@ -84,6 +88,9 @@ impl ClientCounters {
                 .map(|p| (*p, self.timeouts[phase_index(*p)].load(Relaxed)))
                 .filter(|(_, n)| *n > 0)
                 .collect(),
+            connections_healthy: states.0,
+            connections_suspect: states.1,
+            connections_closed: states.2,
             connections,
         }
     }
@@ -100,6 +107,11 @@ pub struct ClientStats {
     pub retries_connection_lost: u64,
     /// Failed requests by the phase whose deadline expired.
     pub timeouts: Vec<(Phase, u64)>,
+    /// Connections in the pool now: healthy, suspect (no answer since a timeout), and closed
+    /// (GOAWAY or failure) but not yet removed.
+    pub connections_healthy: u64,
+    pub connections_suspect: u64,
+    pub connections_closed: u64,
     /// Frames, RST_STREAM and GOAWAY by code and direction, PINGs and RTT, streams, over all
     /// the client's connections (`connections_accepted` counts connections opened).
     pub connections: StatsSnapshot,
