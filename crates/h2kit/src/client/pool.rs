@@ -310,28 +310,28 @@ impl Pool {
                 )));
             }
             timings.tls = Some(start.elapsed());
-            let driver = Driver::new(
-                Box::new(stream),
-                Default::default(),
-                role,
-                cfg,
-                cancel.clone(),
-                Some(crate::stats::StatsSink::new(self.stats.clone(), "client")),
-            )
-            .with_commands(rx, tx.clone());
-            tokio::spawn(driver.run());
+            self.spawn_driver(Box::new(stream), role, cfg, cancel.clone(), rx, tx.clone());
         } else {
-            let driver = Driver::new(
-                sock,
-                Default::default(),
-                role,
-                cfg,
-                cancel.clone(),
-                Some(crate::stats::StatsSink::new(self.stats.clone(), "client")),
-            )
-            .with_commands(rx, tx.clone());
-            tokio::spawn(driver.run());
+            self.spawn_driver(sock, role, cfg, cancel.clone(), rx, tx.clone());
         }
         Ok(Arc::new(ConnHandle { tx, shared, cancel }))
+    }
+
+    /// Starts the connection's driver task over a connected transport.
+    fn spawn_driver<T>(
+        &self,
+        io: T,
+        role: Role,
+        cfg: Arc<DriverConfig>,
+        cancel: CancellationToken,
+        rx: mpsc::UnboundedReceiver<Command>,
+        tx: mpsc::UnboundedSender<Command>,
+    ) where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let sink = Some(crate::stats::StatsSink::new(self.stats.clone(), "client"));
+        let driver =
+            Driver::new(io, Default::default(), role, cfg, cancel, sink).with_commands(rx, tx);
+        tokio::spawn(driver.run());
     }
 }
