@@ -121,6 +121,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// which `publish` counts as active).
     pub(super) fn on_open_command(&mut self, open: Open) {
         if let Some(c) = self.client() {
+            // Count it as active before releasing the reservation, so the pool never sees the
+            // load dip (and sends another request here) in between; `publish` sets the exact
+            // value at the end of the turn.
+            c.shared.active.fetch_add(1, Relaxed);
             c.shared.reserved.fetch_sub(1, Relaxed);
         }
         self.open(open);
