@@ -16,6 +16,7 @@ Scenarios:
   silent         first connection: reads everything, never writes a byte; later ones answer
   calm           answers after 10 ms; more than 10 PINGs in 10 s on a connection get
                  GOAWAY(ENHANCE_YOUR_CALM) (printed as "calm C"), like gRPC servers
+  refuse-third   REFUSED_STREAM for every third request (counted over all connections)
   calm-now       first connection: GOAWAY(ENHANCE_YOUR_CALM, last_stream_id=0) at the first
                  request; later ones answer
 """
@@ -33,6 +34,16 @@ import h2.settings
 SCENARIO = sys.argv[1]
 lock = threading.Lock()
 conn_count = 0
+
+
+request_count = 0
+
+
+def next_request():
+    global request_count
+    with lock:
+        request_count += 1
+        return request_count
 
 
 def say(*parts):
@@ -94,7 +105,10 @@ def serve(sock, n):
                 open_streams.add(sid)
                 say("open", n, len(open_streams))
                 requests.append(sid)
-                if SCENARIO == "refuse-first" and n == 1 and sid == 1:
+                if SCENARIO == "refuse-third" and next_request() % 3 == 0:
+                    conn.reset_stream(sid, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
+                    open_streams.discard(sid)
+                elif SCENARIO == "refuse-first" and n == 1 and sid == 1:
                     conn.reset_stream(sid, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
                     open_streams.discard(sid)
                 elif SCENARIO == "goaway-low" and n == 1:

@@ -2,6 +2,7 @@
 
 mod duration;
 mod get;
+mod load;
 mod routes;
 mod serve;
 
@@ -26,6 +27,8 @@ enum Command {
     Serve(serve::Args),
     /// Send one request and print the response (-v: every frame, like nghttp -v).
     Get(get::Args),
+    /// Load a URL (or, without one, an embedded h2kit server) and explain every failure.
+    Load(load::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Get(args) => get::run(args),
+        Command::Load(args) => load::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -171,6 +171,17 @@ impl StatsSink {
         }
     }
 
+    /// Whether a rare event (RST_STREAM, GOAWAY, PING) happened since the last flush: those are
+    /// reported at once, the frame counts at most once a second.
+    pub(crate) fn rare_events_pending(&self, now: &Stats) -> bool {
+        let l = &self.last;
+        now.resets_sent.total() != l.resets_sent.total()
+            || now.resets_received.total() != l.resets_received.total()
+            || now.goaways_sent.total() != l.goaways_sent.total()
+            || now.goaways_received.total() != l.goaways_received.total()
+            || now.pings_sent != l.pings_sent
+    }
+
     /// Adds what changed since the last flush to the shared totals and the metrics.
     pub(crate) fn flush(&mut self, now: &Stats) {
         let s = &self.shared;

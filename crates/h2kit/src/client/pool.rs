@@ -139,18 +139,33 @@ impl Pool {
             {
                 let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
                 let mut best: Option<&Arc<ConnHandle>> = None;
+                // The connection a retry would rather avoid, if it has room: used when there is
+                // no other and no new one may open (a refused stream may be retried on the
+                // same connection).
+                let mut fallback: Option<&Arc<ConnHandle>> = None;
                 for c in conns.iter() {
                     if !c.usable() {
                         prune = true;
                         continue;
                     }
-                    if c.suspect() || exclude.is_some_and(|x| Arc::ptr_eq(x, &c.shared)) {
+                    if c.suspect() {
                         continue;
                     }
-                    let limit = self.limit(c);
-                    if c.load() < limit && best.is_none_or(|b| c.load() < b.load()) {
+                    let has_room = c.load() < self.limit(c);
+                    if exclude.is_some_and(|x| Arc::ptr_eq(x, &c.shared)) {
+                        if has_room {
+                            fallback = Some(c);
+                        }
+                        continue;
+                    }
+                    if has_room && best.is_none_or(|b| c.load() < b.load()) {
                         best = Some(c);
                     }
+                }
+                let may_open = conns.iter().filter(|c| c.usable() && !c.suspect()).count()
+                    < self.config.max_connections_per_origin.max(1);
+                if best.is_none() && !may_open {
+                    best = fallback;
                 }
                 if let Some(c) = best {
                     c.shared.reserved.fetch_add(1, Relaxed);

@@ -250,6 +250,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     _ => break,
                 }
             }
+            if progress {
+                self.flush_stats(Instant::now());
+            }
             // 2. Graceful shutdown requested by the server.
             if self.shutdown_started.is_none() && self.shutdown.as_mut().poll(cx).is_ready() {
                 self.begin_shutdown();
@@ -288,12 +291,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         self.process_events(cx);
                         self.on_evidence();
                         progress = true;
-                        if now >= self.next_flush {
-                            self.next_flush = now + Duration::from_secs(1);
-                            if let Some(s) = self.stats.as_mut() {
-                                s.flush(self.conn.stats());
-                            }
-                        }
+                        self.flush_stats(now);
                     }
                     Poll::Ready(Err(_)) => return self.finish(),
                     Poll::Pending => {}
@@ -429,6 +427,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             fired = true;
         }
         fired
+    }
+
+    /// Metrics: rare events (resets, GOAWAYs, PINGs) at once, frame counts at most once a
+    /// second, everything when the connection ends.
+    fn flush_stats(&mut self, now: Instant) {
+        let Some(sink) = self.stats.as_mut() else {
+            return;
+        };
+        if now >= self.next_flush || sink.rare_events_pending(self.conn.stats()) {
+            self.next_flush = now + Duration::from_secs(1);
+            sink.flush(self.conn.stats());
+        }
     }
 
     /// The command channel, created on first use.
