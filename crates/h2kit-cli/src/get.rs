@@ -81,15 +81,8 @@ pub fn run(args: Args) -> Result<(), String> {
         .parse()
         .map_err(|_| format!("-X '{}' is not an HTTP method", args.method))?;
     let mut req = http::Request::builder().method(method).uri(uri);
-    for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| format!("-H '{h}' must look like 'Name: value'"))?;
-        let name = http::HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes())
-            .map_err(|_| format!("-H '{h}': invalid header name"))?;
-        let value = http::HeaderValue::from_str(value.trim())
-            .map_err(|_| format!("-H '{h}': invalid header value"))?;
-        req = req.header(name, value);
+    if let Some(h) = req.headers_mut() {
+        h.extend(crate::headers::parse(&args.headers)?);
     }
     let body = match &args.data {
         None => Bytes::new(),

@@ -86,17 +86,7 @@ pub fn run(args: Args) -> Result<(), String> {
         Some(p) => Bytes::from(std::fs::read(p).map_err(|e| format!("-d {}: {e}", p.display()))?),
         None => Bytes::new(),
     };
-    let mut headers = http::HeaderMap::new();
-    for h in &args.headers {
-        let (n, v) = h
-            .split_once(':')
-            .ok_or_else(|| format!("-H '{h}' must look like 'Name: value'"))?;
-        let n = http::HeaderName::from_bytes(n.trim().to_ascii_lowercase().as_bytes())
-            .map_err(|_| format!("-H '{h}': invalid header name"))?;
-        let v = http::HeaderValue::from_str(v.trim())
-            .map_err(|_| format!("-H '{h}': invalid header value"))?;
-        headers.append(n, v);
-    }
+    let headers = crate::headers::parse(&args.headers)?;
     if let Some(url) = &args.url {
         let uri: http::Uri = url.parse().map_err(|e| format!("URL '{url}': {e}"))?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {

@@ -2,6 +2,7 @@
 
 mod duration;
 mod get;
+mod headers;
 mod load;
 mod routes;
 mod serve;

@@ -4,16 +4,7 @@ mod common;
 use common::*;
 
 fn get(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_h2kit"))
-        .arg("get")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    h2kit("get", args)
 }
 
 #[test]

@@ -1,20 +1,14 @@
 //! `h2kit load`: the embedded run, the JSON report, a server that refuses streams, bad input.
 
+mod common;
+use common::h2kit;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn load(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_h2kit"))
-        .arg("load")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    h2kit("load", args)
 }
 
 #[test]

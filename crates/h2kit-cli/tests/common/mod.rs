@@ -55,6 +55,20 @@ impl Drop for Served {
     }
 }
 
+/// Runs `h2kit SUBCOMMAND ARGS…`: (exit code, stdout, stderr).
+pub fn h2kit(subcommand: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_h2kit"))
+        .arg(subcommand)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Runs a peer program; a missing peer fails the test (CI installs them).
 pub fn peer(program: &str, args: &[&str]) -> Output {
     let out = Command::new(program)
