@@ -55,6 +55,9 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Worker threads (default: one per core; 1 runs everything on one thread).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 struct Tally {
@@ -93,7 +96,17 @@ pub fn run(args: Args) -> Result<(), String> {
             return Err(format!("URL '{url}' must be http://HOST or https://HOST"));
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let mut rt = match args.threads {
+        Some(0) => return Err("--threads must be at least 1".into()),
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let rt = rt
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;

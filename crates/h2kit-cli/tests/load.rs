@@ -81,6 +81,7 @@ fn bad_input_is_one_line_and_exit_2() {
         vec!["-n", "0"],
         vec!["-c", "0"],
         vec!["-D", "0s"],
+        vec!["--threads", "0"],
         vec!["-X", "BAD METHOD"],
         vec!["ftp://example.com/"],
     ] {
