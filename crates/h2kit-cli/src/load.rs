@@ -96,20 +96,7 @@ pub fn run(args: Args) -> Result<(), String> {
             return Err(format!("URL '{url}' must be http://HOST or https://HOST"));
         }
     }
-    let mut rt = match args.threads {
-        Some(0) => return Err("--threads must be at least 1".into()),
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n);
-            b
-        }
-        None => tokio::runtime::Builder::new_multi_thread(),
-    };
-    let rt = rt
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let rt = crate::runtime::build(args.threads)?;
     rt.block_on(async move {
         let url = match &args.url {
             Some(u) => {

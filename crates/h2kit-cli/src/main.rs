@@ -5,6 +5,7 @@ mod get;
 mod headers;
 mod load;
 mod routes;
+mod runtime;
 mod serve;
 
 use std::process::ExitCode;

@@ -86,21 +86,7 @@ pub fn run(args: Args) -> Result<(), String> {
         (Some(cert), Some(key)) => Some(h2kit::tls::server_config(cert, key)?),
         _ => None,
     };
-    // One thread: a current-thread runtime, without the work-stealing machinery.
-    let mut rt = match args.threads {
-        Some(0) => return Err("--threads must be at least 1".into()),
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n);
-            b
-        }
-        None => tokio::runtime::Builder::new_multi_thread(),
-    };
-    rt.enable_all();
-    let rt = rt
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let rt = crate::runtime::build(args.threads)?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
