@@ -1,15 +1,10 @@
 //! `h2kit get URL`: one request, the response printed; `-v` prints every frame with a
 //! timestamp, like `nghttp -v`.
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use bytes::Bytes;
 use clap::Parser;
-use h2kit::{Client, ClientConfig};
+use h2kit::ClientConfig;
 use http_body_util::{BodyExt, Full};
-
-use crate::duration;
 
 #[derive(Parser, Debug)]
 pub struct Args {
@@ -24,24 +19,8 @@ pub struct Args {
     /// Request body: a string, or @FILE to read it from a file.
     #[arg(short = 'd', long = "data")]
     data: Option<String>,
-    /// Require cleartext HTTP/2 with prior knowledge (rejects https:// URLs).
-    #[arg(long)]
-    h2c: bool,
-    /// Accept any TLS certificate (for self-signed test servers).
-    #[arg(short = 'k', long)]
-    insecure: bool,
-    /// Extra trusted CA certificates (PEM).
-    #[arg(long)]
-    cacert: Option<PathBuf>,
-    /// Connect timeout (e.g. 5s).
-    #[arg(long, value_parser = duration::parse)]
-    connect_timeout: Option<Duration>,
-    /// Time from the request sent to the response headers.
-    #[arg(long, value_parser = duration::parse)]
-    response_timeout: Option<Duration>,
-    /// Deadline for the whole request.
-    #[arg(long, value_parser = duration::parse)]
-    timeout: Option<Duration>,
+    #[command(flatten)]
+    client: crate::client_opts::ClientOpts,
     /// Print every frame sent and received, with timestamps.
     #[arg(short, long)]
     verbose: bool,
@@ -59,23 +38,7 @@ pub fn run(args: Args) -> Result<(), String> {
             .with_writer(std::io::stderr)
             .init();
     }
-    let uri: http::Uri = args
-        .url
-        .parse()
-        .map_err(|e| format!("URL '{}': {e}", args.url))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") if args.h2c => {
-            return Err(format!("--h2c needs an http:// URL, not '{}'", args.url))
-        }
-        Some("https") => {}
-        _ => {
-            return Err(format!(
-                "URL '{}' must start with http:// or https://",
-                args.url
-            ))
-        }
-    }
+    let uri = args.client.check_url(&args.url)?;
     let method: http::Method = args
         .method
         .parse()
@@ -94,23 +57,12 @@ pub fn run(args: Args) -> Result<(), String> {
     let req = req
         .body(Full::new(body))
         .map_err(|e| format!("request: {e}"))?;
-    let tls = if args.insecure {
-        h2kit::tls::insecure_client_config()
-    } else {
-        h2kit::tls::client_config(args.cacert.as_deref())?
-    };
-    let mut config = ClientConfig::default();
-    if let Some(t) = args.connect_timeout {
-        config.timeouts.connect = Some(t);
-    }
-    config.timeouts.response_headers = args.response_timeout;
-    config.timeouts.total = args.timeout;
+    let client = args.client.client(ClientConfig::default())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     rt.block_on(async move {
-        let client = Client::builder().config(config).tls(tls).build();
         let res = client.send(req).await.map_err(|e| e.to_string())?;
         let mut out = format!(":status: {}\n", res.status().as_u16());
         for (n, v) in res.headers() {

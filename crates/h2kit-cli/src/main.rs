@@ -1,5 +1,6 @@
 //! The `h2kit` command.
 
+mod client_opts;
 mod duration;
 mod get;
 mod headers;
@@ -34,7 +35,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go out as clap writes them; a usage error is one line naming the
+        // flag or value, and exit code 2.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            eprintln!("h2kit: {}", first.trim_start_matches("error: "));
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Get(args) => get::run(args),

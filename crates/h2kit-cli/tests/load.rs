@@ -44,6 +44,79 @@ fn json_counts_add_up() {
     assert!(v["latency_us"]["p99"].as_u64().unwrap() >= v["latency_us"]["p50"].as_u64().unwrap());
 }
 
+/// The open model sends at the requested rate whatever the responses do: every full second of
+/// the run starts within 5% of the rate, and the report's rate agrees.
+#[test]
+fn rate_is_held_within_5_percent() {
+    let rate = 2000.0;
+    let (code, out, err) = load(&["--rate", "2000", "-D", "3s", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("valid JSON");
+    assert_eq!(v["model"], "open");
+    assert_eq!(v["failed"].as_u64(), Some(0), "{v}");
+    let achieved = v["requests_per_second"].as_f64().unwrap();
+    assert!((achieved - rate).abs() <= rate * 0.05, "{achieved} req/s");
+    let slot_ms = v["timeline"]["slot_ms"].as_u64().unwrap();
+    let started: Vec<u64> = v["timeline"]["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["started"].as_u64().unwrap())
+        .collect();
+    let per_second = (1000 / slot_ms) as usize;
+    let seconds: Vec<u64> = started
+        .chunks(per_second)
+        .filter(|c| c.len() == per_second)
+        .map(|c| c.iter().sum())
+        .collect();
+    assert!(seconds.len() >= 2, "{started:?}");
+    for n in &seconds {
+        assert!((*n as f64 - rate).abs() <= rate * 0.05, "{seconds:?}");
+    }
+}
+
+/// Warm-up requests are sent but not counted.
+#[test]
+fn warm_up_is_sent_but_not_counted() {
+    let (code, out, err) = load(&["--warm-up", "500ms", "-n", "700", "-m", "10", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["requests"].as_u64(), Some(700), "{v}");
+    assert_eq!(v["warm_up_seconds"].as_f64(), Some(0.5));
+    assert!(v["warm_up_requests"].as_u64().unwrap() > 100, "{v}");
+    let in_timeline: u64 = v["timeline"]["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["succeeded"].as_u64().unwrap() + s["failed"].as_u64().unwrap())
+        .sum();
+    assert_eq!(in_timeline, 700);
+}
+
+/// `--report` writes one self-contained page with the three charts.
+#[test]
+fn html_report_is_self_contained() {
+    let dir = std::env::temp_dir().join(format!("h2kit-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("r.html");
+    let (code, out, err) = load(&["-D", "1s", "--report", path.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("report: "), "{out}");
+    let html = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert_eq!(html.matches("</svg>").count(), 3);
+    assert!(html.contains("Latency over time") && html.contains("Latency histogram"));
+    assert!(
+        html.matches("<polyline").count() >= 4,
+        "throughput and latency lines"
+    );
+    assert!(html.matches("<rect").count() >= 3, "histogram bars");
+    for external in ["<script", "<link", "src=", "@import"] {
+        assert!(!html.contains(external), "{external}");
+    }
+}
+
 #[test]
 fn refused_streams_show_up_as_retries() {
     let script =
@@ -67,12 +140,19 @@ fn refused_streams_show_up_as_retries() {
     let retries = v["retries"]["refused_stream"].as_u64().unwrap();
     // Every third stream is refused: about 150 refusals for 300 requests and their retries.
     assert!(retries >= 100, "{v}");
+    // Every refusal was either retried or, after the client's 3 retries, reported as such
+    // (a request is refused four times in a row with probability 1/81).
+    let gave_up = v["failures"]["REFUSED_STREAM (after retries)"]
+        .as_u64()
+        .unwrap_or(0);
     assert_eq!(
         v["rst_stream_received"]["REFUSED_STREAM"].as_u64(),
-        Some(retries),
+        Some(retries + gave_up),
         "{v}"
     );
-    assert_eq!(v["succeeded"].as_u64(), Some(300), "{v}");
+    assert_eq!(v["failed"].as_u64(), Some(gave_up), "{v}");
+    assert!(gave_up <= 15, "{v}");
+    assert_eq!(v["succeeded"].as_u64(), Some(300 - gave_up), "{v}");
 }
 
 #[test]
@@ -83,6 +163,13 @@ fn bad_input_is_one_line_and_exit_2() {
         vec!["-D", "0s"],
         vec!["--threads", "0"],
         vec!["-X", "BAD METHOD"],
+        vec!["--rate", "0"],
+        vec!["--rate=-3"],
+        vec!["--bogus"],
+        vec!["--rate", "fast"],
+        vec!["--warm-up", "soon"],
+        vec!["--response-timeout", "x"],
+        vec!["--h2c", "https://127.0.0.1:1/"],
         vec!["ftp://example.com/"],
     ] {
         let (code, _, err) = load(&args);

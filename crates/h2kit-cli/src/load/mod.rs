@@ -1,0 +1,443 @@
+//! `h2kit load [URL]`: a load generator on h2kit's client that reports not only how fast, but
+//! why requests failed: timeouts by phase, RST_STREAM by code and direction, GOAWAY by code,
+//! refused and unprocessed streams, retries.
+//!
+//! Two models:
+//! - **closed** (default): `-c × -m` workers, each sending its next request when the last one
+//!   ends. Latency is measured from the moment a request is handed to the client.
+//! - **open** (`--rate R`): requests are scheduled at a constant rate whatever the responses
+//!   do, and latency is measured from the *scheduled* time. A stall then shows up as latency of
+//!   every request scheduled during it, instead of as fewer requests sent (no coordinated
+//!   omission).
+//!
+//! Without a URL it starts h2kit's server in-process on a free 127.0.0.1 port and loads it.
+
+mod html;
+mod progress;
+mod record;
+mod report;
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Parser;
+use h2kit::client::ErrorKind;
+use h2kit::{Client, ClientConfig, Server, ServerConfig};
+use http_body_util::{BodyExt, Full};
+
+use crate::client_opts::ClientOpts;
+use crate::{duration, routes};
+use record::Shards;
+
+#[derive(Parser, Debug)]
+pub struct Args {
+    /// The URL to load (http:// h2c or https://). Without one, an embedded h2kit server is
+    /// started on 127.0.0.1 and loaded for `-D` (default 3s).
+    url: Option<String>,
+    /// Connections.
+    #[arg(short = 'c', long = "clients", default_value_t = 1)]
+    connections: usize,
+    /// Concurrent streams per connection.
+    #[arg(short = 'm', long = "max-concurrent-streams", default_value_t = 100)]
+    streams: usize,
+    /// Total requests (warm-up not included).
+    #[arg(short = 'n', long = "requests", conflicts_with = "duration")]
+    requests: Option<u64>,
+    /// Duration of the measured run (e.g. 10s).
+    #[arg(short = 'D', long = "duration", value_parser = duration::parse)]
+    duration: Option<Duration>,
+    /// Open model: schedule this many requests per second, whatever the responses do, and
+    /// measure latency from each request's scheduled time.
+    #[arg(long, value_name = "REQ/S")]
+    rate: Option<f64>,
+    /// Load for this long before measuring (connections open, caches warm); results of the
+    /// warm-up are discarded.
+    #[arg(long, value_parser = duration::parse, value_name = "DURATION")]
+    warm_up: Option<Duration>,
+    /// Request method.
+    #[arg(short = 'X', long = "method", default_value = "GET")]
+    method: String,
+    /// A request header, "Name: value" (repeatable).
+    #[arg(short = 'H', long = "header")]
+    headers: Vec<String>,
+    /// Request body from a file.
+    #[arg(short = 'd', long = "data")]
+    data: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    client: ClientOpts,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Also write a self-contained HTML report (latency over time, latency histogram).
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<std::path::PathBuf>,
+    /// Worker threads (default: one per core; 1 runs everything on one thread).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// What every request needs; shared, never copied per request except by `Bytes`/`Arc` clones.
+struct Template {
+    uri: http::Uri,
+    method: http::Method,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+impl Template {
+    fn request(&self) -> http::Request<Full<Bytes>> {
+        let mut req = http::Request::new(Full::new(self.body.clone()));
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = self.uri.clone();
+        if !self.headers.is_empty() {
+            *req.headers_mut() = self.headers.clone();
+        }
+        req
+    }
+}
+
+/// When the run measures and when it stops.
+#[derive(Clone, Copy)]
+struct Plan {
+    start: Instant,
+    /// The end of the warm-up: requests due before it are not recorded.
+    measure: Instant,
+    /// The end of a `-D` run.
+    end: Option<Instant>,
+    /// Measured requests of a `-n` run.
+    requests: Option<u64>,
+}
+
+/// Counters the progress display reads while the run goes on.
+#[derive(Default)]
+pub struct Live {
+    pub done: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    let template = validate(&args)?;
+    let rt = crate::runtime::build(args.threads)?;
+    rt.block_on(async move {
+        let (url, template) = match &args.url {
+            Some(u) => {
+                preflight(&template.uri).await?;
+                (u.clone(), template)
+            }
+            None => {
+                let url = start_embedded().await?;
+                let uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+                (url, Template { uri, ..template })
+            }
+        };
+        let config = ClientConfig {
+            max_connections_per_origin: args.connections,
+            max_streams_per_connection: Some(args.streams as u32),
+            ..ClientConfig::default()
+        };
+        let client = args.client.client(config)?;
+        let start = Instant::now();
+        let measure = start + args.warm_up.unwrap_or_default();
+        let plan = Plan {
+            start,
+            measure,
+            end: match (args.requests, args.duration) {
+                (None, None) => Some(measure + Duration::from_secs(3)),
+                (_, d) => d.map(|d| measure + d),
+            },
+            requests: args.requests,
+        };
+        let shards = Arc::new(Shards::new(16));
+        let live = Arc::new(Live::default());
+        let progress = progress::start(plan.measure, plan.end, plan.requests, &live, !args.json);
+        let template = Arc::new(template);
+        match args.rate {
+            Some(rate) => open_loop(&client, &template, plan, rate, &shards, &live).await,
+            None => {
+                let workers = args.connections * args.streams;
+                closed_loop(&client, &template, plan, workers, &shards, &live).await
+            }
+        }
+        let elapsed = Instant::now().saturating_duration_since(plan.measure);
+        progress.finish();
+        let rec = shards.merged();
+        let stats = client.stats();
+        let r = report::Report {
+            url: &url,
+            connections: args.connections,
+            streams: args.streams,
+            rate: args.rate,
+            warm_up: args.warm_up,
+            elapsed,
+            rec: &rec,
+            stats: &stats,
+        };
+        if args.json {
+            println!("{}", r.json());
+        } else {
+            print!("{}", r.text());
+        }
+        if let Some(path) = &args.report {
+            std::fs::write(path, html::render(&r))
+                .map_err(|e| format!("--report {}: {e}", path.display()))?;
+            if !args.json {
+                println!("report: {}", path.display());
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Bad input is one clear line naming the flag, before anything starts.
+fn validate(args: &Args) -> Result<Template, String> {
+    if args.connections == 0 {
+        return Err("-c must be at least 1".into());
+    }
+    if args.streams == 0 {
+        return Err("-m must be at least 1".into());
+    }
+    if args.requests == Some(0) {
+        return Err("-n must be at least 1".into());
+    }
+    if args.duration == Some(Duration::ZERO) {
+        return Err("-D must be longer than 0".into());
+    }
+    if let Some(r) = args.rate {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(format!(
+                "--rate {r}: must be a positive number of requests per second"
+            ));
+        }
+    }
+    let method: http::Method = args
+        .method
+        .parse()
+        .map_err(|_| format!("-X '{}' is not an HTTP method", args.method))?;
+    let body = match &args.data {
+        Some(p) => Bytes::from(std::fs::read(p).map_err(|e| format!("-d {}: {e}", p.display()))?),
+        None => Bytes::new(),
+    };
+    let headers = crate::headers::parse(&args.headers)?;
+    let uri = match &args.url {
+        Some(url) => args.client.check_url(url)?,
+        None => http::Uri::from_static("http://127.0.0.1/"),
+    };
+    Ok(Template {
+        uri,
+        method,
+        headers,
+        body,
+    })
+}
+
+/// One request to its end: Ok((status, body bytes)) or the failure's category.
+async fn exchange(client: &Client, template: &Template) -> Result<(u16, u64), String> {
+    let res = client
+        .send(template.request())
+        .await
+        .map_err(|e| failure_kind(&e.kind))?;
+    let status = res.status().as_u16();
+    let mut body = res.into_body();
+    let mut bytes = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| format!("response body: {e}"))?;
+        if let Some(d) = frame.data_ref() {
+            bytes += d.len() as u64;
+        }
+    }
+    Ok((status, bytes))
+}
+
+/// Records one request's outcome; `due` is when it was scheduled (open) or started (closed).
+fn record(
+    shards: &Shards,
+    live: &Live,
+    shard: usize,
+    plan: &Plan,
+    due: Instant,
+    outcome: Result<(u16, u64), String>,
+) {
+    let now = Instant::now();
+    let at = now.saturating_duration_since(plan.measure);
+    live.done.fetch_add(1, Relaxed);
+    shards.with(shard, |r| match outcome {
+        Ok((status, bytes)) => r.success(at, now.saturating_duration_since(due), status, bytes),
+        Err(kind) => {
+            live.failed.fetch_add(1, Relaxed);
+            r.failure(at, kind)
+        }
+    });
+}
+
+/// `workers` tasks, each with one request in flight at a time.
+async fn closed_loop(
+    client: &Client,
+    template: &Arc<Template>,
+    plan: Plan,
+    workers: usize,
+    shards: &Arc<Shards>,
+    live: &Arc<Live>,
+) {
+    let left = Arc::new(AtomicU64::new(plan.requests.unwrap_or(u64::MAX)));
+    let mut tasks = Vec::with_capacity(workers);
+    for i in 0..workers {
+        let (client, template, shards, live, left) = (
+            client.clone(),
+            template.clone(),
+            shards.clone(),
+            live.clone(),
+            left.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let t0 = Instant::now();
+                let measured = t0 >= plan.measure;
+                if measured {
+                    if plan.end.is_some_and(|e| t0 >= e)
+                        || left
+                            .fetch_update(Relaxed, Relaxed, |v| v.checked_sub(1))
+                            .is_err()
+                    {
+                        break;
+                    }
+                    shards.with(i, |r| r.started(t0 - plan.measure));
+                }
+                let outcome = exchange(&client, &template).await;
+                if measured {
+                    record(&shards, &live, i, &plan, t0, outcome);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+/// Requests scheduled every `1/rate` seconds from the start, each in its own task. The
+/// client's pool queues what does not fit into `-c × -m` streams; a bound on outstanding
+/// requests keeps memory finite if the server stops answering, and even then each request's
+/// latency counts from its scheduled time.
+///
+/// The schedule runs on its own thread with `thread::sleep` (tens of µs late at most) rather
+/// than on tokio's timer, whose 1 ms wheel would add up to a millisecond of the generator's
+/// own lateness to every latency.
+async fn open_loop(
+    client: &Client,
+    template: &Arc<Template>,
+    plan: Plan,
+    rate: f64,
+    shards: &Arc<Shards>,
+    live: &Arc<Live>,
+) {
+    const MAX_OUTSTANDING: u32 = 100_000;
+    let outstanding = Arc::new(tokio::sync::Semaphore::new(MAX_OUTSTANDING as usize));
+    let rt = tokio::runtime::Handle::current();
+    let (client, template, shards, live, sem) = (
+        client.clone(),
+        template.clone(),
+        shards.clone(),
+        live.clone(),
+        outstanding.clone(),
+    );
+    let scheduler = std::thread::spawn(move || {
+        let interval = 1.0 / rate;
+        let mut measured = 0u64;
+        for i in 0u64.. {
+            let due = plan.start + Duration::from_secs_f64(i as f64 * interval);
+            let in_measure = due >= plan.measure;
+            if in_measure {
+                if plan.end.is_some_and(|e| due >= e)
+                    || plan.requests.is_some_and(|n| measured >= n)
+                {
+                    break;
+                }
+                measured += 1;
+            }
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            let permit = match sem.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => match rt.block_on(sem.clone().acquire_owned()) {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            let (client, template, shards, live) = (
+                client.clone(),
+                template.clone(),
+                shards.clone(),
+                live.clone(),
+            );
+            rt.spawn(async move {
+                let shard = i as usize;
+                if in_measure {
+                    let at = Instant::now().saturating_duration_since(plan.measure);
+                    shards.with(shard, |r| r.started(at));
+                }
+                let outcome = exchange(&client, &template).await;
+                if in_measure {
+                    record(&shards, &live, shard, &plan, due, outcome);
+                }
+                drop(permit);
+            });
+        }
+    });
+    // The thread ends after its last spawn; wait for it without blocking the runtime.
+    let _ = tokio::task::spawn_blocking(move || scheduler.join()).await;
+    let _ = outstanding.acquire_many(MAX_OUTSTANDING).await;
+}
+
+/// The report's failure categories: the phase for timeouts, the code for resets.
+fn failure_kind(k: &ErrorKind) -> String {
+    match k {
+        ErrorKind::Timeout(p) => format!("timeout: {}", p.name()),
+        ErrorKind::Reset(code) => format!("RST_STREAM received: {code}"),
+        ErrorKind::Refused => "REFUSED_STREAM (after retries)".into(),
+        ErrorKind::Unprocessed => "not processed: GOAWAY (after retries)".into(),
+        ErrorKind::ConnectionLost { .. } => "connection lost".into(),
+        ErrorKind::Connect(_) => "connect failed".into(),
+        ErrorKind::Tls(_) => "TLS failed".into(),
+        ErrorKind::InvalidRequest(_) => "invalid request".into(),
+    }
+}
+
+/// An unreachable URL is one clear line, not a report of a hundred thousand failed requests.
+async fn preflight(uri: &http::Uri) -> Result<(), String> {
+    let host = uri
+        .host()
+        .unwrap_or_default()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        });
+    match tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect((host, port)),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("cannot reach {uri}: {e}")),
+        Err(_) => Err(format!("cannot reach {uri}: connect timed out after 5s")),
+    }
+}
+
+async fn start_embedded() -> Result<String, String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot start the embedded server: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let svc = tower::service_fn(routes::handle);
+    tokio::spawn(Server::new(ServerConfig::default()).serve(listener, svc, std::future::pending()));
+    Ok(format!("http://{addr}/"))
+}
