@@ -110,7 +110,7 @@ async fn goaway_with_a_low_last_stream_id_retries_only_unprocessed_requests() {
     for t in tasks {
         let res = t.await.unwrap().unwrap();
         assert_eq!(res.status(), 200);
-        attempts.push(res.extensions().get::<Attempts>().unwrap().0);
+        attempts.push(Attempts::of(&res));
     }
     attempts.sort();
     // Streams 1 and 3 were processed on the first connection; the other three were retried.

@@ -21,9 +21,18 @@ use crate::driver::Command;
 use crate::RecvBody;
 use pool::{Checkout, Origin, Pool};
 
-/// How many attempts a response took (a response extension; 1 when it was not retried).
+/// How many attempts a response took: a response extension present only when the request
+/// was retried (a first-attempt response carries no extension, which saves two allocations
+/// per response); [`Attempts::of`] reads it either way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Attempts(pub u32);
+
+impl Attempts {
+    /// The attempts a response took (1 when it was not retried).
+    pub fn of<B>(res: &Response<B>) -> u32 {
+        res.extensions().get::<Attempts>().map_or(1, |a| a.0)
+    }
+}
 
 /// Per-phase deadlines; each is optional.
 #[derive(Clone, Debug, Default)]
@@ -252,7 +261,9 @@ impl Client {
             let (result, conn) = self.attempt(&parts, this_body, &origin, avoid.take()).await;
             let mut err = match result {
                 Ok(mut r) => {
-                    r.extensions_mut().insert(Attempts(attempt));
+                    if attempt > 1 {
+                        r.extensions_mut().insert(Attempts(attempt));
+                    }
                     return Ok(r);
                 }
                 Err(e) => e,
@@ -290,26 +301,25 @@ impl Client {
         Option<Arc<crate::driver::client::ConnShared>>,
     ) {
         let cfg = &self.inner.config;
-        let mut timings = Checkout::default();
-        let mut phases = Vec::new();
+        let mut phases = Phases::default();
         let conn = match self
             .inner
             .pool
-            .checkout(origin, &mut timings, avoid.as_ref())
+            .checkout(origin, &mut phases.checkout, avoid.as_ref())
             .await
         {
             Ok(c) => c,
             Err(mut e) => {
-                e.phases = checkout_phases(&timings);
+                e.phases = phases.to_vec();
                 return (Err(e), None);
             }
         };
-        phases.extend(checkout_phases(&timings));
         let shared = conn.shared.clone();
-        let fail = |kind, phases: &Vec<(Phase, Duration)>| {
+        // The phase list is built only for an error; a success allocates nothing for it.
+        let fail = |kind, phases: &Phases| {
             Err(Error {
                 kind,
-                phases: phases.clone(),
+                phases: phases.to_vec(),
                 attempts: 1,
             })
         };
@@ -350,7 +360,8 @@ impl Client {
             Some(t) => tokio::time::timeout(t, opened_rx).await.map_err(|_| ()),
             None => Ok(opened_rx.await),
         };
-        phases.push((Phase::Write, written.elapsed()));
+        let opened_at = Instant::now();
+        phases.write = Some(opened_at - written);
         match opened {
             Err(()) => {
                 return (
@@ -369,12 +380,11 @@ impl Client {
             // Not opened: the response channel says why.
             Ok(_) => {}
         }
-        let waited = Instant::now();
         let response = match cfg.timeouts.response_headers {
             Some(t) => match tokio::time::timeout(t, res_rx).await {
                 Ok(r) => r,
                 Err(_) => {
-                    phases.push((Phase::ResponseHeaders, waited.elapsed()));
+                    phases.response_headers = Some(opened_at.elapsed());
                     // The guard resets the stream (only if it is still open) and tells the
                     // driver it timed out: evidence about the connection's liveness.
                     guard.timed_out = true;
@@ -507,15 +517,27 @@ async fn pump_body(
     }
 }
 
-fn checkout_phases(t: &Checkout) -> Vec<(Phase, Duration)> {
-    let mut v = vec![(Phase::Queue, t.queue)];
-    if let Some(d) = t.connect {
-        v.push((Phase::Connect, d));
+/// How long each phase of an attempt took, so far.
+#[derive(Default)]
+struct Phases {
+    checkout: Checkout,
+    write: Option<Duration>,
+    response_headers: Option<Duration>,
+}
+
+impl Phases {
+    fn to_vec(&self) -> Vec<(Phase, Duration)> {
+        let c = &self.checkout;
+        std::iter::once((Phase::Queue, Some(c.queue)))
+            .chain([
+                (Phase::Connect, c.connect),
+                (Phase::Tls, c.tls),
+                (Phase::Write, self.write),
+                (Phase::ResponseHeaders, self.response_headers),
+            ])
+            .filter_map(|(p, d)| Some((p, d?)))
+            .collect()
     }
-    if let Some(d) = t.tls {
-        v.push((Phase::Tls, d));
-    }
-    v
 }
 
 fn origin_of(uri: &http::Uri) -> Result<Origin, Error> {
@@ -525,11 +547,9 @@ fn origin_of(uri: &http::Uri) -> Result<Origin, Error> {
         Some("http") => false,
         _ => return Err(bad("URL scheme must be http or https")),
     };
-    let host = uri.host().ok_or_else(|| bad("URL has no host"))?;
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-    Ok(Origin { tls, host, port })
+    match uri.authority() {
+        // A clone of the URI's authority shares its bytes: no allocation per request.
+        Some(a) if !a.host().is_empty() => Ok(Origin::new(tls, a.clone())),
+        _ => Err(bad("URL has no host")),
+    }
 }

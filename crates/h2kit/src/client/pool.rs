@@ -15,11 +15,32 @@ use super::ClientConfig;
 use crate::driver::client::{ClientState, ConnShared};
 use crate::driver::{Command, Driver, DriverConfig, Role};
 
+/// A pool key: scheme and authority as the URI wrote them (so `host` and `host:80` get
+/// separate pools, which is harmless).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Origin {
     pub tls: bool,
-    pub host: String,
-    pub port: u16,
+    authority: http::uri::Authority,
+}
+
+impl Origin {
+    pub(crate) fn new(tls: bool, authority: http::uri::Authority) -> Origin {
+        Origin { tls, authority }
+    }
+
+    /// The host, without an IPv6 literal's brackets.
+    pub(crate) fn host(&self) -> &str {
+        let h = self.authority.host();
+        h.strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(h)
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.authority
+            .port_u16()
+            .unwrap_or(if self.tls { 443 } else { 80 })
+    }
 }
 
 /// One connection as the pool sees it.
@@ -132,46 +153,73 @@ impl Pool {
         exclude: Option<&Arc<ConnShared>>,
     ) -> Result<Arc<ConnHandle>, Error> {
         let pool = self.origin_pool(origin);
+        // The common case, a connection with room, takes no await and no clock read; the
+        // rest lives in a boxed future so that every request's future stays small.
+        if let (Some(c), _) = self.reserve(&pool, exclude) {
+            return Ok(c);
+        }
+        Box::pin(self.checkout_slow(pool, timings, exclude)).await
+    }
+
+    /// Reserves a slot on the best connection, if one has room; also says whether closed
+    /// connections should be pruned.
+    fn reserve(
+        &self,
+        pool: &OriginPool,
+        exclude: Option<&Arc<ConnShared>>,
+    ) -> (Option<Arc<ConnHandle>>, bool) {
+        let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
+        let mut prune = false;
+        let mut best: Option<&Arc<ConnHandle>> = None;
+        // The connection a retry would rather avoid, if it has room: used when there is no
+        // other and no new one may open (a refused stream may be retried on the same
+        // connection).
+        let mut fallback: Option<&Arc<ConnHandle>> = None;
+        let mut healthy = 0;
+        for c in conns.iter() {
+            if !c.usable() {
+                prune = true;
+                continue;
+            }
+            if c.suspect() {
+                continue;
+            }
+            healthy += 1;
+            let has_room = c.load() < self.limit(c);
+            if exclude.is_some_and(|x| Arc::ptr_eq(x, &c.shared)) {
+                if has_room {
+                    fallback = Some(c);
+                }
+                continue;
+            }
+            if has_room && best.is_none_or(|b| c.load() < b.load()) {
+                best = Some(c);
+            }
+        }
+        let may_open = healthy < self.config.max_connections_per_origin.max(1);
+        if best.is_none() && !may_open {
+            best = fallback;
+        }
+        let best = best.map(|c| {
+            c.shared.reserved.fetch_add(1, Relaxed);
+            c.clone()
+        });
+        (best, prune)
+    }
+
+    async fn checkout_slow(
+        &self,
+        pool: Arc<OriginPool>,
+        timings: &mut Checkout,
+        exclude: Option<&Arc<ConnShared>>,
+    ) -> Result<Arc<ConnHandle>, Error> {
         let start = Instant::now();
         loop {
             let notified = pool.capacity.notified();
-            let mut prune = false;
-            {
-                let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
-                let mut best: Option<&Arc<ConnHandle>> = None;
-                // The connection a retry would rather avoid, if it has room: used when there is
-                // no other and no new one may open (a refused stream may be retried on the
-                // same connection).
-                let mut fallback: Option<&Arc<ConnHandle>> = None;
-                for c in conns.iter() {
-                    if !c.usable() {
-                        prune = true;
-                        continue;
-                    }
-                    if c.suspect() {
-                        continue;
-                    }
-                    let has_room = c.load() < self.limit(c);
-                    if exclude.is_some_and(|x| Arc::ptr_eq(x, &c.shared)) {
-                        if has_room {
-                            fallback = Some(c);
-                        }
-                        continue;
-                    }
-                    if has_room && best.is_none_or(|b| c.load() < b.load()) {
-                        best = Some(c);
-                    }
-                }
-                let may_open = conns.iter().filter(|c| c.usable() && !c.suspect()).count()
-                    < self.config.max_connections_per_origin.max(1);
-                if best.is_none() && !may_open {
-                    best = fallback;
-                }
-                if let Some(c) = best {
-                    c.shared.reserved.fetch_add(1, Relaxed);
-                    timings.queue = start.elapsed();
-                    return Ok(c.clone());
-                }
+            let (best, prune) = self.reserve(&pool, exclude);
+            if let Some(c) = best {
+                timings.queue = start.elapsed();
+                return Ok(c);
             }
             if prune {
                 let mut conns = pool.conns.write().unwrap_or_else(|e| e.into_inner());
@@ -204,7 +252,9 @@ impl Pool {
                     tokio::time::sleep_until(until.into()).await;
                 }
                 timings.queue = start.elapsed();
-                let result = self.connect(&pool, timings).await;
+                // Boxed: the connect and TLS futures are large and rarely live, and a
+                // request's future is moved several times on the way in.
+                let result = Box::pin(self.connect(&pool, timings)).await;
                 pool.connecting.fetch_sub(1, Relaxed);
                 let handle = result?;
                 handle.shared.reserved.fetch_add(1, Relaxed);
@@ -278,14 +328,20 @@ impl Pool {
     ) -> Result<Arc<ConnHandle>, Error> {
         let o = &pool.origin;
         let start = Instant::now();
-        let connect = tokio::net::TcpStream::connect((o.host.as_str(), o.port));
+        let connect = tokio::net::TcpStream::connect((o.host(), o.port()));
         let sock = match self.config.timeouts.connect {
             Some(t) => tokio::time::timeout(t, connect)
                 .await
                 .map_err(|_| Error::new(ErrorKind::Timeout(Phase::Connect)))?,
             None => connect.await,
         }
-        .map_err(|e| Error::new(ErrorKind::Connect(format!("{}:{}: {e}", o.host, o.port))))?;
+        .map_err(|e| {
+            Error::new(ErrorKind::Connect(format!(
+                "{}:{}: {e}",
+                o.host(),
+                o.port()
+            )))
+        })?;
         let _ = sock.set_nodelay(true);
         timings.connect = Some(start.elapsed());
         self.stats.connection_opened_client();
@@ -308,9 +364,10 @@ impl Pool {
                 return Err(Error::new(ErrorKind::Tls("no TLS configuration".into())));
             };
             let start = Instant::now();
-            let name = rustls::pki_types::ServerName::try_from(o.host.clone()).map_err(|e| {
-                Error::new(ErrorKind::Tls(format!("bad server name {}: {e}", o.host)))
-            })?;
+            let name =
+                rustls::pki_types::ServerName::try_from(o.host().to_string()).map_err(|e| {
+                    Error::new(ErrorKind::Tls(format!("bad server name {}: {e}", o.host())))
+                })?;
             let handshake = tls.connect(name, sock);
             let stream = match self.config.timeouts.tls {
                 Some(t) => tokio::time::timeout(t, handshake)

@@ -150,6 +150,8 @@ pub(crate) struct Driver<T> {
     read_buf: BytesMut,
     write_buf: Bytes,
     read_closed: bool,
+    /// Client: events of the last read not yet handed out (see `dispatch_some`).
+    events_pending: bool,
     /// The spare room to offer the next read: grows after a read that filled it.
     read_chunk: usize,
     /// The command channel exists only while the connection has streams (see `compact`).
@@ -192,6 +194,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             read_buf,
             write_buf: Bytes::new(),
             read_closed: false,
+            events_pending: false,
             read_chunk: READ_SMALL,
             commands: None,
             command_tx: None,
@@ -237,6 +240,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
         loop {
             let mut progress = false;
+            let mut yield_now = false;
             // 1. Commands from handlers and bodies.
             for _ in 0..COMMAND_BATCH {
                 let Some(commands) = self.commands.as_mut() else {
@@ -258,8 +262,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 self.begin_shutdown();
                 progress = true;
             }
+            // 2b. Responses still to hand out from the last read.
+            if self.events_pending {
+                yield_now = self.dispatch_some(self.dispatch_batch());
+                progress = true;
+            }
             // 3. Read, unless the peer is not reading what we already have for it.
             if !self.read_closed
+                && !self.events_pending
                 && self.conn.pending_output() + self.write_buf.len() < MAX_OUTPUT_BACKLOG
             {
                 if self.read_buf.is_empty()
@@ -288,7 +298,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         self.read_chunk = if n == room { READ_LARGE } else { READ_SMALL };
                         let now = Instant::now();
                         let _ = self.conn.recv(&mut self.read_buf, now.into_std());
-                        self.process_events(cx);
+                        if matches!(self.role, Role::Client(_)) {
+                            yield_now = self.dispatch_some(self.dispatch_batch());
+                        } else {
+                            self.process_events(cx);
+                        }
                         self.on_evidence();
                         progress = true;
                         self.flush_stats(now);
@@ -318,12 +332,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 // TLS buffers internally; a no-op for TCP.
                 let _ = Pin::new(&mut self.io).poll_flush(cx);
             }
-            // 5. Done?
+            // 5. More responses to hand out first: let their tasks run (before the end of
+            // the connection, too, so none is lost).
+            if yield_now {
+                self.poll_timers(cx);
+                self.publish();
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            // 6. Done?
             let drained = self.write_buf.is_empty() && !self.conn.has_output();
             if drained && (self.conn.is_closed() || self.read_closed) {
                 return self.finish();
             }
-            // 6. Timers.
+            // 7. Timers.
             if self.poll_timers(cx) {
                 progress = true;
             }
@@ -335,6 +357,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     }
 
     fn finish(&mut self) -> Poll<()> {
+        // Whatever arrived complete is delivered before the rest fails.
+        if self.events_pending {
+            self.events_pending = false;
+            self.dispatch_events();
+        }
         self.publish();
         if let Role::Client(c) = &mut self.role {
             c.fail_all();
@@ -558,8 +585,53 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
+    /// Client side: responses to hand out per turn, a quarter of the streams in flight (so
+    /// a full round trip goes out in about four writes), at least 8 and at most 64.
+    ///
+    /// Why: a client that hands out every response of a read at once lets all their tasks
+    /// run, and only then writes the next requests in one batch; the server idles while the
+    /// client works and the other way round, so the two run in series. Handing out a part,
+    /// writing the requests that part queues, then the next part, keeps both sides busy at
+    /// once. Measured with one connection × 100 streams against nghttpd on another CPU: 190 k
+    /// req/s handing out everything, 350–370 k with 25 per turn, 320 k with 8, 235 k with 60.
+    fn dispatch_batch(&self) -> usize {
+        (self.streams.len() / 4).clamp(8, 64)
+    }
+
+    /// Client side: hands out events until `budget` responses have completed; true if more
+    /// are left for the next turn.
+    fn dispatch_some(&mut self, mut budget: usize) -> bool {
+        self.events_pending = false;
+        while budget > 0 {
+            let Some(e) = self.conn.poll_event() else {
+                return false;
+            };
+            if matches!(
+                e,
+                Event::Data {
+                    end_stream: true,
+                    ..
+                } | Event::Headers {
+                    end_stream: true,
+                    ..
+                }
+            ) {
+                budget -= 1;
+            }
+            self.dispatch_one(e);
+        }
+        self.events_pending = true;
+        true
+    }
+
     fn dispatch_events(&mut self) {
         while let Some(e) = self.conn.poll_event() {
+            self.dispatch_one(e);
+        }
+    }
+
+    fn dispatch_one(&mut self, e: Event) {
+        {
             // A stream whose receiving side this event closes may be finished altogether.
             let touched = match &e {
                 Event::Headers {
