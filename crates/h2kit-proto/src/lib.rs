@@ -10,6 +10,9 @@
 //! - [`error`]: RFC 9113 §7 error codes and the connection/stream classification of §5.4.
 //! - [`Connection`]: the connection and stream state machines (§5), flow control (§5.2, §6.9),
 //!   settings (§6.5), PING, GOAWAY and the message rules of §8, for both roles.
+//! - [`watch`]: a passive observer of both directions of a connection (a tracing proxy's
+//!   view) that flags misbehaviour: resets of closed streams, PING floods, streams beyond
+//!   the limit, DATA beyond the window, streams after GOAWAY.
 
 pub mod connection;
 pub mod error;
@@ -21,6 +24,7 @@ pub mod message;
 pub mod stats;
 pub mod stream;
 pub mod trace;
+pub mod watch;
 
 pub use connection::{Config, Connection, Role, SendError};
 pub use error::{Error, ErrorCode};

@@ -569,6 +569,34 @@ fn rfc9113_6_9_1_data_beyond_the_stream_window() {
 }
 
 #[test]
+fn rfc9113_6_5_3_a_smaller_first_window_binds_the_peer_only_after_its_ack() {
+    // Found by the watcher's property test: a server configured with a 20 KB stream window
+    // reset a client that sent 30 KB before it had even received the server's SETTINGS.
+    let now = std::time::Instant::now();
+    let cfg = Config {
+        initial_stream_window: 20_000,
+        ..Config::default()
+    };
+    let mut p = Peer::new(Connection::server(cfg, now), now, false);
+    let mut b = BytesMut::from(&PREFACE[..]);
+    Frame::Settings(Settings::default()).encode(&mut b);
+    p.conn.recv(&mut b, now).unwrap();
+    p.output();
+    let h = p.get(1, false);
+    p.send(&[h, data(1, 16_000, false), data(1, 14_000, true)])
+        .unwrap();
+    assert!(p
+        .output()
+        .iter()
+        .all(|f| !matches!(f, Frame::RstStream(_) | Frame::GoAway(_))));
+    // Acknowledged: now the 20 KB window binds.
+    p.send(&[Frame::Settings(Settings::ack())]).unwrap();
+    let h = p.get(3, false);
+    let _ = p.send(&[h, data(3, 16_000, false), data(3, 14_000, false)]);
+    p.expect_rst(3, ErrorCode::FLOW_CONTROL_ERROR);
+}
+
+#[test]
 fn rfc9113_6_1_padding_counts_against_windows() {
     let cfg = Config {
         initial_stream_window: 20_000,

@@ -191,7 +191,10 @@ impl Connection {
             last_processed_peer_id: 0,
             pending_settings: VecDeque::new(),
             local_max_streams: config.max_concurrent_streams,
-            local_initial_window: config.initial_stream_window,
+            // Until the peer acknowledges our first SETTINGS it may use the default window
+            // (§6.5.3, §6.9.2): a smaller configured window applies on the ACK, a larger one
+            // at once (see `apply_acked_settings` and `send_settings`).
+            local_initial_window: config.initial_stream_window.max(65_535),
             peer_max_streams: config.assumed_peer_max_streams,
             peer_initial_window: 65_535,
             peer_max_frame_size: frame::DEFAULT_MAX_FRAME_SIZE,

@@ -19,7 +19,7 @@ pub struct Peer {
 }
 
 impl Peer {
-    fn new(conn: Connection, now: Instant, strip_preface: bool) -> Peer {
+    pub fn new(conn: Connection, now: Instant, strip_preface: bool) -> Peer {
         let mut tap = FrameDecoder::new();
         tap.set_max_frame_size((1 << 24) - 1);
         Peer {
