@@ -159,6 +159,10 @@ pub struct Watcher {
 }
 
 const DEFAULT_WINDOW: i64 = 65_535;
+const MAX_UNACKED: usize = 16;
+/// Streams tracked at most; beyond it new streams are counted but not followed (an abusive
+/// peer opening streams it never closes cannot grow the observer without bound).
+const MAX_TRACKED: usize = 100_000;
 
 impl Watcher {
     pub fn new(config: WatchConfig) -> Watcher {
@@ -210,7 +214,12 @@ impl Watcher {
                 None
             }
             Frame::Settings(set) => {
-                self.ends[s].unacked.push_back(set.clone());
+                let q = &mut self.ends[s].unacked;
+                // Bounded: a peer that never acknowledges cannot grow it.
+                if q.len() >= MAX_UNACKED {
+                    q.pop_front();
+                }
+                q.push_back(*set);
                 None
             }
             Frame::Ping(p) if !p.ack => {
@@ -350,7 +359,9 @@ impl Watcher {
         let mut window = [0; 2];
         window[s] = self.ends[s].initial_window;
         window[r] = self.ends[r].initial_window;
-        self.streams.insert(id.0, StreamObs { done, window });
+        if self.streams.len() < MAX_TRACKED {
+            self.streams.insert(id.0, StreamObs { done, window });
+        }
         found
     }
 
@@ -358,9 +369,7 @@ impl Watcher {
         let r = sender.other().idx();
         self.ends[r].conn_window -= len;
         let conn_left = self.ends[r].conn_window;
-        let Some(st) = self.streams.get_mut(&id.0) else {
-            return None;
-        };
+        let st = self.streams.get_mut(&id.0)?;
         st.window[r] -= len;
         let stream_left = st.window[r];
         if end_stream {
