@@ -351,9 +351,7 @@ impl Watcher {
             }
         }
         self.counts[s].streams_opened += 1;
-        let e = &mut self.ends[s];
-        e.highest_initiated = id.0;
-        e.open_initiated += 1;
+        self.ends[s].highest_initiated = id.0;
         let mut done = [false; 2];
         done[s] = end_stream;
         let mut window = [0; 2];
@@ -361,6 +359,7 @@ impl Watcher {
         window[r] = self.ends[r].initial_window;
         if self.streams.len() < MAX_TRACKED {
             self.streams.insert(id.0, StreamObs { done, window });
+            self.ends[s].open_initiated += 1;
         }
         found
     }
