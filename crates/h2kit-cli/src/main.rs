@@ -5,6 +5,7 @@ mod duration;
 mod get;
 mod headers;
 mod load;
+mod proxy;
 mod routes;
 mod runtime;
 mod serve;
@@ -32,6 +33,9 @@ enum Command {
     Get(get::Args),
     /// Load a URL (or, without one, an embedded h2kit server) and explain every failure.
     Load(load::Args),
+    /// A TCP proxy that injects faults (unplug, delay, bandwidth, reset, close) and traces and
+    /// watches the HTTP/2 frames passing through.
+    Proxy(proxy::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Get(args) => get::run(args),
         Command::Load(args) => load::run(args),
+        Command::Proxy(args) => proxy::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

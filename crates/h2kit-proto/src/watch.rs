@@ -123,6 +123,23 @@ pub struct SideCounts {
     pub streams_opened: u64,
 }
 
+impl SideCounts {
+    /// Adds another connection's counts (for totals over many connections).
+    pub fn merge(&mut self, o: &SideCounts) {
+        for (a, b) in self.frames.0.iter_mut().zip(o.frames.0) {
+            *a += b;
+        }
+        for (a, b) in self.rst_stream.0.iter_mut().zip(o.rst_stream.0) {
+            *a += b;
+        }
+        for (a, b) in self.goaway.0.iter_mut().zip(o.goaway.0) {
+            *a += b;
+        }
+        self.pings += o.pings;
+        self.streams_opened += o.streams_opened;
+    }
+}
+
 /// What one endpoint has told the other, and what binds the other side.
 #[derive(Default)]
 struct Endpoint {

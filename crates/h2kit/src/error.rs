@@ -13,6 +13,8 @@ pub enum Error {
     Protocol(ErrorCode),
     /// The connection ended before the stream did.
     ConnectionClosed,
+    /// The connection was reset (TCP RST, or a broken pipe) before the stream ended.
+    ConnectionReset,
     /// The stream was above the last_stream_id of the peer's GOAWAY: it was not processed and
     /// may be retried on another connection, whatever its method.
     Unprocessed,
@@ -28,6 +30,7 @@ impl fmt::Display for Error {
             Error::Reset(c) => write!(f, "stream reset by peer ({c})"),
             Error::Protocol(c) => write!(f, "stream reset after a protocol error ({c})"),
             Error::ConnectionClosed => f.write_str("connection closed"),
+            Error::ConnectionReset => f.write_str("connection reset (TCP RST)"),
             Error::Request(why) => write!(f, "request rejected: {why}"),
             Error::BodyIdle(d) => {
                 write!(f, "response body idle timed out after {}ms", d.as_millis())

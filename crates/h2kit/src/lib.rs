@@ -2,6 +2,7 @@
 //!
 //! - [`server`]: accept loop, one driver task per connection, handlers as `tower::Service`s.
 //! - [`RecvBody`]: received bodies as `http_body::Body`, with flow-control back-pressure.
+//! - [`proxy`]: a fault-injecting TCP proxy that traces and watches HTTP/2 frames.
 //! - [`stats`]: server-wide counters (snapshot API and the `metrics` facade).
 //! - [`tls`]: rustls configuration from PEM files.
 
@@ -10,6 +11,7 @@ pub mod client;
 mod driver;
 mod error;
 mod mailbox;
+pub mod proxy;
 pub mod server;
 pub mod stats;
 pub mod tls;

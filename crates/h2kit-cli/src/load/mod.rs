@@ -399,6 +399,7 @@ fn failure_kind(k: &ErrorKind) -> String {
         ErrorKind::Reset(code) => format!("RST_STREAM received: {code}"),
         ErrorKind::Refused => "REFUSED_STREAM (after retries)".into(),
         ErrorKind::Unprocessed => "not processed: GOAWAY (after retries)".into(),
+        ErrorKind::ConnectionLost { reset: true, .. } => "connection reset (TCP RST)".into(),
         ErrorKind::ConnectionLost { .. } => "connection lost".into(),
         ErrorKind::Connect(_) => "connect failed".into(),
         ErrorKind::Tls(_) => "TLS failed".into(),

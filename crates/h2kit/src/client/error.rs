@@ -54,7 +54,8 @@ pub enum ErrorKind {
     Reset(ErrorCode),
     /// The connection failed; `maybe_processed` says whether the server may have acted on the
     /// request (it was sent and no response came).
-    ConnectionLost { maybe_processed: bool },
+    /// `reset` says the connection was reset (TCP RST) rather than closed.
+    ConnectionLost { maybe_processed: bool, reset: bool },
     /// The request cannot be sent as given.
     InvalidRequest(String),
 }
@@ -114,9 +115,13 @@ impl fmt::Display for Error {
             ErrorKind::Refused => f.write_str("stream refused by the server (REFUSED_STREAM)")?,
             ErrorKind::Unprocessed => f.write_str("request not processed (server sent GOAWAY)")?,
             ErrorKind::Reset(c) => write!(f, "stream reset by the server ({c})")?,
-            ErrorKind::ConnectionLost { maybe_processed } => write!(
+            ErrorKind::ConnectionLost {
+                maybe_processed,
+                reset,
+            } => write!(
                 f,
-                "connection lost before the response; the request {} have been processed",
+                "connection {} before the response; the request {} have been processed",
+                if *reset { "reset (TCP RST)" } else { "lost" },
                 if *maybe_processed { "may" } else { "cannot" }
             )?,
             ErrorKind::InvalidRequest(e) => write!(f, "invalid request: {e}")?,

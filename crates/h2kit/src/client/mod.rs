@@ -224,19 +224,11 @@ impl Client {
         let origin = origin_of(&parts.uri)?;
         let cfg = &self.inner.config;
         self.inner.counters.request();
-        let total = cfg.timeouts.total;
-        let fut = self.send_with_retries(parts, body, origin);
-        let result = match total {
-            Some(t) => match tokio::time::timeout(t, fut).await {
-                Ok(r) => r,
-                Err(_) => Err(Error {
-                    kind: ErrorKind::Timeout(Phase::Total),
-                    phases: vec![(Phase::Total, t)],
-                    attempts: 1,
-                }),
-            },
-            None => fut.await,
-        };
+        // The total deadline is applied inside each phase rather than around the whole
+        // request, so that a request that times out waiting for its response is evidence
+        // about its connection's liveness whichever deadline expired first.
+        let deadline = cfg.timeouts.total.map(|t| Instant::now() + t);
+        let result = self.send_with_retries(parts, body, origin, deadline).await;
         self.inner
             .counters
             .outcome(result.as_ref().err().map(|e| &e.kind));
@@ -248,6 +240,7 @@ impl Client {
         parts: Arc<http::request::Parts>,
         mut body: ReqBody,
         origin: Origin,
+        deadline: Option<Instant>,
     ) -> Result<Response<RecvBody>, Error> {
         let cfg = &self.inner.config;
         let mut attempt = 0;
@@ -258,7 +251,9 @@ impl Client {
                 ReqBody::Full(b) => ReqBody::Full(b.clone()),
                 ReqBody::Stream(s) => ReqBody::Stream(s.take()),
             };
-            let (result, conn) = self.attempt(&parts, this_body, &origin, avoid.take()).await;
+            let (result, conn) = self
+                .attempt(&parts, this_body, &origin, avoid.take(), deadline)
+                .await;
             let mut err = match result {
                 Ok(mut r) => {
                     if attempt > 1 {
@@ -281,7 +276,10 @@ impl Client {
             };
             // A streamed body was consumed by the attempt: it cannot be sent again.
             let replayable = matches!(body, ReqBody::Full(_));
-            let Some(cause) = cause.filter(|_| attempt <= cfg.max_retries && replayable) else {
+            // Past the total deadline a retry could only time out.
+            let in_time = deadline.is_none_or(|d| Instant::now() < d);
+            let Some(cause) = cause.filter(|_| attempt <= cfg.max_retries && replayable && in_time)
+            else {
                 return Err(err);
             };
             self.inner.counters.retry(cause);
@@ -296,21 +294,29 @@ impl Client {
         body: ReqBody,
         origin: &Origin,
         avoid: Option<Arc<crate::driver::client::ConnShared>>,
+        deadline: Option<Instant>,
     ) -> (
         Result<Response<RecvBody>, Error>,
         Option<Arc<crate::driver::client::ConnShared>>,
     ) {
         let cfg = &self.inner.config;
         let mut phases = Phases::default();
-        let conn = match self
+        let checkout = self
             .inner
             .pool
-            .checkout(origin, &mut phases.checkout, avoid.as_ref())
-            .await
-        {
-            Ok(c) => c,
-            Err(mut e) => {
+            .checkout(origin, &mut phases.checkout, avoid.as_ref());
+        let conn = match within(checkout, None, Phase::Queue, deadline).await {
+            Ok(Ok(c)) => c,
+            Ok(Err(mut e)) => {
                 e.phases = phases.to_vec();
+                return (Err(e), None);
+            }
+            Err(phase) => {
+                let e = Error {
+                    kind: ErrorKind::Timeout(phase),
+                    phases: vec![(phase, cfg.timeouts.total.unwrap_or_default())],
+                    attempts: 1,
+                };
                 return (Err(e), None);
             }
         };
@@ -345,6 +351,7 @@ impl Client {
                 fail(
                     ErrorKind::ConnectionLost {
                         maybe_processed: false,
+                        reset: false,
                     },
                     &phases,
                 ),
@@ -356,18 +363,15 @@ impl Client {
             stream: None,
             timed_out: false,
         };
-        let opened = match cfg.timeouts.write {
-            Some(t) => tokio::time::timeout(t, opened_rx).await.map_err(|_| ()),
-            None => Ok(opened_rx.await),
-        };
+        let opened = within(opened_rx, cfg.timeouts.write, Phase::Write, deadline).await;
         let opened_at = Instant::now();
         phases.write = Some(opened_at - written);
         match opened {
-            Err(()) => {
-                return (
-                    fail(ErrorKind::Timeout(Phase::Write), &phases),
-                    Some(shared),
-                )
+            Err(phase) => {
+                if phase == Phase::Total {
+                    phases.total = cfg.timeouts.total;
+                }
+                return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
             }
             Ok(Ok(Ok(stream))) => {
                 guard.stream = Some(stream);
@@ -380,21 +384,19 @@ impl Client {
             // Not opened: the response channel says why.
             Ok(_) => {}
         }
-        let response = match cfg.timeouts.response_headers {
-            Some(t) => match tokio::time::timeout(t, res_rx).await {
-                Ok(r) => r,
-                Err(_) => {
-                    phases.response_headers = Some(opened_at.elapsed());
-                    // The guard resets the stream (only if it is still open) and tells the
-                    // driver it timed out: evidence about the connection's liveness.
-                    guard.timed_out = true;
-                    return (
-                        fail(ErrorKind::Timeout(Phase::ResponseHeaders), &phases),
-                        Some(shared),
-                    );
+        let limit = cfg.timeouts.response_headers;
+        let response = match within(res_rx, limit, Phase::ResponseHeaders, deadline).await {
+            Ok(r) => r,
+            Err(phase) => {
+                phases.response_headers = Some(opened_at.elapsed());
+                if phase == Phase::Total {
+                    phases.total = cfg.timeouts.total;
                 }
-            },
-            None => res_rx.await,
+                // The guard resets the stream (only if it is still open) and tells the driver
+                // it timed out: evidence about the connection's liveness.
+                guard.timed_out = true;
+                return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
+            }
         };
         let sent = guard.stream.is_some();
         let result = match response {
@@ -414,6 +416,11 @@ impl Client {
                     crate::Error::Unprocessed => ErrorKind::Unprocessed,
                     crate::Error::ConnectionClosed => ErrorKind::ConnectionLost {
                         maybe_processed: sent,
+                        reset: false,
+                    },
+                    crate::Error::ConnectionReset => ErrorKind::ConnectionLost {
+                        maybe_processed: sent,
+                        reset: true,
                     },
                     crate::Error::Request(why) => ErrorKind::InvalidRequest(why),
                     crate::Error::BodyIdle(_) => ErrorKind::Timeout(Phase::BodyIdle),
@@ -425,6 +432,7 @@ impl Client {
                 fail(
                     ErrorKind::ConnectionLost {
                         maybe_processed: sent,
+                        reset: false,
                     },
                     &phases,
                 )
@@ -517,12 +525,34 @@ async fn pump_body(
     }
 }
 
+/// Waits for `fut` until the earlier of `limit` from now (expiring as `phase`) and the
+/// request's total `deadline` (expiring as `Phase::Total`). No timer and no clock read when
+/// neither is set.
+async fn within<F: std::future::Future>(
+    fut: F,
+    limit: Option<Duration>,
+    phase: Phase,
+    deadline: Option<Instant>,
+) -> Result<F::Output, Phase> {
+    let (at, phase) = match (limit.map(|l| Instant::now() + l), deadline) {
+        (None, None) => return Ok(fut.await),
+        (Some(a), Some(d)) if d <= a => (d, Phase::Total),
+        (Some(a), _) => (a, phase),
+        (None, Some(d)) => (d, Phase::Total),
+    };
+    tokio::time::timeout_at(at.into(), fut)
+        .await
+        .map_err(|_| phase)
+}
+
 /// How long each phase of an attempt took, so far.
 #[derive(Default)]
 struct Phases {
     checkout: Checkout,
     write: Option<Duration>,
     response_headers: Option<Duration>,
+    /// Set when the total deadline expired.
+    total: Option<Duration>,
 }
 
 impl Phases {
@@ -534,6 +564,7 @@ impl Phases {
                 (Phase::Tls, c.tls),
                 (Phase::Write, self.write),
                 (Phase::ResponseHeaders, self.response_headers),
+                (Phase::Total, self.total),
             ])
             .filter_map(|(p, d)| Some((p, d?)))
             .collect()

@@ -76,13 +76,13 @@ pub(crate) struct ClientState {
 impl ClientState {
     /// The connection ended: every waiting request learns it. Those that were never sent
     /// (queued) were not processed; the others may have been.
-    pub(super) fn fail_all(&mut self) {
+    pub(super) fn fail_all(&mut self, why: &Error) {
         self.shared.closed.store(true, Relaxed);
         for open in self.queued.drain(..) {
             let _ = open.response.send(Err(Error::Unprocessed));
         }
         for (_, tx) in self.waiting.drain() {
-            let _ = tx.send(Err(Error::ConnectionClosed));
+            let _ = tx.send(Err(why.clone()));
         }
     }
 

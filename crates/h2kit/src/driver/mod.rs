@@ -152,6 +152,8 @@ pub(crate) struct Driver<T> {
     read_closed: bool,
     /// Client: events of the last read not yet handed out (see `dispatch_some`).
     events_pending: bool,
+    /// The read or write error that ended the connection, if one did.
+    io_error: Option<std::io::ErrorKind>,
     /// The spare room to offer the next read: grows after a read that filled it.
     read_chunk: usize,
     /// The command channel exists only while the connection has streams (see `compact`).
@@ -195,6 +197,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             write_buf: Bytes::new(),
             read_closed: false,
             events_pending: false,
+            io_error: None,
             read_chunk: READ_SMALL,
             commands: None,
             command_tx: None,
@@ -307,7 +310,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         progress = true;
                         self.flush_stats(now);
                     }
-                    Poll::Ready(Err(_)) => return self.finish(),
+                    Poll::Ready(Err(e)) => {
+                        self.io_error = Some(e.kind());
+                        return self.finish();
+                    }
                     Poll::Pending => {}
                 }
             }
@@ -320,7 +326,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     }
                 }
                 match Pin::new(&mut self.io).poll_write(cx, &self.write_buf) {
-                    Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return self.finish(),
+                    Poll::Ready(Ok(0)) => return self.finish(),
+                    Poll::Ready(Err(e)) => {
+                        self.io_error = Some(e.kind());
+                        return self.finish();
+                    }
                     Poll::Ready(Ok(n)) => {
                         self.write_buf.advance(n);
                         progress = true;
@@ -363,16 +373,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             self.dispatch_events();
         }
         self.publish();
+        use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+        let why = match self.io_error {
+            Some(ConnectionReset | ConnectionAborted | BrokenPipe) => Error::ConnectionReset,
+            _ => Error::ConnectionClosed,
+        };
         if let Role::Client(c) = &mut self.role {
-            c.fail_all();
+            c.fail_all(&why);
         }
         for (_, ctx) in self.streams.drain() {
             if let Some(tx) = ctx.body {
-                let _ = tx.send(BodyMsg::Error(Error::ConnectionClosed));
+                let _ = tx.send(BodyMsg::Error(why.clone()));
             }
             if let Some(p) = ctx.pending {
                 if let Some(ack) = p.ack {
-                    let _ = ack.send(Err(Error::ConnectionClosed));
+                    let _ = ack.send(Err(why.clone()));
                 }
             }
             if let Some(h) = ctx.handler {

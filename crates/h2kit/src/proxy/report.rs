@@ -1,0 +1,91 @@
+//! The proxy's counts over all its connections.
+
+use h2kit_proto::watch::{AnomalyKind, Side, SideCounts, Watcher};
+
+use super::{Shared, Totals};
+
+/// What passed through the proxy, by direction, and what it flagged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProxyReport {
+    /// Connections accepted, and how many are still open.
+    pub connections: u64,
+    pub open: u64,
+    /// Connections that did not start with the HTTP/2 preface (not traced).
+    pub not_h2: u64,
+    pub upstream_failures: u64,
+    /// Faults applied.
+    pub unplugged: u64,
+    pub resets: u64,
+    pub closes: u64,
+    pub bytes_client_to_server: u64,
+    pub bytes_server_to_client: u64,
+    /// Frames the clients sent, and frames the servers sent (traced connections).
+    pub client: SideCounts,
+    pub server: SideCounts,
+    /// Anomalies by kind (every kind, zeros included).
+    pub anomalies: Vec<(AnomalyKind, u64)>,
+}
+
+impl ProxyReport {
+    pub fn anomaly(&self, kind: AnomalyKind) -> u64 {
+        self.anomalies
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    pub fn anomalies_total(&self) -> u64 {
+        self.anomalies.iter().map(|(_, n)| n).sum()
+    }
+}
+
+pub(super) fn add_watcher(t: &mut Totals, w: &Watcher) {
+    t.sides[0].merge(w.counts(Side::Client));
+    t.sides[1].merge(w.counts(Side::Server));
+    for (i, (_, n)) in w.anomalies().enumerate() {
+        t.anomalies[i] += n;
+    }
+}
+
+pub(super) fn build(shared: &Shared) -> ProxyReport {
+    // Finished connections are in the totals; open ones are added from their watchers.
+    let conns: Vec<_> = shared.conns.lock().unwrap().values().cloned().collect();
+    let mut t = {
+        let t = shared.totals.lock().unwrap();
+        Totals {
+            connections: t.connections,
+            not_h2: t.not_h2,
+            unplugged: t.unplugged,
+            resets: t.resets,
+            closes: t.closes,
+            upstream_failures: t.upstream_failures,
+            bytes: t.bytes,
+            sides: t.sides.clone(),
+            anomalies: t.anomalies,
+        }
+    };
+    for c in &conns {
+        if let Some(w) = &c.watcher {
+            add_watcher(&mut t, &w.lock().unwrap());
+        }
+    }
+    let [client, server] = t.sides;
+    ProxyReport {
+        connections: t.connections,
+        open: conns.len() as u64,
+        not_h2: t.not_h2,
+        upstream_failures: t.upstream_failures,
+        unplugged: t.unplugged,
+        resets: t.resets,
+        closes: t.closes,
+        bytes_client_to_server: t.bytes[0],
+        bytes_server_to_client: t.bytes[1],
+        client,
+        server,
+        anomalies: AnomalyKind::ALL
+            .iter()
+            .zip(t.anomalies)
+            .map(|(k, n)| (*k, n))
+            .collect(),
+    }
+}
