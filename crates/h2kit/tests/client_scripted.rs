@@ -1,77 +1,14 @@
 //! The client against scripted Python `h2` servers (`tests/python/scripted_server.py`): each
 //! scenario is a server misbehaving, or behaving at an edge, in one specific way.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+mod common;
+use common::{get, Scripted};
 
-use bytes::Bytes;
+use std::sync::Arc;
+
 use h2kit::client::Attempts;
 use h2kit::{Client, ClientConfig};
-use http_body_util::{BodyExt, Empty};
-
-struct Scripted {
-    child: Child,
-    port: u16,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Scripted {
-    fn start(scenario: &str) -> Scripted {
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/scripted_server.py");
-        let mut child = Command::new("python3")
-            .args(["-u", script.to_str().unwrap(), scenario])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 with h2 is required (CI installs it)");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        let port = first
-            .trim()
-            .strip_prefix("port ")
-            .expect("port line")
-            .parse()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Scripted { child, port, lines }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, path)
-    }
-
-    /// Observation lines starting with `kind`.
-    fn seen(&self, kind: &str) -> Vec<String> {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.starts_with(kind))
-            .cloned()
-            .collect()
-    }
-}
-
-impl Drop for Scripted {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn get(url: String) -> http::Request<Empty<Bytes>> {
-    http::Request::get(url).body(Empty::new()).unwrap()
-}
+use http_body_util::BodyExt;
 
 #[tokio::test]
 async fn refused_stream_is_retried_once_and_succeeds() {

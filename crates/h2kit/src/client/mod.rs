@@ -358,6 +358,7 @@ impl Client {
                 Some(shared),
             );
         }
+        let mut frames_at_open = None;
         let mut guard = CancelGuard {
             tx: conn.tx.clone(),
             stream: None,
@@ -373,8 +374,9 @@ impl Client {
                 }
                 return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
             }
-            Ok(Ok(Ok(stream))) => {
+            Ok(Ok(Ok((stream, frames)))) => {
                 guard.stream = Some(stream);
+                frames_at_open = Some(frames);
                 if let Some(b) = stream_body.take() {
                     // The body streams on its own while the response is awaited (the server
                     // may answer first, as in bidirectional streaming).
@@ -393,8 +395,17 @@ impl Client {
                     phases.total = cfg.timeouts.total;
                 }
                 // The guard resets the stream (only if it is still open) and tells the driver
-                // it timed out: evidence about the connection's liveness.
+                // it timed out: evidence about the connection's liveness. If nothing arrived
+                // since the request was written, the connection turns suspect right now, so
+                // that the very next request already goes elsewhere (the driver confirms it,
+                // and sends the PING, when it processes the cancel).
                 guard.timed_out = true;
+                let received = shared
+                    .frames_received
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                if frames_at_open.is_some_and(|at_open| received <= at_open) {
+                    shared.mark_suspect();
+                }
                 return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
             }
         };

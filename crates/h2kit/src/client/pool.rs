@@ -244,8 +244,39 @@ impl Pool {
                 .filter(|c| !c.suspect())
                 .count();
             let connecting = pool.connecting.load(Relaxed);
+            let (unsettled, grace) = {
+                let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
+                // A connection whose SETTINGS have not arrived may well have room: its limit
+                // so far is an assumption. Wait for them rather than open another connection.
+                let unsettled = conns
+                    .iter()
+                    .any(|c| c.usable() && !c.suspect() && !c.shared.settled.load(Relaxed));
+                // A connection that just turned suspect has sent a PING: a live peer answers
+                // within a few round trips, and a slow server is not a dead one. Hold back
+                // that long before opening a connection in its place.
+                let grace = conns
+                    .iter()
+                    .filter(|c| c.usable())
+                    .filter_map(|c| c.shared.suspect_grace_left(self.config.ping_timeout))
+                    .min();
+                (unsettled, grace)
+            };
+            if let Some(us) = grace.filter(|_| !unsettled) {
+                let mut wait = Duration::from_micros(us);
+                if let Some(limit) = self.config.timeouts.queue {
+                    let left = limit.saturating_sub(start.elapsed());
+                    if left.is_zero() {
+                        timings.queue = start.elapsed();
+                        return Err(Error::new(ErrorKind::Timeout(Phase::Queue)));
+                    }
+                    wait = wait.min(left);
+                }
+                let _ = tokio::time::timeout(wait, notified).await;
+                continue;
+            }
             // One connection set up at a time: a burst waits for it rather than opening many.
-            if connecting == 0 && open < self.config.max_connections_per_origin.max(1) {
+            if connecting == 0 && !unsettled && open < self.config.max_connections_per_origin.max(1)
+            {
                 pool.connecting.fetch_add(1, Relaxed);
                 let until = pool.calm.lock().unwrap_or_else(|e| e.into_inner()).0;
                 if let Some(until) = until.filter(|u| *u > Instant::now()) {

@@ -2,7 +2,7 @@
 //! responses. Everything else (reads, writes, bodies, flow control, timers) is the shared core.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -23,17 +23,85 @@ pub(crate) struct ConnShared {
     pub active: AtomicUsize,
     /// The peer's MAX_CONCURRENT_STREAMS (until its SETTINGS arrive: the assumed value).
     pub peer_max_streams: AtomicU32,
+    /// The peer's SETTINGS have arrived (until then `peer_max_streams` is an assumption).
+    pub settled: AtomicBool,
     /// GOAWAY received or the connection ended: no new requests.
     pub closed: AtomicBool,
     /// A request timed out with no frame received since it was written: no new streams until
     /// the peer shows it is alive.
     pub suspect: AtomicBool,
+    /// When the connection last turned suspect (µs on [`clock_us`]'s clock).
+    pub suspect_since_us: AtomicU64,
+    /// Until then (µs on [`clock_us`]'s clock) an answered PING vouches for the connection: a
+    /// silent timeout does not make it suspect (see `MIN_PING_INTERVAL`).
+    pub proven_alive_until_us: AtomicU64,
+    /// Round-trip time, µs (0 until measured: our SETTINGS' ACK, then each PING's).
+    pub rtt_us: AtomicU64,
+    /// Frames received so far (published after each read), so that a request that times out
+    /// can tell at once whether anything arrived since it was written.
+    pub frames_received: AtomicU64,
     /// The peer sent GOAWAY(ENHANCE_YOUR_CALM): the pool backs off before the next connection.
     pub calmed: AtomicBool,
     /// Streams the driver still keeps state for (a leak detector for tests and stats).
     pub tracked: AtomicUsize,
     /// The origin pool's wake-up for requests waiting for a slot.
     pub capacity: std::sync::Mutex<Option<Arc<tokio::sync::Notify>>>,
+}
+
+/// At most one PING per connection this often: at most 5 in any 10 s, well inside the
+/// strictest policy servers apply (GOAWAY(ENHANCE_YOUR_CALM) after more than 10 in 10 s).
+/// After an answered PING the connection counts as alive for this long, so a slow server
+/// whose requests keep timing out is not pinged again and again.
+pub(crate) const MIN_PING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Microseconds on a process-wide monotonic clock (for timestamps kept in atomics).
+pub(crate) fn clock_us() -> u64 {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_micros() as u64
+}
+
+impl ConnShared {
+    /// An answered PING vouches for the connection for a while.
+    pub(crate) fn recently_proven_alive(&self) -> bool {
+        clock_us() < self.proven_alive_until_us.load(Relaxed)
+    }
+
+    /// No new streams until the peer shows it is alive.
+    pub(crate) fn mark_suspect(&self) {
+        if self.recently_proven_alive() {
+            return;
+        }
+        if !self.suspect.swap(true, Relaxed) {
+            self.suspect_since_us.store(clock_us(), Relaxed);
+        }
+    }
+
+    /// How long requests may wait for a suspect connection's PING answer before giving up on
+    /// it: four round trips, at least 2 ms and at most `ping_timeout`. None once that is over
+    /// (or if the connection is not suspect).
+    pub(crate) fn suspect_grace_left(&self, ping_timeout: std::time::Duration) -> Option<u64> {
+        if !self.suspect.load(Relaxed) {
+            return None;
+        }
+        let rtt = self.rtt_us.load(Relaxed);
+        let grace = (4 * rtt).clamp(2_000, ping_timeout.as_micros() as u64);
+        let waited = clock_us().saturating_sub(self.suspect_since_us.load(Relaxed));
+        grace.checked_sub(waited).filter(|l| *l > 0)
+    }
+
+    fn notify_all(&self) {
+        if let Some(n) = self
+            .capacity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            n.notify_waiters();
+        }
+    }
 }
 
 pub(crate) type ResponseTx = oneshot::Sender<Result<http::Response<RecvBody>, Error>>;
@@ -45,7 +113,8 @@ pub(crate) struct Open {
     /// The whole body when it is one chunk (or none); otherwise the caller streams it.
     pub body: Option<Bytes>,
     pub end_stream: bool,
-    pub opened: Option<oneshot::Sender<Result<StreamId, Error>>>,
+    /// The stream opened, and the frames received on the connection at that moment.
+    pub opened: Option<oneshot::Sender<Result<(StreamId, u64), Error>>>,
     pub response: ResponseTx,
 }
 
@@ -69,6 +138,8 @@ pub(crate) struct ClientState {
     body_idle: Option<std::time::Duration>,
     /// PING while streams are active and nothing has arrived for this long.
     keepalive: Option<std::time::Duration>,
+    /// When we last sent a PING (at most one per `MIN_PING_INTERVAL`).
+    last_ping_sent: Option<tokio::time::Instant>,
     /// When the last frame arrived (the keepalive clock).
     last_frame_at: tokio::time::Instant,
 }
@@ -103,6 +174,7 @@ impl ClientState {
             ping_timeout,
             body_idle,
             keepalive,
+            last_ping_sent: None,
             last_frame_at: tokio::time::Instant::now(),
         }
     }
@@ -148,13 +220,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         ack: None,
                     });
                 }
-                ctx.frames_at_open = self.conn.stats().frames_received.total();
+                let frames = self.conn.stats().frames_received.total();
+                ctx.frames_at_open = frames;
                 self.streams.insert(stream, ctx);
                 if let Some(c) = self.client() {
                     c.waiting.insert(stream, open.response);
                 }
                 if let Some(tx) = open.opened {
-                    let _ = tx.send(Ok(stream));
+                    let _ = tx.send(Ok((stream, frames)));
                 }
                 self.flush_stream(stream);
             }
@@ -247,7 +320,24 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// the frames they send (gRPC's rule) never see us exceed it.
     fn ping_allowed(&self) -> bool {
         let s = self.conn.stats();
-        self.conn.pings_in_flight() == 0 && s.pings_sent < 2 + s.frames_received.total() / 4
+        let spaced = match &self.role {
+            Role::Client(c) => c
+                .last_ping_sent
+                .is_none_or(|t| t.elapsed() >= MIN_PING_INTERVAL),
+            _ => true,
+        };
+        spaced
+            && self.conn.pings_in_flight() == 0
+            && s.pings_sent < 2 + s.frames_received.total() / 4
+    }
+
+    /// Sends a liveness PING and notes when.
+    fn liveness_ping(&mut self) -> u64 {
+        let payload = self.conn.ping(std::time::Instant::now());
+        if let Some(c) = self.client() {
+            c.last_ping_sent = Some(tokio::time::Instant::now());
+        }
+        payload
     }
 
     /// A request on `stream` timed out. Its slot keeps counting until the peer proves alive;
@@ -263,11 +353,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let Some(c) = self.client() else { return };
         c.cancelled_unconfirmed += 1;
         c.frames_at_evidence = frames;
+        if !silent && c.suspect.is_none() {
+            // The request marked the connection suspect from a count we had not published
+            // yet: frames did arrive, so it is not.
+            if c.shared.suspect.swap(false, Relaxed) {
+                c.shared.notify_all();
+            }
+        }
+        if silent && c.suspect.is_none() && c.shared.recently_proven_alive() {
+            // A PING was answered moments ago: a slow server, not a dead one. (The request
+            // saw the same and did not mark the connection suspect.)
+            return;
+        }
         if silent && c.suspect.is_none() {
-            c.shared.suspect.store(true, Relaxed);
+            c.shared.mark_suspect();
             let deadline = tokio::time::Instant::now() + c.ping_timeout;
             let ping_timeout_payload = if may_ping {
-                Some(self.conn.ping(std::time::Instant::now()))
+                Some(self.liveness_ping())
             } else {
                 None
             };
@@ -281,13 +383,34 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     pub(super) fn on_evidence(&mut self) {
         let frames = self.conn.stats().frames_received.total();
         let Some(c) = self.client() else { return };
+        c.shared.frames_received.store(frames, Relaxed);
         if frames != c.frames_at_evidence {
             c.frames_at_evidence = frames;
             c.last_frame_at = tokio::time::Instant::now();
             c.cancelled_unconfirmed = 0;
             if c.suspect.take().is_some() {
                 c.shared.suspect.store(false, Relaxed);
+                // Requests holding back for the PING's answer may use the connection again.
+                c.shared.notify_all();
             }
+        }
+    }
+
+    /// A round-trip measurement (our SETTINGS acknowledged, or a PING answered).
+    pub(super) fn on_rtt(&mut self, rtt: std::time::Duration) {
+        if let Some(c) = self.client() {
+            c.shared
+                .rtt_us
+                .store(rtt.as_micros().max(1) as u64, Relaxed);
+        }
+    }
+
+    /// Our PING was answered: the peer is alive, and vouched for a while.
+    pub(super) fn on_ping_answered(&mut self, rtt: std::time::Duration) {
+        self.on_rtt(rtt);
+        if let Some(c) = self.client() {
+            let until = clock_us() + MIN_PING_INTERVAL.as_micros() as u64;
+            c.shared.proven_alive_until_us.store(until, Relaxed);
         }
     }
 
@@ -324,7 +447,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             return false;
         }
         let deadline = now + c.ping_timeout;
-        let payload = self.conn.ping(std::time::Instant::now());
+        let payload = self.liveness_ping();
         if let Some(c) = self.client() {
             // Not suspect (new streams still go here), but the PING must be answered in time.
             c.suspect = Some((payload, deadline));
@@ -358,6 +481,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             return;
         }
         let max = self.conn.peer_max_concurrent_streams();
+        let settled = self.conn.peer_settings_received();
         let s = self.conn.stats();
         // Rapid-reset detectors compare resets to streams: a connection where we reset more
         // than half of at least 100 streams takes no new ones (the pool opens a fresh one).
@@ -369,6 +493,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         if let Some(c) = self.client() {
             c.shared.tracked.store(tracked, Relaxed);
             let raised = max > c.shared.peer_max_streams.swap(max, Relaxed);
+            // Requests waiting for this connection's SETTINGS (rather than opening another
+            // connection) learn its real limit now.
+            let settled = settled && !c.shared.settled.swap(true, Relaxed);
+            let raised = raised || settled;
             let now = active + c.queued.len() + c.cancelled_unconfirmed;
             c.shared.active.store(now, Relaxed);
             if closed {

@@ -154,6 +154,8 @@ pub(crate) struct Driver<T> {
     events_pending: bool,
     /// The read or write error that ended the connection, if one did.
     io_error: Option<std::io::ErrorKind>,
+    /// Our first SETTINGS were acknowledged (the first RTT sample).
+    settings_acked: bool,
     /// The spare room to offer the next read: grows after a read that filled it.
     read_chunk: usize,
     /// The command channel exists only while the connection has streams (see `compact`).
@@ -198,6 +200,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             read_closed: false,
             events_pending: false,
             io_error: None,
+            settings_acked: false,
             read_chunk: READ_SMALL,
             commands: None,
             command_tx: None,
@@ -746,6 +749,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 }
                 Event::StreamsAvailable => self.open_queued(),
                 Event::GoAway { code, .. } => self.on_goaway(code),
+                Event::PingAck { rtt, .. } => self.on_ping_answered(rtt),
+                Event::LocalSettingsAcked if !self.settings_acked => {
+                    // Our first SETTINGS went out with the preface: their ACK is a round trip.
+                    self.settings_acked = true;
+                    let rtt = self.started.elapsed();
+                    self.on_rtt(rtt);
+                }
                 _ => {}
             }
         }

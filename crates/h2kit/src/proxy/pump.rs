@@ -49,20 +49,25 @@ pub(super) async fn run(
             _ = conn.cancel.cancelled() => {}
         }
     }
+    // Whole sockets again: a dropped write half would send FIN before the RST.
+    let (Ok(client), Ok(upstream)) = (cr.reunite(cw), ur.reunite(uw)) else {
+        return;
+    };
     if link.not_h2.load(Relaxed) {
         shared.totals.lock().unwrap().not_h2 += 1;
     }
     match link.ending.load(Relaxed) {
         END_RESET => {
             // SO_LINGER 0: closing sends RST instead of FIN.
-            let _ = cw.as_ref().set_zero_linger();
-            let _ = uw.as_ref().set_zero_linger();
+            let _ = client.set_zero_linger();
+            let _ = upstream.set_zero_linger();
             shared.totals.lock().unwrap().resets += 1;
             tracing::info!(target: "h2kit::proxy", conn = conn.id, "reset (TCP RST)");
         }
         END_CLOSE => {
-            let _ = cw.shutdown().await;
-            let _ = uw.shutdown().await;
+            let (mut client, mut upstream) = (client, upstream);
+            let _ = client.shutdown().await;
+            let _ = upstream.shutdown().await;
             shared.totals.lock().unwrap().closes += 1;
             tracing::info!(target: "h2kit::proxy", conn = conn.id, "closed");
         }
