@@ -301,10 +301,10 @@ impl Client {
     ) {
         let cfg = &self.inner.config;
         let mut phases = Phases::default();
-        let checkout = self
-            .inner
-            .pool
-            .checkout(origin, &mut phases.checkout, avoid.as_ref());
+        let checkout =
+            self.inner
+                .pool
+                .checkout(origin, &mut phases.checkout, avoid.as_ref(), deadline);
         let conn = match within(checkout, None, Phase::Queue, deadline).await {
             Ok(Ok(c)) => c,
             Ok(Err(mut e)) => {

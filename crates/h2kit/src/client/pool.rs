@@ -151,6 +151,7 @@ impl Pool {
         origin: &Origin,
         timings: &mut Checkout,
         exclude: Option<&Arc<ConnShared>>,
+        deadline: Option<Instant>,
     ) -> Result<Arc<ConnHandle>, Error> {
         let pool = self.origin_pool(origin);
         // The common case, a connection with room, takes no await and no clock read; the
@@ -158,7 +159,7 @@ impl Pool {
         if let (Some(c), _) = self.reserve(&pool, exclude) {
             return Ok(c);
         }
-        Box::pin(self.checkout_slow(pool, timings, exclude)).await
+        Box::pin(self.checkout_slow(pool, timings, exclude, deadline)).await
     }
 
     /// Reserves a slot on the best connection, if one has room; also says whether closed
@@ -212,6 +213,7 @@ impl Pool {
         pool: Arc<OriginPool>,
         timings: &mut Checkout,
         exclude: Option<&Arc<ConnShared>>,
+        deadline: Option<Instant>,
     ) -> Result<Arc<ConnHandle>, Error> {
         let start = Instant::now();
         loop {
@@ -261,7 +263,14 @@ impl Pool {
                     .min();
                 (unsettled, grace)
             };
-            if let Some(us) = grace.filter(|_| !unsettled) {
+            // A request whose deadline would expire during the grace does not wait: it needs
+            // a connection that works now.
+            let fits = |us: &u64| {
+                deadline.is_none_or(|d| {
+                    d.saturating_duration_since(Instant::now()) > Duration::from_micros(*us) * 2
+                })
+            };
+            if let Some(us) = grace.filter(|_| !unsettled).filter(fits) {
                 let mut wait = Duration::from_micros(us);
                 if let Some(limit) = self.config.timeouts.queue {
                     let left = limit.saturating_sub(start.elapsed());

@@ -398,10 +398,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
 
     /// A round-trip measurement (our SETTINGS acknowledged, or a PING answered).
     pub(super) fn on_rtt(&mut self, rtt: std::time::Duration) {
+        // The smallest sample: the first one (our SETTINGS' ACK) includes setting the
+        // connection up, and queueing only ever adds to a round trip.
         if let Some(c) = self.client() {
-            c.shared
+            let us = rtt.as_micros().max(1) as u64;
+            let _ = c
+                .shared
                 .rtt_us
-                .store(rtt.as_micros().max(1) as u64, Relaxed);
+                .fetch_update(Relaxed, Relaxed, |old| (old == 0 || us < old).then_some(us));
         }
     }
 
