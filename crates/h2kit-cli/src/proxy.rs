@@ -79,7 +79,7 @@ pub fn run(args: Args) -> Result<(), String> {
         .with_writer(std::io::stderr)
         .init();
     let rt = crate::runtime::build(None)?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         let upstream = resolve(&args.upstream).await?;
         // An unreachable upstream is one clear line now, not an error per connection later.
         tokio::time::timeout(
@@ -115,7 +115,10 @@ pub fn run(args: Args) -> Result<(), String> {
         proxy.run(shutdown_signal()).await;
         print_report(&handle.report(), args.json);
         Ok(())
-    })
+    });
+    // The stdin reader sits in a blocking read that nothing can interrupt: do not wait for it.
+    rt.shutdown_background();
+    result
 }
 
 async fn resolve(addr: &str) -> Result<SocketAddr, String> {

@@ -157,6 +157,32 @@ fn python_h2_edge_cases() {
     assert!(t.contains("all edge cases passed"), "{t}");
 }
 
+/// An independent churn client (Python h2) keeps exactly 100 streams open against a limit of
+/// 100 and opens the next one the moment a response ends: the server frees each slot with the
+/// frame that ends the stream, so it never refuses or resets one.
+#[test]
+fn python_churn_client_at_the_stream_limit() {
+    let s = Served::start(&["--max-concurrent-streams", "100"]);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/churn_client.py");
+    let out = peer(
+        "python3",
+        &[
+            script.to_str().unwrap(),
+            &s.addr.port().to_string(),
+            "20000",
+        ],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let v: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())
+        .unwrap_or_else(|e| panic!("{e}: {t}"));
+    assert_eq!(v["completed"], 20_000, "{v}");
+    assert_eq!(v["limit"], 100, "{v}");
+    assert_eq!(v["max_open"], 100, "{v}");
+    assert_eq!(v["rst"], serde_json::json!({}), "{v}");
+    assert_eq!(v["goaway"], serde_json::Value::Null, "{v}");
+}
+
 #[test]
 fn metrics_are_served_in_prometheus_text() {
     let port = {

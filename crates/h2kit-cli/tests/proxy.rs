@@ -1,0 +1,258 @@
+//! `h2kit proxy`: the frame trace, anomalies seen on the wire, unplug on demand, a TCP reset
+//! after N bytes, and bad input.
+
+mod common;
+use common::{h2kit, peer, text, Served};
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `h2kit proxy`: its stdin for commands, its stdout lines, its stderr (the trace).
+struct Proxy {
+    child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<String>,
+    addr: SocketAddr,
+}
+
+impl Proxy {
+    fn start(upstream: SocketAddr, extra: &[&str]) -> Proxy {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_h2kit"))
+            .args(["proxy", "--upstream", &upstream.to_string()])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        let out = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            for l in out.lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        let first = lines.recv_timeout(Duration::from_secs(10)).unwrap();
+        let addr = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{first}"))
+            .parse()
+            .unwrap();
+        Proxy {
+            child,
+            stdin,
+            lines,
+            addr,
+        }
+    }
+
+    fn command(&mut self, cmd: &str) -> String {
+        writeln!(self.stdin, "{cmd}").unwrap();
+        self.lines.recv_timeout(Duration::from_secs(10)).unwrap()
+    }
+
+    fn report(&mut self) -> serde_json::Value {
+        // Frames are counted as they pass: give the last ones a moment.
+        std::thread::sleep(Duration::from_millis(200));
+        serde_json::from_str(&self.command("report")).unwrap()
+    }
+
+    /// SIGTERM; returns (the final summary on stdout, the trace on stderr).
+    fn stop(mut self) -> (String, String) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let mut summary = String::new();
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(10)) {
+            summary.push_str(&l);
+            summary.push('\n');
+        }
+        let mut err = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let _ = self.child.wait();
+        (summary, err)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Raw HTTP/2 frames, for a client that misbehaves on purpose.
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    f.extend([kind, flags]);
+    f.extend(stream.to_be_bytes());
+    f.extend(payload);
+    f
+}
+
+fn connect_h2(addr: SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+    s.write_all(&frame(0x4, 0, 0, &[])).unwrap(); // SETTINGS
+    s
+}
+
+/// Reads until the response to stream 1 has ended (a frame with END_STREAM on stream 1).
+fn read_response(s: &mut TcpStream) {
+    let mut buf = Vec::new();
+    loop {
+        let mut chunk = [0u8; 4096];
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "connection closed");
+        buf.extend(&chunk[..n]);
+        let mut at = 0;
+        while buf.len() >= at + 9 {
+            let len = u32::from_be_bytes([0, buf[at], buf[at + 1], buf[at + 2]]) as usize;
+            let (kind, flags) = (buf[at + 3], buf[at + 4]);
+            let stream = u32::from_be_bytes(buf[at + 5..at + 9].try_into().unwrap());
+            if buf.len() < at + 9 + len {
+                break;
+            }
+            if stream == 1 && flags & 0x1 != 0 && (kind == 0x0 || kind == 0x1) {
+                return;
+            }
+            at += 9 + len;
+        }
+    }
+}
+
+/// GET / on stream 1: :method GET, :scheme http, :path / (static table), :authority "a".
+const GET_BLOCK: [u8; 6] = [0x82, 0x86, 0x84, 0x01, 0x01, b'a'];
+
+#[test]
+fn trace_and_anomalies_on_the_wire() {
+    let s = Served::start(&[]);
+    let mut p = Proxy::start(s.addr, &["--trace", "--json", "--max-pings", "3"]);
+    // A well-behaved client first: nghttp, through the proxy.
+    let out = peer("nghttp", &["-n", &format!("http://{}/", p.addr)]);
+    assert!(out.status.success(), "{}", text(&out));
+    let r = p.report();
+    assert_eq!(r["connections"], 1, "{r}");
+    assert_eq!(r["client"]["streams_opened"], 1, "{r}");
+    assert_eq!(r["server"]["frames"]["HEADERS"], 1, "{r}");
+    assert!(
+        r["anomalies"].as_object().unwrap().values().all(|n| n == 0),
+        "{r}"
+    );
+    // Now a client that resets a finished stream and floods PINGs.
+    let mut c = connect_h2(p.addr);
+    c.write_all(&frame(0x1, 0x5, 1, &GET_BLOCK)).unwrap(); // HEADERS, END_STREAM|END_HEADERS
+    read_response(&mut c);
+    c.write_all(&frame(0x3, 0, 1, &8u32.to_be_bytes())).unwrap(); // RST_STREAM(CANCEL)
+    for i in 0..5u64 {
+        c.write_all(&frame(0x6, 0, 0, &i.to_be_bytes())).unwrap(); // PING
+    }
+    let r = p.report();
+    assert_eq!(r["anomalies"]["rst_stream_on_closed_stream"], 1, "{r}");
+    assert_eq!(r["anomalies"]["ping_flood"], 2, "{r}");
+    assert_eq!(r["client"]["rst_stream"]["CANCEL"], 1, "{r}");
+    drop(c);
+    let (summary, trace) = p.stop();
+    assert!(
+        summary.contains("\"rst_stream_on_closed_stream\":1"),
+        "{summary}"
+    );
+    for needle in [
+        "conn=1 direction=\"c→s\" frame_type=\"HEADERS\" flags=37",
+        "conn=1 direction=\"s→c\" frame_type=\"SETTINGS\"",
+        "conn=2 direction=\"c→s\" frame_type=\"RST_STREAM\" flags=0 stream_id=1",
+        "anomaly=\"rst_stream_on_closed_stream\"",
+        "anomaly=\"ping_flood\"",
+    ] {
+        assert!(trace.contains(needle), "missing {needle} in\n{trace}");
+    }
+}
+
+/// `unplug` on stdin: the most recent connection stays open but nothing passes either way.
+#[test]
+fn unplug_keeps_the_connection_open_and_silent() {
+    let s = Served::start(&[]);
+    let mut p = Proxy::start(s.addr, &["--json"]);
+    assert_eq!(p.command("unplug"), "no connection to unplug");
+    let mut c = connect_h2(p.addr);
+    c.write_all(&frame(0x1, 0x5, 1, &GET_BLOCK)).unwrap();
+    read_response(&mut c);
+    assert_eq!(p.command("unplug"), "unplugged connection 1");
+    // A PING gets no answer, and the socket is not closed either.
+    c.write_all(&frame(0x6, 0, 0, &[7; 8])).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let e = c
+        .read(&mut buf)
+        .expect_err("nothing passes an unplugged connection");
+    assert!(
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{e}"
+    );
+    let r = p.report();
+    assert_eq!(r["faults"]["unplugged"], 1, "{r}");
+    assert_eq!(r["open"], 1, "{r}");
+}
+
+/// `--reset-after-bytes`: the connection is reset (TCP RST) in the middle of a response, and
+/// the client says so.
+#[test]
+fn reset_after_bytes_is_a_tcp_reset() {
+    let s = Served::start(&[]);
+    let mut p = Proxy::start(s.addr, &["--json", "--reset-after-bytes", "20000"]);
+    let url = format!("http://{}/bytes/1000000", p.addr);
+    let (code, _, err) = h2kit("get", &[&url]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("connection reset (TCP RST)"), "{err}");
+    let r = p.report();
+    assert_eq!(r["faults"]["resets"], 1, "{r}");
+    let passed = r["bytes"]["client_to_server"].as_u64().unwrap()
+        + r["bytes"]["server_to_client"].as_u64().unwrap();
+    assert_eq!(passed, 20_000, "{r}");
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let s = Served::start(&[]);
+    let up = s.addr.to_string();
+    for args in [
+        vec!["--upstream", &up, "--unplug-at", "soon"],
+        vec!["--upstream", &up, "--delay", "fast"],
+        vec!["--upstream", &up, "--bandwidth", "0"],
+        vec!["--upstream", &up, "--reset-after-bytes", "-1"],
+        vec!["--upstream", "no-port-given"],
+        vec!["--upstream", &up, "--listen", "not-an-address"],
+    ] {
+        let (code, _, err) = h2kit("proxy", &args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+    // Nothing listens on this port: the upstream is unreachable.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (code, _, err) = h2kit("proxy", &["--upstream", &free.to_string()]);
+    assert_eq!(code, Some(2));
+    assert!(err.starts_with("h2kit: cannot reach upstream"), "{err}");
+    // A busy port.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = busy.local_addr().unwrap().to_string();
+    let (code, _, err) = h2kit("proxy", &["--upstream", &up, "--listen", &busy]);
+    assert_eq!(code, Some(2));
+    assert!(err.starts_with("h2kit: cannot listen on"), "{err}");
+}
