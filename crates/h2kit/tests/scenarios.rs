@@ -11,7 +11,7 @@
 //! The scenarios run one at a time (they measure timing-sensitive behaviour).
 
 mod common;
-use common::{get, Scripted};
+use common::{get, proxy, Scripted};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -25,7 +25,7 @@ use bytes::Bytes;
 use h2kit::client::{ErrorKind, Phase};
 use h2kit::proto::watch::AnomalyKind;
 use h2kit::proto::ErrorCode;
-use h2kit::proxy::{Faults, Proxy, ProxyConfig, ProxyHandle, ProxyReport};
+use h2kit::proxy::{Faults, ProxyHandle, ProxyReport};
 use h2kit::{Client, ClientConfig, RecvBody, Server, ServerConfig};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full};
@@ -106,17 +106,6 @@ async fn server(config: ServerConfig) -> SocketAddr {
     });
     tokio::spawn(Server::new(config).serve(listener, svc, std::future::pending()));
     addr
-}
-
-async fn proxy(upstream: SocketAddr, faults: Faults) -> (SocketAddr, ProxyHandle) {
-    let mut config = ProxyConfig::new(upstream);
-    config.faults = faults;
-    let p = Proxy::bind("127.0.0.1:0".parse().unwrap(), config)
-        .await
-        .unwrap();
-    let (addr, handle) = (p.local_addr(), p.handle());
-    tokio::spawn(p.run(std::future::pending()));
-    (addr, handle)
 }
 
 fn client(config: ClientConfig) -> Client {

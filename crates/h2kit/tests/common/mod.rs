@@ -72,3 +72,18 @@ impl Drop for Scripted {
 pub fn get(url: String) -> http::Request<Empty<Bytes>> {
     http::Request::get(url).body(Empty::new()).unwrap()
 }
+
+/// h2kit's proxy in front of `upstream`, running until the test's runtime ends.
+pub async fn proxy(
+    upstream: std::net::SocketAddr,
+    faults: h2kit::proxy::Faults,
+) -> (std::net::SocketAddr, h2kit::proxy::ProxyHandle) {
+    let mut config = h2kit::proxy::ProxyConfig::new(upstream);
+    config.faults = faults;
+    let p = h2kit::proxy::Proxy::bind("127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    let out = (p.local_addr(), p.handle());
+    tokio::spawn(p.run(std::future::pending()));
+    out
+}
