@@ -3,6 +3,7 @@
 //! under a low stream limit and small windows — shows no anomaly at all.
 
 mod common;
+use common::commands::{apply, cmd};
 use common::pair::*;
 
 use std::time::{Duration, Instant};
@@ -206,32 +207,6 @@ fn a_new_stream_after_goaway_is_flagged() {
     assert_eq!(w.counts(W::Server).goaway.get(ErrorCode::NO_ERROR), 1);
 }
 
-#[derive(Clone, Debug)]
-enum Cmd {
-    Open { end: bool },
-    ClientData { i: usize, len: usize, end: bool },
-    Respond { i: usize, end: bool },
-    ServerData { i: usize, len: usize, end: bool },
-    Ping,
-    ToServer,
-    ToClient,
-    Run,
-}
-
-fn cmd() -> impl Strategy<Value = Cmd> {
-    let i = 0usize..64;
-    prop_oneof![
-        6 => any::<bool>().prop_map(|end| Cmd::Open { end }),
-        4 => (i.clone(), 0usize..40_000, any::<bool>()).prop_map(|(i, len, end)| Cmd::ClientData { i, len, end }),
-        5 => (i.clone(), any::<bool>()).prop_map(|(i, end)| Cmd::Respond { i, end }),
-        5 => (i.clone(), 0usize..40_000, any::<bool>()).prop_map(|(i, len, end)| Cmd::ServerData { i, len, end }),
-        1 => Just(Cmd::Ping),
-        4 => Just(Cmd::ToServer),
-        4 => Just(Cmd::ToClient),
-        2 => Just(Cmd::Run),
-    ]
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -239,7 +214,7 @@ proptest! {
     /// seeing each frame as it is delivered, flags nothing.
     #[test]
     fn engines_that_follow_the_rules_show_no_anomaly(
-        cmds in prop::collection::vec(cmd(), 1..200),
+        cmds in prop::collection::vec(cmd(false), 1..200),
         seed in any::<u64>(),
     ) {
         let small = Config {
@@ -251,37 +226,8 @@ proptest! {
         let mut p = Pair::new(small.clone(), small);
         p.rng = Some(Rng(seed | 1));
         let mut ids: Vec<StreamId> = Vec::new();
-        let pick = |ids: &[StreamId], i: usize| ids.get(i % ids.len().max(1)).copied();
-        let body = |len: usize| Bytes::from(vec![b'x'; len]);
         for c in cmds {
-            match c {
-                Cmd::Open { end } => {
-                    if let Ok(id) = p.client.send_request(&get("/"), end) {
-                        ids.push(id);
-                    }
-                }
-                Cmd::ClientData { i, len, end } => {
-                    if let Some(id) = pick(&ids, i) {
-                        let _ = p.client.send_data(id, body(len), end);
-                    }
-                }
-                Cmd::Respond { i, end } => {
-                    if let Some(id) = pick(&ids, i) {
-                        let _ = p.server.send_response(id, &ok(), end);
-                    }
-                }
-                Cmd::ServerData { i, len, end } => {
-                    if let Some(id) = pick(&ids, i) {
-                        let _ = p.server.send_data(id, body(len), end);
-                    }
-                }
-                Cmd::Ping => {
-                    let _ = p.client.ping(p.now);
-                }
-                Cmd::ToServer => p.client_to_server(),
-                Cmd::ToClient => p.server_to_client(),
-                Cmd::Run => p.run(),
-            }
+            apply(&mut p, &mut ids, c);
             p.advance(Duration::from_millis(1));
         }
         p.run();

@@ -129,6 +129,30 @@ fn assert_polite(r: &ProxyReport) {
 
 // 1. netsplit
 
+const UNPLUGS: [u64; 3] = [5_000, 15_000, 25_000];
+
+/// A server behind the proxy, and a client with a 10 ms deadline per request.
+async fn netsplit_setup(connections: usize) -> (Client, String, ProxyHandle) {
+    let origin = server(ServerConfig::default()).await;
+    let (addr, px) = proxy(origin, Faults::default()).await;
+    let mut config = ClientConfig::default();
+    config.timeouts.total = Some(Duration::from_millis(10));
+    config.ping_timeout = Duration::from_millis(500);
+    config.max_connections_per_origin = connections;
+    (client(config), format!("http://{addr}/"), px)
+}
+
+/// Every failure a deadline; three unplugs, one new connection after each; nothing odd seen.
+fn netsplit_checks(failures: &[(u64, h2kit::client::Error)], px: &ProxyHandle) {
+    for (_, e) in failures {
+        assert_eq!(e.kind, ErrorKind::Timeout(Phase::Total), "{e}");
+    }
+    let r = px.report();
+    assert_eq!(r.unplugged, 3);
+    assert_eq!(r.connections, 4, "one new connection per unplug");
+    assert_polite(&r);
+}
+
 /// 30,000 sequential requests with a 10 ms deadline; the live connection is unplugged (kept
 /// open, nothing passes) at the 5,000th, 15,000th and 25,000th. Each unplug costs exactly the
 /// request in flight: it times out with no frame received since it was written, the
@@ -137,16 +161,10 @@ fn assert_polite(r: &ProxyReport) {
 #[test]
 fn netsplit_sequential_costs_one_request_per_unplug() {
     scenario(|| async {
-        let origin = server(ServerConfig::default()).await;
-        let (addr, px) = proxy(origin, Faults::default()).await;
-        let mut config = ClientConfig::default();
-        config.timeouts.total = Some(Duration::from_millis(10));
-        config.ping_timeout = Duration::from_millis(500);
-        let c = client(config);
-        let url = format!("http://{addr}/");
+        let (c, url, px) = netsplit_setup(4).await;
         let mut failures = Vec::new();
-        for i in 1..=30_000u32 {
-            if [5_000, 15_000, 25_000].contains(&i) {
+        for i in 1..=30_000u64 {
+            if UNPLUGS.contains(&i) {
                 assert!(px.unplug_latest().is_some());
             }
             match c.send(get(url.clone())).await {
@@ -156,15 +174,9 @@ fn netsplit_sequential_costs_one_request_per_unplug() {
                 Err(e) => failures.push((i, e)),
             }
         }
-        let at: Vec<u32> = failures.iter().map(|(i, _)| *i).collect();
+        let at: Vec<u64> = failures.iter().map(|(i, _)| *i).collect();
         assert!(failures.len() <= 3, "failed at {at:?}: {:?}", failures[0].1);
-        for (_, e) in &failures {
-            assert_eq!(e.kind, ErrorKind::Timeout(Phase::Total), "{e}");
-        }
-        let r = px.report();
-        assert_eq!(r.unplugged, 3);
-        assert_eq!(r.connections, 4, "one new connection per unplug");
-        assert_polite(&r);
+        netsplit_checks(&failures, &px);
     });
 }
 
@@ -174,16 +186,8 @@ fn netsplit_sequential_costs_one_request_per_unplug() {
 #[test]
 fn netsplit_concurrent_costs_at_most_the_requests_in_flight() {
     scenario(|| async {
-        let origin = server(ServerConfig::default()).await;
-        let (addr, px) = proxy(origin, Faults::default()).await;
-        let mut config = ClientConfig::default();
-        config.timeouts.total = Some(Duration::from_millis(10));
-        config.ping_timeout = Duration::from_millis(500);
-        config.max_connections_per_origin = 1;
-        let c = client(config);
-        let url = format!("http://{addr}/");
+        let (c, url, px) = netsplit_setup(1).await;
         let issued = Arc::new(AtomicU64::new(0));
-        const UNPLUGS: [u64; 3] = [5_000, 15_000, 25_000];
         let mut tasks = Vec::new();
         for _ in 0..100 {
             let (c, url, issued, px) = (c.clone(), url.clone(), issued.clone(), px.clone());
@@ -229,13 +233,7 @@ fn netsplit_concurrent_costs_at_most_the_requests_in_flight() {
         // ten sees one) and unrelated to the unplugs. A client that kept using the dead
         // connection would fail thousands.
         assert!(stray.len() <= 3, "failures away from any unplug: {stray:?}");
-        for (_, e) in &failures {
-            assert_eq!(e.kind, ErrorKind::Timeout(Phase::Total), "{e}");
-        }
-        let r = px.report();
-        assert_eq!(r.unplugged, 3);
-        assert_eq!(r.connections, 4, "one new connection per unplug");
-        assert_polite(&r);
+        netsplit_checks(&failures, &px);
     });
 }
 
