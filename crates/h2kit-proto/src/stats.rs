@@ -72,4 +72,6 @@ pub struct Stats {
     pub min_rtt: Option<Duration>,
     /// Frames received on streams we reset or ignored, dropped as §5.1 and §6.8 allow.
     pub frames_ignored: u64,
+    /// The connection was ended with GOAWAY(ENHANCE_YOUR_CALM) for this flood.
+    pub flood: Option<crate::connection::Flood>,
 }

@@ -48,6 +48,7 @@ pub struct ServerStats {
     resets_received: Counts<15>,
     goaways_sent: Counts<15>,
     goaways_received: Counts<15>,
+    floods: Counts<3>,
 }
 
 /// A copy of the counters at one moment.
@@ -75,6 +76,9 @@ pub struct StatsSnapshot {
     pub resets_received: CodeCounts,
     pub goaways_sent: CodeCounts,
     pub goaways_received: CodeCounts,
+    /// Connections ended with GOAWAY(ENHANCE_YOUR_CALM) for a flood, by kind: stream resets
+    /// (rapid reset, MadeYouReset, refused streams), empty frames, CONTINUATION frames.
+    pub floods: [u64; 3],
 }
 
 impl ServerStats {
@@ -102,6 +106,7 @@ impl ServerStats {
             resets_received: CodeCounts(self.resets_received.load()),
             goaways_sent: CodeCounts(self.goaways_sent.load()),
             goaways_received: CodeCounts(self.goaways_received.load()),
+            floods: self.floods.load(),
         }
     }
 
@@ -213,6 +218,17 @@ impl StatsSink {
         let refused = d(now.refused_streams, self.last.refused_streams);
         s.refused_streams.fetch_add(refused, Relaxed);
         metrics::counter!("h2kit_server_refused_streams_total").increment(refused);
+        if let (Some(kind), None) = (now.flood, self.last.flood) {
+            use h2kit_proto::connection::Flood;
+            let i = match kind {
+                Flood::StreamResets => 0,
+                Flood::EmptyFrames => 1,
+                Flood::Continuation => 2,
+            };
+            s.floods.add(i, 1);
+            metrics::counter!("h2kit_floods_total", "kind" => kind.name(), "side" => side)
+                .increment(1);
+        }
         let suppressed = d(now.suppressed_resets, self.last.suppressed_resets);
         s.suppressed_resets.fetch_add(suppressed, Relaxed);
         for (dir, now_c, last_c, total) in [

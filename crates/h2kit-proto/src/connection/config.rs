@@ -35,6 +35,8 @@ pub struct Config {
     /// client assumes 1, so even a server limited to 1 never sees more). A preface without
     /// SETTINGS_MAX_CONCURRENT_STREAMS lifts the assumption: no limit.
     pub assumed_peer_max_streams: u32,
+    /// Flood limits (rapid reset, empty frames, CONTINUATION); see [`super::FloodLimits`].
+    pub flood: super::FloodLimits,
 }
 
 impl Default for Config {
@@ -51,6 +53,7 @@ impl Default for Config {
             max_reset_retained: 1024,
             settings_timeout: Duration::from_secs(10),
             assumed_peer_max_streams: 100,
+            flood: super::FloodLimits::default(),
         }
     }
 }

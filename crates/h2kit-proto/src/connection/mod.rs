@@ -8,6 +8,7 @@
 //! same call. The driver owns the socket and only moves bytes.
 
 mod config;
+mod guard;
 mod recv;
 mod send;
 
@@ -18,6 +19,7 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 pub use config::Config;
+pub use guard::{Flood, FloodLimits, Rate};
 
 use crate::event::Event;
 use crate::flow::{RecvWindow, SendWindow};
@@ -85,6 +87,8 @@ enum Shutdown {
 
 /// A header block spread over HEADERS and CONTINUATION frames (§6.10).
 struct PendingBlock {
+    /// Frames of the block so far (HEADERS and CONTINUATIONs).
+    frames: u32,
     stream: StreamId,
     end_stream: bool,
     self_dependent: bool,
@@ -138,6 +142,7 @@ pub struct Connection {
     conn_recv: RecvWindow,
 
     continuation: Option<PendingBlock>,
+    guard: guard::Guard,
     /// How recently closed streams ended, remembered for `reset_retention` (bounded count).
     ended: EndedMap,
     ended_queue: VecDeque<(StreamId, Instant)>,
@@ -203,6 +208,7 @@ impl Connection {
             conn_send: SendWindow::new(65_535),
             conn_recv: RecvWindow::new(65_535, config.connection_window.max(65_535)),
             continuation: None,
+            guard: guard::Guard::new(config.flood, now),
             ended: EndedMap::default(),
             ended_queue: VecDeque::new(),
             next_ping: 1,
@@ -501,7 +507,15 @@ impl Connection {
             .is_some_and(|s| s.send_closed && s.recv_closed)
         {
             self.close_stream(id, Ended::Finished);
+            // Useful work: a completed stream earns back a reset.
+            self.guard.resets.refill(1.0);
         }
+    }
+
+    /// Ends the connection with GOAWAY(ENHANCE_YOUR_CALM) for a flood.
+    fn flood(&mut self, kind: Flood) -> Error {
+        self.stats.flood = Some(kind);
+        Error::connection(crate::ErrorCode::ENHANCE_YOUR_CALM, kind.reason())
     }
 
     /// A connection error (§5.4.1): GOAWAY with the code and reason, then nothing more.

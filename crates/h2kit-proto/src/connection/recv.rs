@@ -13,6 +13,8 @@ use crate::stream::{RecvPhase, Stream};
 use crate::trace::{self, Direction};
 use crate::{Error, ErrorCode};
 
+use super::guard::Flood as guard_kind;
+
 fn conn_err(code: ErrorCode, reason: &'static str) -> Error {
     Error::connection(code, reason)
 }
@@ -75,6 +77,13 @@ impl Connection {
         match e.scope {
             crate::error::Scope::Connection => self.connection_error(e),
             crate::error::Scope::Stream(id) => {
+                // MadeYouReset: resets the peer's frames make us send draw from the same
+                // budget as the peer's own.
+                let now = self.last_instant;
+                if !self.guard.resets.take(now) {
+                    let e = self.flood(guard_kind::StreamResets);
+                    return self.connection_error(e);
+                }
                 if self.streams.contains_key(&id) {
                     self.send_reset(id, e.code);
                     self.events.push_back(Event::Reset {
@@ -114,6 +123,16 @@ impl Connection {
                     ))
                 }
             }
+        }
+        // Frames that carry nothing and end nothing (CVE-2019-9518).
+        let empty = match &frame {
+            Frame::Data(d) => d.flow_len() == 0 && !d.end_stream,
+            Frame::Headers(h) => h.block.is_empty() && !h.end_headers,
+            Frame::Continuation(c) => c.block.is_empty() && !c.end_headers,
+            _ => false,
+        };
+        if empty && !self.guard.empty.take(now) {
+            return Err(self.flood(guard_kind::EmptyFrames));
         }
         // §3.4: the peer's preface starts with SETTINGS.
         if !self.peer_settings_received && !matches!(&frame, Frame::Settings(s) if !s.ack) {
@@ -166,6 +185,7 @@ impl Connection {
         block.extend_from_slice(fragment);
         self.check_block_size(block.len())?;
         self.continuation = Some(PendingBlock {
+            frames: 1,
             stream,
             end_stream,
             self_dependent,
@@ -194,7 +214,11 @@ impl Connection {
             ));
         };
         p.block.extend_from_slice(&c.block);
-        let len = p.block.len();
+        p.frames += 1;
+        if p.frames > self.guard.limits.max_continuation_frames {
+            return Err(self.flood(guard_kind::Continuation));
+        }
+        let len = self.continuation.as_ref().map_or(0, |p| p.block.len());
         self.check_block_size(len)?;
         if c.end_headers {
             if let Some(p) = self.continuation.take() {
@@ -398,6 +422,11 @@ impl Connection {
             self.stats.resets_sent.add(ErrorCode::REFUSED_STREAM);
             self.stats.refused_streams += 1;
             self.remember(id, Ended::ResetByUs);
+            // A peer that keeps opening streams beyond the limit makes us refuse each one.
+            let now = self.last_instant;
+            if !self.guard.resets.take(now) {
+                return Err(self.flood(guard_kind::StreamResets));
+            }
             return Ok(());
         }
         let mut stream = Stream::new(self.peer_initial_window, self.local_initial_window);
@@ -553,6 +582,11 @@ impl Connection {
                 code: r.code,
                 remote: true,
             });
+            // Rapid reset: open, reset, repeat.
+            let now = self.last_instant;
+            if !self.guard.resets.take(now) {
+                return Err(self.flood(guard_kind::StreamResets));
+            }
             return Ok(());
         }
         if self.stream_state(id) == crate::StreamState::Idle {

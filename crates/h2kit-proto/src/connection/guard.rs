@@ -1,0 +1,165 @@
+//! Flood guards: budgets that a peer's cheap-to-send, costly-to-handle frames draw from. A
+//! budget refills with time (and, for resets, with streams that complete); an empty budget
+//! ends the connection with GOAWAY(ENHANCE_YOUR_CALM).
+//!
+//! The budgets are sized so that the patterns of well-behaved clients never come near them —
+//! a client that cancels every request and sends a PING after each reset at 1,000 requests/s,
+//! resets of closed streams (ignored, not counted), WINDOW_UPDATE on closed streams — while an
+//! attacker is cut off within a bounded number of frames:
+//!
+//! - **Rapid reset** (CVE-2023-44487): streams the peer opens and resets, and streams we reset
+//!   because of the peer's frames (MadeYouReset, CVE-2025-8671), draw from one budget. A
+//!   completed stream gives one back.
+//! - **Empty frames** (CVE-2019-9518): DATA without payload or END_STREAM, and HEADERS or
+//!   CONTINUATION without payload or END_HEADERS, carry nothing and cost a wake-up each.
+//! - **CONTINUATION flood** (CVE-2024-27316 class): a header block may span at most
+//!   `max_continuation_frames` frames (its bytes are bounded by `max_header_block_bytes`).
+
+use std::time::Instant;
+
+/// Flood limits. Defaults, and why:
+///
+/// - `stream_resets`: burst 1,000, refill 2,000/s. A client cancelling every request at 1,000
+///   requests/s never runs dry; a rapid-reset attacker at 100,000 streams/s is cut off after
+///   about 1,000 streams (a few milliseconds).
+/// - `empty_frames`: burst 100, refill 100/s. No HTTP/2 implementation we know of sends empty
+///   non-final frames at all.
+/// - `max_continuation_frames`: 256 per header block — a 64 KiB block in 256-byte fragments.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FloodLimits {
+    pub stream_resets: Rate,
+    pub empty_frames: Rate,
+    pub max_continuation_frames: u32,
+}
+
+/// A token bucket: `burst` tokens, refilled at `per_second`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    pub burst: u32,
+    pub per_second: u32,
+}
+
+impl Default for FloodLimits {
+    fn default() -> Self {
+        FloodLimits {
+            stream_resets: Rate {
+                burst: 1_000,
+                per_second: 2_000,
+            },
+            empty_frames: Rate {
+                burst: 100,
+                per_second: 100,
+            },
+            max_continuation_frames: 256,
+        }
+    }
+}
+
+/// Why a connection was ended for abuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flood {
+    StreamResets,
+    EmptyFrames,
+    Continuation,
+}
+
+impl Flood {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flood::StreamResets => "stream_resets",
+            Flood::EmptyFrames => "empty_frames",
+            Flood::Continuation => "continuation",
+        }
+    }
+
+    /// The GOAWAY debug text.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Flood::StreamResets => {
+                "too many streams reset (rapid reset, CVE-2023-44487 / CVE-2025-8671)"
+            }
+            Flood::EmptyFrames => "too many empty frames (CVE-2019-9518)",
+            Flood::Continuation => "too many CONTINUATION frames in one header block",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Bucket {
+    tokens: f64,
+    rate: Rate,
+    last: Instant,
+}
+
+impl Bucket {
+    pub(crate) fn new(rate: Rate, now: Instant) -> Bucket {
+        Bucket {
+            tokens: f64::from(rate.burst),
+            rate,
+            last: now,
+        }
+    }
+
+    /// Takes one token; false if there was none.
+    pub(crate) fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last);
+        self.last = self.last.max(now);
+        self.refill(elapsed.as_secs_f64() * f64::from(self.rate.per_second));
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Gives tokens back (useful work done), up to the burst.
+    pub(crate) fn refill(&mut self, n: f64) {
+        self.tokens = (self.tokens + n).min(f64::from(self.rate.burst));
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Guard {
+    pub resets: Bucket,
+    pub empty: Bucket,
+    pub limits: FloodLimits,
+}
+
+impl Guard {
+    pub(crate) fn new(limits: FloodLimits, now: Instant) -> Guard {
+        Guard {
+            resets: Bucket::new(limits.stream_resets, now),
+            empty: Bucket::new(limits.empty_frames, now),
+            limits,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn bucket_refills_with_time_and_work() {
+        let t0 = Instant::now();
+        let mut b = Bucket::new(
+            Rate {
+                burst: 3,
+                per_second: 10,
+            },
+            t0,
+        );
+        assert!(b.take(t0) && b.take(t0) && b.take(t0));
+        assert!(!b.take(t0));
+        assert!(b.take(t0 + Duration::from_millis(100)));
+        assert!(!b.take(t0 + Duration::from_millis(100)));
+        b.refill(1.0);
+        assert!(b.take(t0 + Duration::from_millis(100)));
+        // Never above the burst, however long it rested.
+        let later = t0 + Duration::from_secs(60);
+        assert!(b.take(later) && b.take(later) && b.take(later));
+        assert!(!b.take(later));
+    }
+}

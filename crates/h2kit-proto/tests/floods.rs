@@ -1,0 +1,229 @@
+//! Flood attacks against a server `Connection`, each cut off with GOAWAY(ENHANCE_YOUR_CALM)
+//! within a bounded number of frames, and the benign patterns that look a little like them,
+//! never penalised. Time is simulated, so rates are exact.
+
+mod common;
+use common::pair::Rng;
+use common::peer::*;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use h2kit_proto::connection::Flood;
+use h2kit_proto::frame::{Continuation, Frame, Headers, Ping, StreamId};
+use h2kit_proto::{Config, ErrorCode};
+
+fn server() -> Peer {
+    Peer::server(Config::default())
+}
+
+/// Runs `round(peer, i)` until the connection fails or `max` rounds pass; returns the rounds.
+fn attack(p: &mut Peer, max: u32, mut round: impl FnMut(&mut Peer, u32) -> Vec<Frame>) -> u32 {
+    for i in 0..max {
+        let frames = round(p, i);
+        let _ = p.send(&frames);
+        if p.conn.error().is_some() {
+            return i + 1;
+        }
+    }
+    max
+}
+
+fn ping(n: u64) -> Frame {
+    Frame::Ping(Ping {
+        ack: false,
+        payload: n.to_be_bytes(),
+    })
+}
+
+fn assert_calmed(p: &mut Peer, kind: Flood) {
+    p.expect_goaway(ErrorCode::ENHANCE_YOUR_CALM);
+    assert_eq!(p.conn.stats().flood, Some(kind));
+}
+
+fn assert_untouched(p: &mut Peer) {
+    let out = p.output();
+    assert!(
+        !out.iter().any(|f| matches!(f, Frame::GoAway(_))),
+        "GOAWAY sent: {:?}",
+        p.conn.error()
+    );
+    assert!(p.conn.error().is_none());
+    assert_eq!(p.conn.stats().flood, None);
+}
+
+#[test]
+fn rapid_reset_is_cut_off_within_about_a_thousand_streams() {
+    // HEADERS then RST_STREAM, 100,000 streams per second (CVE-2023-44487).
+    let mut p = server();
+    let n = attack(&mut p, 100_000, |p, i| {
+        p.advance(Duration::from_micros(10));
+        let id = 2 * i + 1;
+        vec![p.get(id, true), rst(id, ErrorCode::CANCEL)]
+    });
+    assert!((1_000..1_100).contains(&n), "cut off after {n} streams");
+    assert_calmed(&mut p, Flood::StreamResets);
+}
+
+#[test]
+fn made_you_reset_is_cut_off_too() {
+    // Frames that make the server reset streams itself (CVE-2025-8671): a WINDOW_UPDATE of 0
+    // on a stream (stream error PROTOCOL_ERROR, §6.9), and DATA after END_STREAM
+    // (STREAM_CLOSED, §5.1).
+    let mut p = server();
+    let n = attack(&mut p, 100_000, |p, i| {
+        p.advance(Duration::from_micros(10));
+        let id = 2 * i + 1;
+        if i % 2 == 0 {
+            vec![p.get(id, false), window_update(id, 0)]
+        } else {
+            vec![p.get(id, true), data(id, 1, false)]
+        }
+    });
+    assert!((1_000..1_100).contains(&n), "cut off after {n} streams");
+    assert_calmed(&mut p, Flood::StreamResets);
+    assert!(p.conn.stats().resets_sent.total() >= 1_000);
+}
+
+#[test]
+fn refused_streams_beyond_the_limit_are_cut_off() {
+    // A peer that ignores a limit of 1 makes us refuse stream after stream.
+    let mut p = Peer::server(Config {
+        max_concurrent_streams: 1,
+        ..Config::default()
+    });
+    let first = p.get(1, false);
+    p.send(&[first]).unwrap();
+    let n = attack(&mut p, 100_000, |p, i| {
+        p.advance(Duration::from_micros(10));
+        vec![p.get(2 * i + 3, true)]
+    });
+    assert!((1_000..1_100).contains(&n), "cut off after {n} streams");
+    assert_calmed(&mut p, Flood::StreamResets);
+    assert!(p.conn.stats().refused_streams >= 1_000);
+}
+
+#[test]
+fn empty_frame_floods_are_cut_off() {
+    // Zero-length DATA without END_STREAM (CVE-2019-9518).
+    let mut p = server();
+    let h = p.get(1, false);
+    p.send(&[h]).unwrap();
+    let n = attack(&mut p, 100_000, |p, _| {
+        p.advance(Duration::from_micros(10));
+        vec![data(1, 0, false)]
+    });
+    assert!((100..110).contains(&n), "cut off after {n} frames");
+    assert_calmed(&mut p, Flood::EmptyFrames);
+
+    // Zero-length CONTINUATION frames: they never grow the block, so only their count can
+    // stop them.
+    let mut p = server();
+    let block = p.block(&[(":method", "GET")]);
+    let h = Frame::Headers(Headers {
+        stream_id: StreamId(1),
+        block,
+        end_stream: true,
+        end_headers: false,
+        priority: None,
+        pad: None,
+    });
+    p.send(&[h]).unwrap();
+    let n = attack(&mut p, 100_000, |_, _| {
+        vec![Frame::Continuation(Continuation {
+            stream_id: StreamId(1),
+            block: Bytes::new(),
+            end_headers: false,
+        })]
+    });
+    assert!(n <= 101, "cut off after {n} frames");
+    assert_calmed(&mut p, Flood::EmptyFrames);
+}
+
+#[test]
+fn continuation_floods_are_cut_off_by_frame_count() {
+    // One byte per CONTINUATION: the block's 64 KiB byte limit would take 65,536 frames; the
+    // frame limit stops it at 256.
+    let mut p = server();
+    let h = Frame::Headers(Headers {
+        stream_id: StreamId(1),
+        block: Bytes::from_static(&[0x82]),
+        end_stream: true,
+        end_headers: false,
+        priority: None,
+        pad: None,
+    });
+    p.send(&[h]).unwrap();
+    let n = attack(&mut p, 100_000, |_, _| {
+        vec![Frame::Continuation(Continuation {
+            stream_id: StreamId(1),
+            block: Bytes::from_static(&[0x84]),
+            end_headers: false,
+        })]
+    });
+    assert_eq!(n, 256, "cut off after {n} CONTINUATION frames");
+    assert_calmed(&mut p, Flood::Continuation);
+}
+
+#[test]
+fn cancelling_every_request_with_a_ping_at_1000_per_second_is_fine() {
+    // The Go client's pattern: every request cancelled, a PING after each reset — for 10 s
+    // of simulated time at 1,000 requests/s.
+    let mut p = server();
+    for i in 0..10_000u32 {
+        p.advance(Duration::from_millis(1));
+        let id = 2 * i + 1;
+        let h = p.get(id, true);
+        p.send(&[h, rst(id, ErrorCode::CANCEL), ping(u64::from(i))])
+            .unwrap();
+        p.output();
+    }
+    assert_untouched(&mut p);
+    assert_eq!(
+        p.conn.stats().resets_received.get(ErrorCode::CANCEL),
+        10_000
+    );
+}
+
+#[test]
+fn resets_and_window_updates_on_closed_streams_are_fine() {
+    // Late frames for finished streams, as a client racing its own cancellations sends them:
+    // ignored, never counted.
+    let mut p = server();
+    for i in 0..10_000u32 {
+        let id = 2 * i + 1;
+        let h = p.get(id, true);
+        p.send(&[h]).unwrap();
+        p.conn
+            .send_response(StreamId(id), &http::Response::new(()).into_parts().0, true)
+            .unwrap();
+        p.send(&[rst(id, ErrorCode::CANCEL), window_update(id, 100)])
+            .unwrap();
+        p.output();
+    }
+    assert_untouched(&mut p);
+    assert_eq!(p.conn.stats().frames_ignored, 20_000);
+}
+
+#[test]
+fn a_burst_of_random_cancellations_among_completions_is_fine() {
+    // 100 tasks × 100 requests as fast as the loopback allows, half of them cancelled before
+    // their response and the others completed: completions earn resets back.
+    let mut p = server();
+    let mut rng = Rng(0x5eed);
+    for i in 0..10_000u32 {
+        p.advance(Duration::from_micros(20));
+        let id = 2 * i + 1;
+        let h = p.get(id, true);
+        p.send(&[h]).unwrap();
+        if rng.chance(50) {
+            p.send(&[rst(id, ErrorCode::CANCEL)]).unwrap();
+        } else {
+            p.conn
+                .send_response(StreamId(id), &http::Response::new(()).into_parts().0, true)
+                .unwrap();
+        }
+        p.output();
+    }
+    assert_untouched(&mut p);
+}

@@ -1,0 +1,167 @@
+//! Flood attackers against h2kit's server, each beside a legitimate h2kit client on the same
+//! server: the attacker's connection ends with GOAWAY(ENHANCE_YOUR_CALM) within a bounded
+//! number of frames, the legitimate client completes every request, and the server's stats
+//! say why the connection was ended.
+
+use std::convert::Infallible;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use h2kit::stats::ServerStats;
+use h2kit::{Client, RecvBody, Server, ServerConfig};
+use http_body_util::{BodyExt, Empty, Full};
+
+async fn server() -> (SocketAddr, std::sync::Arc<ServerStats>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let svc = tower::service_fn(|_: http::Request<RecvBody>| async {
+        // Some work per request, which a rapid reset would otherwise multiply.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from_static(b"ok"))))
+    });
+    let server = Server::new(ServerConfig::default());
+    let stats = server.stats();
+    tokio::spawn(server.serve(listener, svc, std::future::pending()));
+    (addr, stats)
+}
+
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    f.extend([kind, flags]);
+    f.extend(stream.to_be_bytes());
+    f.extend(payload);
+    f
+}
+
+/// GET / (static table indexes and a literal :authority).
+const GET: [u8; 6] = [0x82, 0x86, 0x84, 0x01, 0x01, b'a'];
+
+/// Writes `round(i)` for i = 0.. until the server's GOAWAY arrives (read on another thread);
+/// returns the rounds written and the GOAWAY's error code.
+fn attack(addr: SocketAddr, round: impl Fn(u32) -> Vec<u8>) -> (u32, u32) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+    s.write_all(&frame(0x4, 0, 0, &[])).unwrap();
+    let mut reader = s.try_clone().unwrap();
+    let goaway = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 65536];
+        loop {
+            let n = reader.read(&mut chunk).unwrap_or(0);
+            if n == 0 {
+                return None;
+            }
+            buf.extend(&chunk[..n]);
+            let mut at = 0;
+            while buf.len() >= at + 9 {
+                let len = u32::from_be_bytes([0, buf[at], buf[at + 1], buf[at + 2]]) as usize;
+                if buf.len() < at + 9 + len {
+                    break;
+                }
+                if buf[at + 3] == 0x7 {
+                    let p = &buf[at + 9..at + 9 + len];
+                    return Some(u32::from_be_bytes(p[4..8].try_into().unwrap()));
+                }
+                at += 9 + len;
+            }
+            buf.drain(..at);
+        }
+    });
+    let mut sent = 0;
+    for i in 0..1_000_000u32 {
+        if goaway.is_finished() || s.write_all(&round(i)).is_err() {
+            break;
+        }
+        sent = i + 1;
+    }
+    let code = goaway.join().unwrap().expect("a GOAWAY");
+    (sent, code)
+}
+
+/// A legitimate client's 2,000 requests, all expected to succeed.
+async fn legitimate(addr: SocketAddr) {
+    let c = Client::builder().build();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..100 {
+                let req = http::Request::get(format!("http://{addr}/"))
+                    .body(Empty::<Bytes>::new())
+                    .unwrap();
+                let res = c.send(req).await.unwrap();
+                assert_eq!(res.into_body().collect().await.unwrap().to_bytes(), "ok");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+async fn under_attack(round: fn(u32) -> Vec<u8>, kind: usize, bound: u32) {
+    let (addr, stats) = server().await;
+    let attacker = tokio::task::spawn_blocking(move || attack(addr, round));
+    legitimate(addr).await;
+    let (sent, code) = attacker.await.unwrap();
+    assert_eq!(code, 0xb, "GOAWAY(ENHANCE_YOUR_CALM)");
+    // The writer runs ahead of the server by at most a socket buffer; the server's own count
+    // is the bound that matters.
+    assert!(sent >= 1, "{sent}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let s = stats.snapshot();
+    assert_eq!(s.floods[kind], 1, "{s:?}");
+    assert!(
+        s.resets_received.total() + s.resets_sent.total() <= u64::from(bound),
+        "{s:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rapid_reset_beside_a_legitimate_client() {
+    under_attack(
+        |i| {
+            let id = 2 * i + 1;
+            let mut f = frame(0x1, 0x5, id, &GET);
+            f.extend(frame(0x3, 0, id, &8u32.to_be_bytes()));
+            f
+        },
+        0,
+        3_000,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_you_reset_beside_a_legitimate_client() {
+    // WINDOW_UPDATE 0 on each new stream makes the server reset it (stream PROTOCOL_ERROR).
+    under_attack(
+        |i| {
+            let id = 2 * i + 1;
+            let mut f = frame(0x1, 0x4, id, &GET);
+            f.extend(frame(0x8, 0, id, &0u32.to_be_bytes()));
+            f
+        },
+        0,
+        3_000,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_data_flood_beside_a_legitimate_client() {
+    under_attack(
+        |i| {
+            if i == 0 {
+                frame(0x1, 0x4, 1, &GET)
+            } else {
+                frame(0x0, 0, 1, &[])
+            }
+        },
+        1,
+        10,
+    )
+    .await;
+}
