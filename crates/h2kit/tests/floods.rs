@@ -165,3 +165,47 @@ async fn empty_data_flood_beside_a_legitimate_client() {
     )
     .await;
 }
+
+/// 100 tasks × 100 requests, each cancelled at a random moment (some before their response,
+/// some after): a legitimate pattern, never penalised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_cancellations_are_not_penalised() {
+    let (addr, stats) = server().await;
+    let c = Client::builder().build();
+    let mut tasks = Vec::new();
+    for t in 0..100u64 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut cancelled = 0;
+            for i in 0..100u64 {
+                // A pseudo-random cut between 0 and 3 ms; the handler takes 1 ms.
+                let cut = Duration::from_micros((t * 7_919 + i * 104_729) % 3_000);
+                let req = http::Request::get(format!("http://{addr}/"))
+                    .body(Empty::<Bytes>::new())
+                    .unwrap();
+                let work = async {
+                    let res = c.send(req).await.unwrap();
+                    res.into_body().collect().await.unwrap();
+                };
+                if tokio::time::timeout(cut, work).await.is_err() {
+                    cancelled += 1;
+                }
+            }
+            cancelled
+        }));
+    }
+    let mut cancelled = 0;
+    for t in tasks {
+        cancelled += t.await.unwrap();
+    }
+    assert!(cancelled >= 1_000, "{cancelled}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let s = stats.snapshot();
+    assert_eq!(s.floods, [0, 0, 0], "{s:?}");
+    assert_eq!(
+        s.goaways_sent
+            .get(h2kit::proto::ErrorCode::ENHANCE_YOUR_CALM),
+        0
+    );
+    assert!(s.resets_received.total() >= 1_000, "{s:?}");
+}
