@@ -209,3 +209,74 @@ async fn random_cancellations_are_not_penalised() {
     );
     assert!(s.resets_received.total() >= 1_000, "{s:?}");
 }
+
+/// PINGs and SETTINGS from a peer that never reads the ACKs (CVE-2019-9512, -9515): once a
+/// megabyte of output is waiting, the server stops reading that peer, so its writes stall —
+/// the ACK queue is bounded — while the legitimate client is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_does_not_read_its_acks_stops_being_read() {
+    let (addr, _stats) = server().await;
+    let attacker = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+        s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+        let mut batch = Vec::new();
+        for i in 0..1_000u64 {
+            batch.extend(frame(0x6, 0, 0, &i.to_be_bytes())); // PING
+            batch.extend(frame(0x4, 0, 0, &[])); // SETTINGS
+        }
+        let mut written = 0u64;
+        loop {
+            match s.write_all(&batch) {
+                Ok(()) => written += batch.len() as u64,
+                Err(_) => return written,
+            }
+            assert!(written < 512 << 20, "the server kept reading");
+        }
+    });
+    legitimate(addr).await;
+    let written = attacker.await.unwrap();
+    eprintln!("the ACK-ignoring peer got {written} bytes in before it stalled");
+    // 1 MiB of unsent ACKs, the socket buffers both ways, and the frames in flight.
+    assert!(written < 64 << 20, "{written} bytes accepted");
+}
+
+/// PRIORITY frames are parsed and ignored (RFC 9113 §5.3.2 deprecates the scheme): 200,000
+/// of them cost no state and no penalty (CVE-2019-9513 is about keeping a priority tree).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priority_frames_are_cheap() {
+    let (addr, stats) = server().await;
+    let flood = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+        s.write_all(&frame(0x4, 0, 0, &[])).unwrap();
+        let mut batch = Vec::new();
+        for i in 0..1_000u32 {
+            // Stream 2i+1 depends on stream 2i+3, weight 16: a tree nobody keeps.
+            let mut p = (2 * i + 3).to_be_bytes().to_vec();
+            p.push(15);
+            batch.extend(frame(0x2, 0, 2 * i + 1, &p));
+        }
+        for _ in 0..200 {
+            s.write_all(&batch).unwrap();
+        }
+        // Then a request on the same connection is still answered.
+        s.write_all(&frame(0x1, 0x5, 1_000_001, &GET)).unwrap();
+        let mut got: Vec<u8> = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !got.windows(2).any(|w| w == b"ok") {
+            let n = s.read(&mut chunk).unwrap();
+            assert!(n > 0, "closed");
+            got.extend(&chunk[..n]);
+        }
+    });
+    legitimate(addr).await;
+    flood.await.unwrap();
+    let s = stats.snapshot();
+    assert_eq!(
+        s.frames_received
+            .get(h2kit::proto::frame::FrameType::Priority),
+        200_000
+    );
+    assert_eq!(s.goaways_sent.total(), 0, "{s:?}");
+}
