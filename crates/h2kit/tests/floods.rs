@@ -101,11 +101,28 @@ async fn legitimate(addr: SocketAddr) {
     }
 }
 
+/// Resident memory of this process (the server runs in it), bytes.
+fn rss() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
 async fn under_attack(round: fn(u32) -> Vec<u8>, kind: usize, bound: u32) {
     let (addr, stats) = server().await;
+    // Warm up: the legitimate client's connections and buffers exist before the baseline.
+    legitimate(addr).await;
+    let before = rss();
     let attacker = tokio::task::spawn_blocking(move || attack(addr, round));
     legitimate(addr).await;
     let (sent, code) = attacker.await.unwrap();
+    let grown = rss().saturating_sub(before);
+    eprintln!(
+        "attack {kind}: {sent} rounds written, RSS +{} KiB",
+        grown >> 10
+    );
+    // The attack costs the server at most a few megabytes, whatever it sends.
+    assert!(grown < 16 << 20, "RSS grew by {grown} bytes");
     assert_eq!(code, 0xb, "GOAWAY(ENHANCE_YOUR_CALM)");
     // The writer runs ahead of the server by at most a socket buffer; the server's own count
     // is the bound that matters.
