@@ -111,6 +111,7 @@ pub fn run(args: Args) -> Result<(), String> {
             shutdown_grace: args.shutdown_grace,
             max_connections: args.max_connections,
             inline_first_poll: !args.spawn_handlers,
+            ..ServerConfig::default()
         };
         let mut server = Server::new(config);
         let scheme = if let Some(tls) = tls {

@@ -92,7 +92,8 @@ async fn legitimate(addr: SocketAddr) {
                     .body(Empty::<Bytes>::new())
                     .unwrap();
                 let res = c.send(req).await.unwrap();
-                assert_eq!(res.into_body().collect().await.unwrap().to_bytes(), "ok");
+                let body = res.into_body().collect().await.unwrap().to_bytes();
+                assert!(body == "ok", "unexpected body of {} bytes", body.len());
             }
         }));
     }
@@ -296,4 +297,70 @@ async fn priority_frames_are_cheap() {
         200_000
     );
     assert_eq!(s.goaways_sent.total(), 0, "{s:?}");
+}
+
+/// A client that keeps its window at zero (a slow read, CVE-2019-9517): the response it does
+/// not read is reset once it could not move for `send_stall_timeout`, and its handler freed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_keeps_its_window_at_zero_is_timed_out() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // The slow reader (authority "a") gets 1 MiB; the legitimate client gets "ok".
+    let svc = tower::service_fn(|req: http::Request<RecvBody>| async move {
+        let big = req.uri().authority().is_some_and(|a| a.as_str() == "a");
+        let body = if big {
+            Bytes::from(vec![b'x'; 1 << 20])
+        } else {
+            Bytes::from_static(b"ok")
+        };
+        Ok::<_, Infallible>(http::Response::new(Full::new(body)))
+    });
+    let config = ServerConfig {
+        send_stall_timeout: Some(Duration::from_millis(300)),
+        ..ServerConfig::default()
+    };
+    let server = Server::new(config);
+    let stats = server.stats();
+    tokio::spawn(server.serve(listener, svc, std::future::pending()));
+    let slow = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+        s.write_all(&frame(0x4, 0, 0, &[])).unwrap();
+        s.write_all(&frame(0x1, 0x5, 1, &GET)).unwrap();
+        let started = std::time::Instant::now();
+        // Read everything, acknowledge nothing: no WINDOW_UPDATE ever.
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 65536];
+        let mut data = 0usize;
+        loop {
+            let n = s.read(&mut chunk).expect("the reset arrives in time");
+            assert!(n > 0, "closed instead of reset");
+            buf.extend(&chunk[..n]);
+            let mut at = 0;
+            while buf.len() >= at + 9 {
+                let len = u32::from_be_bytes([0, buf[at], buf[at + 1], buf[at + 2]]) as usize;
+                if buf.len() < at + 9 + len {
+                    break;
+                }
+                match buf[at + 3] {
+                    0x0 => data += len,
+                    0x3 => {
+                        let code = u32::from_be_bytes(buf[at + 9..at + 13].try_into().unwrap());
+                        return (code, data, started.elapsed());
+                    }
+                    _ => {}
+                }
+                at += 9 + len;
+            }
+            buf.drain(..at);
+        }
+    });
+    legitimate(addr).await;
+    let (code, data, after) = slow.await.unwrap();
+    assert_eq!(code, 0x8, "RST_STREAM(CANCEL)");
+    assert_eq!(data, 65_535, "exactly the initial window was sent");
+    assert!(after >= Duration::from_millis(300), "{after:?}");
+    // The legitimate client's connection is untouched.
+    assert_eq!(stats.snapshot().goaways_sent.total(), 0);
 }

@@ -111,6 +111,9 @@ impl Pool {
             idle_timeout: config.idle_timeout,
             shutdown_grace: Duration::from_secs(30),
             inline_first_poll: true,
+            // A request body blocked by the server's window waits as long as the request's
+            // own deadlines allow.
+            send_stall_timeout: None,
         });
         Pool {
             config,

@@ -53,6 +53,8 @@ pub(crate) struct DriverConfig {
     pub idle_timeout: Duration,
     pub shutdown_grace: Duration,
     pub inline_first_poll: bool,
+    /// Reset a stream whose queued data could not move for this long (window kept at zero).
+    pub send_stall_timeout: Option<Duration>,
 }
 
 /// The side-specific part of a driver.
@@ -156,6 +158,8 @@ pub(crate) struct Driver<T> {
     io_error: Option<std::io::ErrorKind>,
     /// Our first SETTINGS were acknowledged (the first RTT sample).
     settings_acked: bool,
+    /// Streams whose queued data is blocked by flow control, and since when (no progress).
+    stalled: StreamIdMap<Instant>,
     /// The spare room to offer the next read: grows after a read that filled it.
     read_chunk: usize,
     /// The command channel exists only while the connection has streams (see `compact`).
@@ -201,6 +205,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             events_pending: false,
             io_error: None,
             settings_acked: false,
+            stalled: StreamIdMap::default(),
             read_chunk: READ_SMALL,
             commands: None,
             command_tx: None,
@@ -369,6 +374,38 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
+    /// Resets streams whose data could not move for `send_stall_timeout` (the peer keeps its
+    /// window at zero: a slow-read attack, CVE-2019-9517). Their handlers see the reset.
+    fn reset_stalled(&mut self, now: Instant) -> bool {
+        let Some(limit) = self.config.send_stall_timeout else {
+            return false;
+        };
+        if self.stalled.is_empty() {
+            return false;
+        }
+        let expired: Vec<StreamId> = self
+            .stalled
+            .iter()
+            .filter(|(_, since)| now >= **since + limit)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &expired {
+            self.stalled.remove(id);
+            let Some(mut ctx) = self.streams.remove(id) else {
+                continue;
+            };
+            if let Some(ack) = ctx.pending.take().and_then(|p| p.ack) {
+                let _ = ack.send(Err(Error::Protocol(ErrorCode::CANCEL)));
+            }
+            if let Some(h) = ctx.handler.take() {
+                h.abort();
+            }
+            self.conn.reset(*id, ErrorCode::CANCEL);
+            tracing::debug!(stream = id.0, "reset: no flow-control window for {limit:?}");
+        }
+        !expired.is_empty()
+    }
+
     fn finish(&mut self) -> Poll<()> {
         // Whatever arrived complete is delivered before the rest fails.
         if self.events_pending {
@@ -436,6 +473,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         if self.liveness_expired(now) {
             fired = true;
         }
+        if self.reset_stalled(now) {
+            fired = true;
+        }
         if let Some(t) = self.conn.poll_timeout() {
             if Instant::from_std(t) <= now {
                 self.conn.handle_timeout(now.into_std());
@@ -444,6 +484,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        if let Some(limit) = self.config.send_stall_timeout {
+            if let Some(since) = self.stalled.values().min() {
+                consider(*since + limit);
+            }
+        }
         if !self.conn.peer_settings_received() {
             consider(self.started + self.config.handshake_timeout);
         }
@@ -898,14 +943,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             return;
         };
         let Some(p) = ctx.pending.take() else { return };
+        let before = p.data.len();
         match self.conn.send_data(stream, p.data, p.end_stream) {
             Ok(rest) if rest.is_empty() => {
                 if let Some(ack) = p.ack {
                     let _ = ack.send(Ok(()));
                 }
+                self.stalled.remove(&stream);
                 self.after_send(stream);
             }
             Ok(rest) => {
+                // Blocked by a window: the stall clock runs from the last progress.
+                if rest.len() < before || !self.stalled.contains_key(&stream) {
+                    self.stalled.insert(stream, Instant::now());
+                }
                 ctx.pending = Some(Pending { data: rest, ..p });
             }
             Err(_) => {

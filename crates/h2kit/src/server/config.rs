@@ -18,6 +18,9 @@ use std::time::Duration;
 ///   (most) then cost no task and their responses share the turn's single write — twice the
 ///   throughput on small requests. Turn it off if handlers do heavy synchronous work before
 ///   their first `.await`: that work would delay the other streams of their connection.
+/// - `send_stall_timeout` 30 s: a response that cannot send a byte for this long because the
+///   client keeps its flow-control window at zero (a slow-read attack, CVE-2019-9517) is reset
+///   with RST_STREAM(CANCEL), which frees its handler and buffers.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub proto: h2kit_proto::Config,
@@ -26,6 +29,7 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     pub max_connections: usize,
     pub inline_first_poll: bool,
+    pub send_stall_timeout: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -37,6 +41,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             max_connections: 50_000,
             inline_first_poll: true,
+            send_stall_timeout: Some(Duration::from_secs(30)),
         }
     }
 }

@@ -111,6 +111,7 @@ impl Server {
             idle_timeout: config.idle_timeout,
             shutdown_grace: config.shutdown_grace,
             inline_first_poll: config.inline_first_poll,
+            send_stall_timeout: config.send_stall_timeout,
         });
         Server {
             config: Arc::new(config),
