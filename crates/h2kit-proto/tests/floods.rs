@@ -52,6 +52,28 @@ fn assert_untouched(p: &mut Peer) {
     assert_eq!(p.conn.stats().flood, None);
 }
 
+/// A header block started on stream 1 and continued with `each` until the server gives up.
+fn continuation_flood(each: Bytes) -> (Peer, u32) {
+    let mut p = server();
+    let h = Frame::Headers(Headers {
+        stream_id: StreamId(1),
+        block: Bytes::from_static(&[0x82]),
+        end_stream: true,
+        end_headers: false,
+        priority: None,
+        pad: None,
+    });
+    p.send(&[h]).unwrap();
+    let n = attack(&mut p, 100_000, |_, _| {
+        vec![Frame::Continuation(Continuation {
+            stream_id: StreamId(1),
+            block: each.clone(),
+            end_headers: false,
+        })]
+    });
+    (p, n)
+}
+
 #[test]
 fn rapid_reset_is_cut_off_within_about_a_thousand_streams() {
     // HEADERS then RST_STREAM, 100,000 streams per second (CVE-2023-44487).
@@ -118,24 +140,7 @@ fn empty_frame_floods_are_cut_off() {
 
     // Zero-length CONTINUATION frames: they never grow the block, so only their count can
     // stop them.
-    let mut p = server();
-    let block = p.block(&[(":method", "GET")]);
-    let h = Frame::Headers(Headers {
-        stream_id: StreamId(1),
-        block,
-        end_stream: true,
-        end_headers: false,
-        priority: None,
-        pad: None,
-    });
-    p.send(&[h]).unwrap();
-    let n = attack(&mut p, 100_000, |_, _| {
-        vec![Frame::Continuation(Continuation {
-            stream_id: StreamId(1),
-            block: Bytes::new(),
-            end_headers: false,
-        })]
-    });
+    let (mut p, n) = continuation_flood(Bytes::new());
     assert!(n <= 101, "cut off after {n} frames");
     assert_calmed(&mut p, Flood::EmptyFrames);
 }
@@ -144,23 +149,7 @@ fn empty_frame_floods_are_cut_off() {
 fn continuation_floods_are_cut_off_by_frame_count() {
     // One byte per CONTINUATION: the block's 64 KiB byte limit would take 65,536 frames; the
     // frame limit stops it at 256.
-    let mut p = server();
-    let h = Frame::Headers(Headers {
-        stream_id: StreamId(1),
-        block: Bytes::from_static(&[0x82]),
-        end_stream: true,
-        end_headers: false,
-        priority: None,
-        pad: None,
-    });
-    p.send(&[h]).unwrap();
-    let n = attack(&mut p, 100_000, |_, _| {
-        vec![Frame::Continuation(Continuation {
-            stream_id: StreamId(1),
-            block: Bytes::from_static(&[0x84]),
-            end_headers: false,
-        })]
-    });
+    let (mut p, n) = continuation_flood(Bytes::from_static(&[0x84]));
     assert_eq!(n, 256, "cut off after {n} CONTINUATION frames");
     assert_calmed(&mut p, Flood::Continuation);
 }

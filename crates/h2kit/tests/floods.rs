@@ -137,35 +137,24 @@ async fn under_attack(round: fn(u32) -> Vec<u8>, kind: usize, bound: u32) {
     );
 }
 
+/// HEADERS (with `flags`) opening stream 2i+1, then one frame of `kind` on it.
+fn open_then(i: u32, flags: u8, kind: u8, payload: &[u8]) -> Vec<u8> {
+    let id = 2 * i + 1;
+    let mut f = frame(0x1, flags, id, &GET);
+    f.extend(frame(kind, 0, id, payload));
+    f
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rapid_reset_beside_a_legitimate_client() {
-    under_attack(
-        |i| {
-            let id = 2 * i + 1;
-            let mut f = frame(0x1, 0x5, id, &GET);
-            f.extend(frame(0x3, 0, id, &8u32.to_be_bytes()));
-            f
-        },
-        0,
-        3_000,
-    )
-    .await;
+    // HEADERS with END_STREAM, then RST_STREAM(CANCEL).
+    under_attack(|i| open_then(i, 0x5, 0x3, &8u32.to_be_bytes()), 0, 3_000).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn made_you_reset_beside_a_legitimate_client() {
     // WINDOW_UPDATE 0 on each new stream makes the server reset it (stream PROTOCOL_ERROR).
-    under_attack(
-        |i| {
-            let id = 2 * i + 1;
-            let mut f = frame(0x1, 0x4, id, &GET);
-            f.extend(frame(0x8, 0, id, &0u32.to_be_bytes()));
-            f
-        },
-        0,
-        3_000,
-    )
-    .await;
+    under_attack(|i| open_then(i, 0x4, 0x8, &0u32.to_be_bytes()), 0, 3_000).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
