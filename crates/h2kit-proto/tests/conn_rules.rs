@@ -217,6 +217,30 @@ fn rfc9113_5_1_1_even_stream_id_from_a_client() {
 }
 
 #[test]
+fn rfc9113_5_1_1_a_client_out_of_stream_ids_opens_no_more_streams() {
+    let mut p = Peer::client(Config::default(), Settings::default());
+    p.conn.skip_stream_ids_for_tests((1 << 31) - 1);
+    let req = http::Request::get("http://a.test/")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    // The last identifier is still usable...
+    assert_eq!(
+        p.conn.send_request(&req, true).unwrap(),
+        StreamId((1 << 31) - 1)
+    );
+    // ...and then the connection is done with new streams; the request was never sent, so the
+    // runtime may retry it on a new connection.
+    assert!(p.conn.stream_ids_exhausted());
+    assert!(!p.conn.can_open_stream());
+    assert_eq!(
+        p.conn.send_request(&req, true).unwrap_err(),
+        h2kit_proto::SendError::StreamIdsExhausted
+    );
+}
+
+#[test]
 fn rfc9113_5_1_1_stream_ids_must_increase() {
     let mut p = server();
     let h5 = p.get(5, true);

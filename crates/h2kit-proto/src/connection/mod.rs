@@ -422,6 +422,20 @@ impl Connection {
         self.peer_max_streams
     }
 
+    /// Every stream identifier of our side has been used (§5.1.1): a client needs a new
+    /// connection for further requests.
+    pub fn stream_ids_exhausted(&self) -> bool {
+        self.next_local_id > frame::MAX_WINDOW_SIZE
+    }
+
+    /// Moves our next stream identifier, so tests can reach the end of the identifier space
+    /// without opening a billion streams.
+    #[doc(hidden)]
+    pub fn skip_stream_ids_for_tests(&mut self, next: u32) {
+        assert!(next % 2 == self.next_local_id % 2 && next >= self.next_local_id);
+        self.next_local_id = next;
+    }
+
     /// Whether a new stream may be opened now (client).
     pub fn can_open_stream(&self) -> bool {
         self.error.is_none()

@@ -236,8 +236,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     c.queued.push_back(open);
                 }
             }
-            Err(SendError::GoingAway) => {
-                // Never sent: as safe to retry as a stream above GOAWAY's last_stream_id.
+            Err(SendError::GoingAway | SendError::StreamIdsExhausted) => {
+                // Never sent: as safe to retry as a stream above GOAWAY's last_stream_id (and
+                // a connection out of stream identifiers is closed for new requests, below).
                 let _ = open.response.send(Err(Error::Unprocessed));
             }
             Err(e) => {
@@ -491,7 +492,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         // than half of at least 100 streams takes no new ones (the pool opens a fresh one).
         let reset_heavy =
             s.streams_opened_local >= 100 && s.resets_sent.total() * 2 > s.streams_opened_local;
-        let closed = self.conn.is_closed() || self.conn.error().is_some() || reset_heavy;
+        let closed = self.conn.is_closed()
+            || self.conn.error().is_some()
+            || self.conn.stream_ids_exhausted()
+            || reset_heavy;
         let active = self.conn.active_streams().0;
         let tracked = self.streams.len();
         if let Some(c) = self.client() {
