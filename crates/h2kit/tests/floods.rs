@@ -353,3 +353,102 @@ async fn a_peer_that_keeps_its_window_at_zero_is_timed_out() {
     // The legitimate client's connection is untouched.
     assert_eq!(stats.snapshot().goaways_sent.total(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continuation_flood_beside_a_legitimate_client() {
+    // A header block that never ends: one byte per CONTINUATION (CVE-2024-27316 class).
+    under_attack(
+        |i| {
+            if i == 0 {
+                frame(0x1, 0x1, 1, &GET[..3])
+            } else {
+                frame(0x9, 0, 1, &[0x84])
+            }
+        },
+        2,
+        10,
+    )
+    .await;
+}
+
+/// An HPACK bomb: one 4 KiB entry in the dynamic table, then requests that reference it a
+/// thousand times each (4 MB of header list from 1 KB on the wire). Each gets a 431 after at
+/// most the 64 KiB list limit's worth of decoding; the connection and the HPACK state live on,
+/// memory stays flat, and the legitimate client is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hpack_bomb_beside_a_legitimate_client() {
+    let (addr, stats) = server().await;
+    legitimate(addr).await;
+    let before = rss();
+    let bomber = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+        s.write_all(&frame(0x4, 0, 0, &[])).unwrap();
+        // Stream 1: GET with a literal "x: <4000 bytes>" added to the table (index 62).
+        let mut block = GET.to_vec();
+        block.extend([0x40, 0x01, b'x', 0x7f]);
+        block.extend(encode_int(4000 - 127));
+        block.extend(std::iter::repeat_n(b'v', 4000));
+        s.write_all(&frame(0x1, 0x5, 1, &block)).unwrap();
+        // Streams 3, 5, ...: the entry referenced a thousand times.
+        let mut bomb = GET.to_vec();
+        bomb.extend(std::iter::repeat_n(0xbe, 1000)); // indexed field 62
+        for i in 1..=200u32 {
+            s.write_all(&frame(0x1, 0x5, 2 * i + 1, &bomb)).unwrap();
+        }
+        // Read the 201 responses' HEADERS: the first 200, the bombs 431.
+        let mut dec = h2kit::proto::hpack::Decoder::new(4096);
+        let mut statuses = std::collections::BTreeMap::<Vec<u8>, u32>::new();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 65536];
+        let mut heads = 0;
+        while heads < 201 {
+            let n = s.read(&mut chunk).unwrap();
+            assert!(n > 0, "the connection was closed");
+            buf.extend(&chunk[..n]);
+            let mut at = 0;
+            while buf.len() >= at + 9 {
+                let len = u32::from_be_bytes([0, buf[at], buf[at + 1], buf[at + 2]]) as usize;
+                if buf.len() < at + 9 + len {
+                    break;
+                }
+                assert_ne!(
+                    buf[at + 3],
+                    0x7,
+                    "GOAWAY: the bomb should cost only its streams"
+                );
+                if buf[at + 3] == 0x1 {
+                    heads += 1;
+                    let block = Bytes::copy_from_slice(&buf[at + 9..at + 9 + len]);
+                    for f in dec.decode_vec(&block).unwrap() {
+                        if let h2kit::proto::hpack::Field::Pseudo(_, v) = f {
+                            *statuses.entry(v.to_vec()).or_default() += 1;
+                        }
+                    }
+                }
+                at += 9 + len;
+            }
+            buf.drain(..at);
+        }
+        statuses
+    });
+    legitimate(addr).await;
+    let statuses = bomber.await.unwrap();
+    assert_eq!(statuses.get(&b"200"[..]), Some(&1), "{statuses:?}");
+    assert_eq!(statuses.get(&b"431"[..]), Some(&200), "{statuses:?}");
+    let grown = rss().saturating_sub(before);
+    assert!(grown < 16 << 20, "RSS grew by {grown} bytes");
+    assert_eq!(stats.snapshot().goaways_sent.total(), 0);
+}
+
+/// HPACK integer continuation bytes (RFC 7541 §5.1) for a value already reduced by the prefix.
+fn encode_int(mut v: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while v >= 128 {
+        out.push((v % 128) as u8 | 0x80);
+        v /= 128;
+    }
+    out.push(v as u8);
+    out
+}
