@@ -82,7 +82,10 @@ fn attack(addr: SocketAddr, round: impl Fn(u32) -> Vec<u8>) -> (u32, u32) {
 
 /// A legitimate client's 2,000 requests, all expected to succeed.
 async fn legitimate(addr: SocketAddr) {
-    let c = Client::builder().build();
+    legitimate_with(&Client::builder().build(), addr).await
+}
+
+async fn legitimate_with(c: &Client, addr: SocketAddr) {
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let c = c.clone();
@@ -111,12 +114,31 @@ fn rss() -> u64 {
 
 async fn under_attack(round: fn(u32) -> Vec<u8>, kind: usize, bound: u32) {
     let (addr, stats) = server().await;
-    // Warm up: the legitimate client's connections and buffers exist before the baseline.
-    legitimate(addr).await;
+    // Warm up: the legitimate client's connection and buffers exist before the baseline (it
+    // comes from the attacker's address, 127.0.0.1: a new connection during the attacker's
+    // penalty would be refused).
+    let client = Client::builder().build();
+    legitimate_with(&client, addr).await;
     let before = rss();
     let attacker = tokio::task::spawn_blocking(move || attack(addr, round));
-    legitimate(addr).await;
+    legitimate_with(&client, addr).await;
     let (sent, code) = attacker.await.unwrap();
+    // The attacker's next connection is refused at once: it is serving its penalty.
+    let mut again = std::net::TcpStream::connect(addr).unwrap();
+    again
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let _ = again.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    let mut byte = [0u8; 1];
+    // Closed (EOF or reset), not answered and not left waiting.
+    let refused = match again.read(&mut byte) {
+        Ok(n) => n == 0,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    };
+    assert!(refused, "a connection during the penalty was served");
     let grown = rss().saturating_sub(before);
     eprintln!(
         "attack {kind}: {sent} rounds written, RSS +{} KiB",

@@ -235,11 +235,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     }
 
     /// Runs the connection to its end.
-    pub(crate) async fn run(mut self) {
+    /// Runs the connection to its end; returns the flood it was ended for, if any.
+    pub(crate) async fn run(mut self) -> Option<h2kit_proto::connection::Flood> {
         std::future::poll_fn(|cx| self.poll(cx)).await;
         if let Some(s) = self.stats.as_mut() {
             s.flush(self.conn.stats());
         }
+        self.conn.stats().flood
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {

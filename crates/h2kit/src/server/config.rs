@@ -21,6 +21,9 @@ use std::time::Duration;
 /// - `send_stall_timeout` 30 s: a response that cannot send a byte for this long because the
 ///   client keeps its flow-control window at zero (a slow-read attack, CVE-2019-9517) is reset
 ///   with RST_STREAM(CANCEL), which frees its handler and buffers.
+/// - `flood_penalty` 1 s: a source whose connection was ended for a flood may open no new
+///   connection for this long, doubling with each strike up to a minute (see
+///   `server::penalty`); `None` turns it off.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub proto: h2kit_proto::Config,
@@ -30,6 +33,7 @@ pub struct ServerConfig {
     pub max_connections: usize,
     pub inline_first_poll: bool,
     pub send_stall_timeout: Option<Duration>,
+    pub flood_penalty: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -42,6 +46,7 @@ impl Default for ServerConfig {
             max_connections: 50_000,
             inline_first_poll: true,
             send_stall_timeout: Some(Duration::from_secs(30)),
+            flood_penalty: Some(Duration::from_secs(1)),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! `http_body::Body<Data = Bytes>` serves unchanged (an `axum::Router`, for one).
 
 mod config;
+mod penalty;
 mod sniff;
 
 use std::future::Future;
@@ -152,6 +153,10 @@ impl Server {
         F: Future<Output = ()>,
     {
         let handler: Arc<dyn Handler> = Arc::new(ServiceHandler(service));
+        let penalty = self
+            .config
+            .flood_penalty
+            .map(|base| Arc::new(penalty::PenaltyBox::new(base)));
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
@@ -159,7 +164,7 @@ impl Server {
             tokio::select! {
                 _ = &mut shutdown => break,
                 accepted = listener.accept() => {
-                    let (sock, _) = match accepted {
+                    let (sock, peer) = match accepted {
                         Ok(a) => a,
                         Err(e) => {
                             // EMFILE and friends: back off briefly instead of spinning.
@@ -168,7 +173,12 @@ impl Server {
                             continue;
                         }
                     };
-                    if self.stats.open_connections() >= self.config.max_connections as u64 {
+                    let penalized = penalty
+                        .as_ref()
+                        .is_some_and(|p| p.blocked(peer.ip(), std::time::Instant::now()));
+                    if penalized
+                        || self.stats.open_connections() >= self.config.max_connections as u64
+                    {
                         self.stats.connection_rejected();
                         drop(sock);
                         continue;
@@ -182,6 +192,7 @@ impl Server {
                         stop: stop.clone(),
                         stats: self.stats.clone(),
                         tls: self.tls.clone(),
+                        penalty: penalty.clone().map(|p| (p, peer.ip())),
                     };
                     tasks.spawn(conn.run(sock));
                 }
@@ -206,6 +217,8 @@ struct ConnTask {
     stop: CancellationToken,
     stats: Arc<ServerStats>,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Where a flood on this connection is held against its source.
+    penalty: Option<(Arc<penalty::PenaltyBox>, std::net::IpAddr)>,
 }
 
 impl ConnTask {
@@ -250,8 +263,11 @@ impl ConnTask {
             handler: self.handler,
             new_handlers: Vec::new(),
         };
-        Driver::new(io, first, role, self.driver_config, self.stop, Some(sink))
+        let flood = Driver::new(io, first, role, self.driver_config, self.stop, Some(sink))
             .run()
             .await;
+        if let (Some(_), Some((penalty, ip))) = (flood, &self.penalty) {
+            penalty.strike(*ip, std::time::Instant::now());
+        }
     }
 }
