@@ -14,7 +14,8 @@ mkdir -p "$OUT"
 RAW="$OUT/attack-raw.txt"
 : > "$RAW"
 
-cargo build --release -q -p h2kit-cli -p h2kit --example attacker
+cargo build --release -q -p h2kit-cli
+cargo build --release -q -p h2kit --example attacker
 taskset -c 1 target/release/h2kit serve --listen 127.0.0.1:18281 --log error > /dev/null &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT

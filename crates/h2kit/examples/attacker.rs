@@ -2,8 +2,12 @@
 //! kind of abuse, reconnecting whenever the server ends the connection, for a number of
 //! seconds. Prints the connections it needed and the frames it wrote.
 //!
-//! `cargo run --release -p h2kit --example attacker -- KIND HOST:PORT SECONDS`
+//! `cargo run --release -p h2kit --example attacker -- KIND HOST:PORT SECONDS [SOURCE_IP]`
 //! KIND: rapid-reset | made-you-reset | empty-data | ping-flood | priority | slow-read
+//!
+//! SOURCE_IP (default 127.0.0.2) is the address the attacker connects from, so that on
+//! loopback it is a different source from the legitimate client on 127.0.0.1, as it would be
+//! on a network (the server's penalty box holds floods against their source).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -63,10 +67,28 @@ fn main() {
     let kind = args.next().expect("KIND");
     let addr = args.next().expect("HOST:PORT");
     let secs: u64 = args.next().map_or(5, |s| s.parse().unwrap());
+    let source: std::net::IpAddr = args
+        .next()
+        .map_or("127.0.0.2".parse().unwrap(), |s| s.parse().unwrap());
+    let target: std::net::SocketAddr = addr.parse().expect("HOST:PORT as an IP address");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    // Connects from `source` (std's TcpStream cannot bind before connecting).
+    let connect = || -> std::io::Result<TcpStream> {
+        rt.block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(std::net::SocketAddr::new(source, 0))?;
+            let s = socket.connect(target).await?.into_std()?;
+            s.set_nonblocking(false)?;
+            Ok(s)
+        })
+    };
     let end = Instant::now() + Duration::from_secs(secs);
     let (mut connections, mut frames) = (0u64, 0u64);
     while Instant::now() < end {
-        let Ok(mut s) = TcpStream::connect(&addr) else {
+        let Ok(mut s) = connect() else {
             std::thread::sleep(Duration::from_millis(10));
             continue;
         };
