@@ -38,6 +38,37 @@ fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
 /// GET / (static table indexes and a literal :authority).
 const GET: [u8; 6] = [0x82, 0x86, 0x84, 0x01, 0x01, b'a'];
 
+/// Reads frames from `s` and hands each (type, payload) to `on_frame` until it returns
+/// `Some`, which is returned; None if the connection ends first. Panics on a read timeout.
+fn read_frames<T>(
+    s: &mut std::net::TcpStream,
+    mut on_frame: impl FnMut(u8, &[u8]) -> Option<T>,
+) -> Option<T> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    loop {
+        let n = match s.read(&mut chunk) {
+            Ok(0) => return None,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
+            Err(e) => panic!("reading frames: {e}"),
+        };
+        buf.extend(&chunk[..n]);
+        let mut at = 0;
+        while buf.len() >= at + 9 {
+            let len = u32::from_be_bytes([0, buf[at], buf[at + 1], buf[at + 2]]) as usize;
+            if buf.len() < at + 9 + len {
+                break;
+            }
+            if let Some(t) = on_frame(buf[at + 3], &buf[at + 9..at + 9 + len]) {
+                return Some(t);
+            }
+            at += 9 + len;
+        }
+        buf.drain(..at);
+    }
+}
+
 /// Writes `round(i)` for i = 0.. until the server's GOAWAY arrives (read on another thread);
 /// returns the rounds written and the GOAWAY's error code.
 fn attack(addr: SocketAddr, round: impl Fn(u32) -> Vec<u8>) -> (u32, u32) {
@@ -46,28 +77,9 @@ fn attack(addr: SocketAddr, round: impl Fn(u32) -> Vec<u8>) -> (u32, u32) {
     s.write_all(&frame(0x4, 0, 0, &[])).unwrap();
     let mut reader = s.try_clone().unwrap();
     let goaway = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 65536];
-        loop {
-            let n = reader.read(&mut chunk).unwrap_or(0);
-            if n == 0 {
-                return None;
-            }
-            buf.extend(&chunk[..n]);
-            let mut at = 0;
-            while buf.len() >= at + 9 {
-                let len = u32::from_be_bytes([0, buf[at], buf[at + 1], buf[at + 2]]) as usize;
-                if buf.len() < at + 9 + len {
-                    break;
-                }
-                if buf[at + 3] == 0x7 {
-                    let p = &buf[at + 9..at + 9 + len];
-                    return Some(u32::from_be_bytes(p[4..8].try_into().unwrap()));
-                }
-                at += 9 + len;
-            }
-            buf.drain(..at);
-        }
+        read_frames(&mut reader, |kind, p| {
+            (kind == 0x7).then(|| u32::from_be_bytes(p[4..8].try_into().unwrap()))
+        })
     });
     let mut sent = 0;
     for i in 0..1_000_000u32 {
@@ -341,31 +353,17 @@ async fn a_peer_that_keeps_its_window_at_zero_is_timed_out() {
         s.write_all(&frame(0x1, 0x5, 1, &GET)).unwrap();
         let started = std::time::Instant::now();
         // Read everything, acknowledge nothing: no WINDOW_UPDATE ever.
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 65536];
         let mut data = 0usize;
-        loop {
-            let n = s.read(&mut chunk).expect("the reset arrives in time");
-            assert!(n > 0, "closed instead of reset");
-            buf.extend(&chunk[..n]);
-            let mut at = 0;
-            while buf.len() >= at + 9 {
-                let len = u32::from_be_bytes([0, buf[at], buf[at + 1], buf[at + 2]]) as usize;
-                if buf.len() < at + 9 + len {
-                    break;
-                }
-                match buf[at + 3] {
-                    0x0 => data += len,
-                    0x3 => {
-                        let code = u32::from_be_bytes(buf[at + 9..at + 13].try_into().unwrap());
-                        return (code, data, started.elapsed());
-                    }
-                    _ => {}
-                }
-                at += 9 + len;
+        let code = read_frames(&mut s, |kind, p| match kind {
+            0x0 => {
+                data += p.len();
+                None
             }
-            buf.drain(..at);
-        }
+            0x3 => Some(u32::from_be_bytes(p[..4].try_into().unwrap())),
+            _ => None,
+        })
+        .expect("reset, not closed");
+        (code, data, started.elapsed())
     });
     legitimate(addr).await;
     let (code, data, after) = slow.await.unwrap();
@@ -422,37 +420,20 @@ async fn hpack_bomb_beside_a_legitimate_client() {
         // Read the 201 responses' HEADERS: the first 200, the bombs 431.
         let mut dec = h2kit::proto::hpack::Decoder::new(4096);
         let mut statuses = std::collections::BTreeMap::<Vec<u8>, u32>::new();
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 65536];
         let mut heads = 0;
-        while heads < 201 {
-            let n = s.read(&mut chunk).unwrap();
-            assert!(n > 0, "the connection was closed");
-            buf.extend(&chunk[..n]);
-            let mut at = 0;
-            while buf.len() >= at + 9 {
-                let len = u32::from_be_bytes([0, buf[at], buf[at + 1], buf[at + 2]]) as usize;
-                if buf.len() < at + 9 + len {
-                    break;
-                }
-                assert_ne!(
-                    buf[at + 3],
-                    0x7,
-                    "GOAWAY: the bomb should cost only its streams"
-                );
-                if buf[at + 3] == 0x1 {
-                    heads += 1;
-                    let block = Bytes::copy_from_slice(&buf[at + 9..at + 9 + len]);
-                    for f in dec.decode_vec(&block).unwrap() {
-                        if let h2kit::proto::hpack::Field::Pseudo(_, v) = f {
-                            *statuses.entry(v.to_vec()).or_default() += 1;
-                        }
+        read_frames(&mut s, |kind, p| {
+            assert_ne!(kind, 0x7, "GOAWAY: the bomb should cost only its streams");
+            if kind == 0x1 {
+                heads += 1;
+                for f in dec.decode_vec(&Bytes::copy_from_slice(p)).unwrap() {
+                    if let h2kit::proto::hpack::Field::Pseudo(_, v) = f {
+                        *statuses.entry(v.to_vec()).or_default() += 1;
                     }
                 }
-                at += 9 + len;
             }
-            buf.drain(..at);
-        }
+            (heads == 201).then_some(())
+        })
+        .expect("201 responses");
         statuses
     });
     legitimate(addr).await;
