@@ -51,6 +51,14 @@ pub struct Args {
     /// Refuse connections beyond this many open ones.
     #[arg(long, default_value_t = 50_000)]
     max_connections: usize,
+    /// Reset a response that could not send a byte for this long because the client keeps
+    /// its window at zero (0 turns it off).
+    #[arg(long, default_value = "30s", value_parser = duration::parse)]
+    send_stall_timeout: Duration,
+    /// After a connection is ended for a flood, refuse new connections from its address for
+    /// this long, doubling per strike up to a minute (0 turns it off).
+    #[arg(long, default_value = "1s", value_parser = duration::parse)]
+    flood_penalty: Duration,
     /// Serve Prometheus metrics on this address (GET /metrics).
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
@@ -111,7 +119,8 @@ pub fn run(args: Args) -> Result<(), String> {
             shutdown_grace: args.shutdown_grace,
             max_connections: args.max_connections,
             inline_first_poll: !args.spawn_handlers,
-            ..ServerConfig::default()
+            send_stall_timeout: Some(args.send_stall_timeout).filter(|d| !d.is_zero()),
+            flood_penalty: Some(args.flood_penalty).filter(|d| !d.is_zero()),
         };
         let mut server = Server::new(config);
         let scheme = if let Some(tls) = tls {
