@@ -216,3 +216,43 @@ fn a_burst_of_random_cancellations_among_completions_is_fine() {
     }
     assert_untouched(&mut p);
 }
+
+#[test]
+fn hpack_table_churn_is_bounded_work() {
+    // Every request shrinks the dynamic table to nothing and grows it back (two size updates
+    // at the start of the block, RFC 7541 §4.2), then inserts a fresh 100-byte field: the
+    // table is rebuilt 10,000 times, each block costing only its own bytes.
+    let mut p = server();
+    for i in 0..10_000u32 {
+        let mut block = vec![0x20, 0x3f, 0xe1, 0x1f]; // size 0, then size 4096
+        block.extend([0x82, 0x86, 0x84, 0x41, 0x01, b'a']); // GET http / , :authority a
+        let name = format!("x-churn-{i:08}");
+        let value = vec![b'v'; 100 - name.len()];
+        block.push(0x40);
+        block.push(name.len() as u8);
+        block.extend(name.as_bytes());
+        block.push(value.len() as u8);
+        block.extend(&value);
+        let id = 2 * i + 1;
+        let h = Frame::Headers(Headers {
+            stream_id: StreamId(id),
+            block: Bytes::from(block),
+            end_stream: true,
+            end_headers: true,
+            priority: None,
+            pad: None,
+        });
+        p.send(&[h]).unwrap();
+        p.conn
+            .send_response(StreamId(id), &http::Response::new(()).into_parts().0, true)
+            .unwrap();
+        p.output();
+    }
+    assert_untouched(&mut p);
+    let heads = p
+        .events
+        .iter()
+        .filter(|e| matches!(e, h2kit_proto::Event::Headers { .. }))
+        .count();
+    assert_eq!(heads, 10_000);
+}
