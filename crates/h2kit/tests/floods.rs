@@ -455,3 +455,47 @@ fn encode_int(mut v: usize) -> Vec<u8> {
     out.push(v as u8);
     out
 }
+
+/// Too many connections: beyond `max_connections` new ones are closed at once, while the
+/// legitimate client's established connection is served throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_are_refused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let svc = tower::service_fn(|_: http::Request<RecvBody>| async {
+        Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from_static(b"ok"))))
+    });
+    let server = Server::new(ServerConfig {
+        max_connections: 50,
+        ..ServerConfig::default()
+    });
+    let stats = server.stats();
+    tokio::spawn(server.serve(listener, svc, std::future::pending()));
+    let client = Client::builder().build();
+    legitimate_with(&client, addr).await;
+    // 49 idle connections fill the server up (the client holds the 50th)...
+    let mut idle = Vec::new();
+    for _ in 0..49 {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
+        s.write_all(&frame(0x4, 0, 0, &[])).unwrap();
+        idle.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // ...so 20 more are closed at once, without a byte.
+    for _ in 0..20 {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let _ = s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+        let mut byte = [0u8; 1];
+        let refused = match s.read(&mut byte) {
+            Ok(n) => n == 0,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        assert!(refused, "a connection beyond the limit was served");
+    }
+    legitimate_with(&client, addr).await;
+    let s = stats.snapshot();
+    assert_eq!(s.connections_rejected, 20, "{s:?}");
+    assert_eq!(s.connections_open, 50, "{s:?}");
+}
