@@ -481,58 +481,18 @@ enum ReqBody {
     Stream(Option<http_body_util::combinators::UnsyncBoxBody<Bytes, String>>),
 }
 
-/// Streams a request body: each chunk after the previous one was taken by the connection
-/// (flow control permitting), then trailers or the end of the stream.
+/// Streams a request body (see `driver::pump`); a body that fails cancels its stream.
 async fn pump_body(
     stream: h2kit_proto::StreamId,
     mut body: http_body_util::combinators::UnsyncBoxBody<Bytes, String>,
     tx: tokio::sync::mpsc::UnboundedSender<Command>,
 ) {
-    loop {
-        let frame = match body.frame().await {
-            None => {
-                let (ack, _rx) = oneshot::channel();
-                let _ = tx.send(Command::Data {
-                    stream,
-                    data: Bytes::new(),
-                    end_stream: true,
-                    ack,
-                });
-                return;
-            }
-            Some(Err(_)) => {
-                let _ = tx.send(Command::Cancel {
-                    stream,
-                    timed_out: false,
-                });
-                return;
-            }
-            Some(Ok(f)) => f,
-        };
-        match frame.into_data() {
-            Ok(data) => {
-                let end = http_body::Body::is_end_stream(&body);
-                let (ack, rx) = oneshot::channel();
-                let _ = tx.send(Command::Data {
-                    stream,
-                    data,
-                    end_stream: end,
-                    ack,
-                });
-                if end || !matches!(rx.await, Ok(Ok(()))) {
-                    return;
-                }
-            }
-            Err(frame) => {
-                if let Ok(trailers) = frame.into_trailers() {
-                    let _ = tx.send(Command::Trailers {
-                        stream,
-                        trailers: Box::new(trailers),
-                    });
-                }
-                return;
-            }
-        }
+    let pumped = crate::driver::pump(stream, std::pin::Pin::new(&mut body), &tx).await;
+    if let Err(crate::driver::PumpError::Body) = pumped {
+        let _ = tx.send(Command::Cancel {
+            stream,
+            timed_out: false,
+        });
     }
 }
 

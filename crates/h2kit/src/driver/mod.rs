@@ -27,7 +27,10 @@ use crate::server::Handler;
 use crate::stats::StatsSink;
 
 pub(crate) mod client;
+mod pump;
+
 use crate::Error;
+pub(crate) use pump::{pump, send_response, PumpError};
 
 /// Stop reading from the peer while this much output is unwritten.
 const MAX_OUTPUT_BACKLOG: usize = 1 << 20;
@@ -988,117 +991,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         if let Some(ctx) = self.streams.get(&stream) {
             if ctx.pending.is_none() && ctx.body.is_none() {
                 self.streams.remove(&stream);
-            }
-        }
-    }
-}
-
-/// Sends a handler's response through the driver: head (with the body when it is one chunk),
-/// then each chunk after the previous one was accepted, then trailers.
-pub(crate) async fn send_response<B>(
-    stream: StreamId,
-    res: http::Response<B>,
-    tx: &mpsc::UnboundedSender<Command>,
-) -> Result<(), Error>
-where
-    B: http_body::Body<Data = Bytes>,
-{
-    use http_body_util::BodyExt;
-    let (parts, body) = res.into_parts();
-    let parts = Box::new(parts);
-    let mut body = std::pin::pin!(body);
-    if body.is_end_stream() {
-        let _ = tx.send(Command::Respond {
-            stream,
-            parts,
-            body: None,
-            end_stream: true,
-        });
-        return Ok(());
-    }
-    let mut head = Some(parts);
-    loop {
-        let frame = match body.frame().await {
-            None => {
-                // The body ended without a last-chunk marker: an empty END_STREAM.
-                if let Some(parts) = head.take() {
-                    let _ = tx.send(Command::Respond {
-                        stream,
-                        parts,
-                        body: None,
-                        end_stream: true,
-                    });
-                    return Ok(());
-                }
-                let (ack, rx) = oneshot::channel();
-                let _ = tx.send(Command::Data {
-                    stream,
-                    data: Bytes::new(),
-                    end_stream: true,
-                    ack,
-                });
-                return rx.await.unwrap_or(Err(Error::ConnectionClosed));
-            }
-            Some(Err(_)) => {
-                let _ = tx.send(Command::Reset {
-                    stream,
-                    code: ErrorCode::INTERNAL_ERROR,
-                });
-                return Err(Error::Protocol(ErrorCode::INTERNAL_ERROR));
-            }
-            Some(Ok(f)) => f,
-        };
-        match frame.into_data() {
-            Ok(data) => {
-                let end = body.is_end_stream();
-                if let Some(parts) = head.take() {
-                    if end || data.is_empty() {
-                        let _ = tx.send(Command::Respond {
-                            stream,
-                            parts,
-                            body: Some(data),
-                            end_stream: end,
-                        });
-                        if end {
-                            return Ok(());
-                        }
-                        continue;
-                    }
-                    let _ = tx.send(Command::Respond {
-                        stream,
-                        parts,
-                        body: None,
-                        end_stream: false,
-                    });
-                }
-                let (ack, rx) = oneshot::channel();
-                let _ = tx.send(Command::Data {
-                    stream,
-                    data,
-                    end_stream: end,
-                    ack,
-                });
-                rx.await.unwrap_or(Err(Error::ConnectionClosed))?;
-                if end {
-                    return Ok(());
-                }
-            }
-            Err(frame) => {
-                if let Ok(trailers) = frame.into_trailers() {
-                    if let Some(parts) = head.take() {
-                        let _ = tx.send(Command::Respond {
-                            stream,
-                            parts,
-                            body: None,
-                            end_stream: false,
-                        });
-                    }
-                    let _ = tx.send(Command::Trailers {
-                        stream,
-                        trailers: Box::new(trailers),
-                    });
-                    return Ok(());
-                }
             }
         }
     }
