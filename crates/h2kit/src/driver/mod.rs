@@ -699,115 +699,111 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     }
 
     fn dispatch_one(&mut self, e: Event) {
-        {
-            // A stream whose receiving side this event closes may be finished altogether.
-            let touched = match &e {
-                Event::Headers {
-                    stream,
-                    end_stream: true,
-                    ..
-                }
-                | Event::Data {
-                    stream,
-                    end_stream: true,
-                    ..
-                } => Some(*stream),
-                _ => None,
-            };
-            self.dispatch_event(e);
-            if let Some(stream) = touched {
-                if self.conn.stream_state(stream) == StreamState::Closed {
-                    self.forget(stream);
-                }
+        // A stream whose receiving side this event closes may be finished altogether.
+        let touched = match &e {
+            Event::Headers {
+                stream,
+                end_stream: true,
+                ..
+            }
+            | Event::Data {
+                stream,
+                end_stream: true,
+                ..
+            } => Some(*stream),
+            _ => None,
+        };
+        self.dispatch_event(e);
+        if let Some(stream) = touched {
+            if self.conn.stream_state(stream) == StreamState::Closed {
+                self.forget(stream);
             }
         }
     }
 
     fn dispatch_event(&mut self, e: Event) {
-        {
-            match e {
-                Event::Headers {
-                    stream,
-                    head,
-                    end_stream,
-                } => self.on_headers(stream, head, end_stream),
-                Event::Data {
-                    stream,
-                    data,
-                    end_stream,
-                } => {
-                    let n = data.len();
-                    let ctx = self.streams.get_mut(&stream);
-                    match ctx {
-                        Some(StreamCtx {
-                            early: Some(early),
-                            deferred,
-                            ..
-                        }) => {
-                            early.len += n;
-                            early.chunks.push(data);
-                            early.complete |= end_stream;
-                            if early.complete {
-                                if let Some(req) = deferred.take() {
-                                    self.push_handler(stream, req);
-                                }
+        match e {
+            Event::Headers {
+                stream,
+                head,
+                end_stream,
+            } => self.on_headers(stream, head, end_stream),
+            Event::Data {
+                stream,
+                data,
+                end_stream,
+            } => {
+                let n = data.len();
+                let ctx = self.streams.get_mut(&stream);
+                match ctx {
+                    Some(StreamCtx {
+                        early: Some(early),
+                        deferred,
+                        ..
+                    }) => {
+                        early.len += n;
+                        early.chunks.push(data);
+                        early.complete |= end_stream;
+                        if early.complete {
+                            if let Some(req) = deferred.take() {
+                                self.push_handler(stream, req);
                             }
-                        }
-                        Some(ctx) if ctx.body.is_some() && !ctx.body_dropped => {
-                            ctx.unreleased += n;
-                            if let Some(tx) = &ctx.body {
-                                if tx.send(BodyMsg::Data(data)).is_err() {
-                                    ctx.body_dropped = true;
-                                }
-                            }
-                            if end_stream {
-                                ctx.body = None;
-                            }
-                        }
-                        _ => self.conn.release_capacity(stream, n),
-                    }
-                }
-                Event::Reset {
-                    stream,
-                    code,
-                    remote,
-                } => {
-                    let err = if remote {
-                        Error::Reset(code)
-                    } else {
-                        Error::Protocol(code)
-                    };
-                    self.fail_response(stream, err.clone());
-                    if let Some(ctx) = self.streams.remove(&stream) {
-                        if let Some(tx) = ctx.body {
-                            let _ = tx.send(BodyMsg::Error(err.clone()));
-                        }
-                        if let Some(p) = ctx.pending {
-                            if let Some(ack) = p.ack {
-                                let _ = ack.send(Err(err));
-                            }
-                        }
-                        if let Some(h) = ctx.handler {
-                            h.abort();
                         }
                     }
+                    Some(ctx) if ctx.body.is_some() && !ctx.body_dropped => {
+                        ctx.unreleased += n;
+                        if let Some(tx) = &ctx.body {
+                            if tx.send(BodyMsg::Data(data)).is_err() {
+                                ctx.body_dropped = true;
+                            }
+                        }
+                        if end_stream {
+                            ctx.body = None;
+                        }
+                    }
+                    _ => self.conn.release_capacity(stream, n),
                 }
-                Event::SendCapacity { stream } => self.flush_stream(stream),
-                Event::Unprocessed { stream } => {
-                    self.fail_response(stream, Error::Unprocessed);
-                    self.streams.remove(&stream);
-                }
-                Event::StreamsAvailable => self.open_queued(),
-                Event::GoAway { code, .. } => self.on_goaway(code),
-                Event::PingAck { rtt, .. } => self.on_ping_answered(rtt),
-                Event::LocalSettingsAcked if !self.settings_acked => {
-                    // Our first SETTINGS went out with the preface: their ACK is a round trip.
-                    self.settings_acked = true;
-                    let rtt = self.started.elapsed();
-                    self.on_rtt(rtt);
-                }
-                _ => {}
             }
+            Event::Reset {
+                stream,
+                code,
+                remote,
+            } => {
+                let err = if remote {
+                    Error::Reset(code)
+                } else {
+                    Error::Protocol(code)
+                };
+                self.fail_response(stream, err.clone());
+                if let Some(ctx) = self.streams.remove(&stream) {
+                    if let Some(tx) = ctx.body {
+                        let _ = tx.send(BodyMsg::Error(err.clone()));
+                    }
+                    if let Some(p) = ctx.pending {
+                        if let Some(ack) = p.ack {
+                            let _ = ack.send(Err(err));
+                        }
+                    }
+                    if let Some(h) = ctx.handler {
+                        h.abort();
+                    }
+                }
+            }
+            Event::SendCapacity { stream } => self.flush_stream(stream),
+            Event::Unprocessed { stream } => {
+                self.fail_response(stream, Error::Unprocessed);
+                self.streams.remove(&stream);
+            }
+            Event::StreamsAvailable => self.open_queued(),
+            Event::GoAway { code, .. } => self.on_goaway(code),
+            Event::PingAck { rtt, .. } => self.on_ping_answered(rtt),
+            Event::LocalSettingsAcked if !self.settings_acked => {
+                // Our first SETTINGS went out with the preface: their ACK is a round trip.
+                self.settings_acked = true;
+                let rtt = self.started.elapsed();
+                self.on_rtt(rtt);
+            }
+            _ => {}
         }
     }
 

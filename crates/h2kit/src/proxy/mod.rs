@@ -78,7 +78,7 @@ pub(crate) struct Conn {
     pub cancel: CancellationToken,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Totals {
     pub connections: u64,
     pub not_h2: u64,
@@ -86,13 +86,14 @@ pub(crate) struct Totals {
     pub resets: u64,
     pub closes: u64,
     pub upstream_failures: u64,
-    pub bytes: [u64; 2],
     pub sides: [SideCounts; 2],
     pub anomalies: [u64; 5],
 }
 
 pub(crate) struct Shared {
     pub config: ProxyConfig,
+    /// Bytes forwarded client→server and server→client (atomics: counted per chunk).
+    pub bytes: [AtomicU64; 2],
     pub seq: AtomicU64,
     pub conns: Mutex<HashMap<u64, Arc<Conn>>>,
     pub totals: Mutex<Totals>,
@@ -151,6 +152,7 @@ impl Proxy {
             listener,
             shared: Arc::new(Shared {
                 config,
+                bytes: Default::default(),
                 seq: AtomicU64::new(1),
                 conns: Mutex::new(HashMap::new()),
                 totals: Mutex::new(Totals::default()),

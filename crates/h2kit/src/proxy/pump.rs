@@ -185,7 +185,7 @@ async fn one_way(
             }
         }
         conn.bytes.fetch_add(chunk.len() as u64, Relaxed);
-        shared.totals.lock().unwrap().bytes[sender as usize] += chunk.len() as u64;
+        shared.bytes[sender as usize].fetch_add(chunk.len() as u64, Relaxed);
         if let Some(tap) = tap.as_mut().filter(|_| !link.not_h2.load(Relaxed)) {
             if !tap.feed(chunk, &mut frames) {
                 link.not_h2.store(true, Relaxed);
@@ -196,12 +196,8 @@ async fn one_way(
             Some(rate) => paced_write(to, chunk, rate).await,
             None => to.write_all(chunk).await,
         };
-        conn.last_used.store(
-            shared
-                .seq
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            Relaxed,
-        );
+        conn.last_used
+            .store(shared.seq.fetch_add(1, Relaxed), Relaxed);
         if written.is_err() {
             return;
         }

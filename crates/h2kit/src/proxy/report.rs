@@ -2,6 +2,8 @@
 
 use h2kit_proto::watch::{AnomalyKind, Side, SideCounts, Watcher};
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use super::{Shared, Totals};
 
 /// What passed through the proxy, by direction, and what it flagged.
@@ -50,20 +52,7 @@ pub(super) fn add_watcher(t: &mut Totals, w: &Watcher) {
 pub(super) fn build(shared: &Shared) -> ProxyReport {
     // Finished connections are in the totals; open ones are added from their watchers.
     let conns: Vec<_> = shared.conns.lock().unwrap().values().cloned().collect();
-    let mut t = {
-        let t = shared.totals.lock().unwrap();
-        Totals {
-            connections: t.connections,
-            not_h2: t.not_h2,
-            unplugged: t.unplugged,
-            resets: t.resets,
-            closes: t.closes,
-            upstream_failures: t.upstream_failures,
-            bytes: t.bytes,
-            sides: t.sides.clone(),
-            anomalies: t.anomalies,
-        }
-    };
+    let mut t = shared.totals.lock().unwrap().clone();
     for c in &conns {
         if let Some(w) = &c.watcher {
             add_watcher(&mut t, &w.lock().unwrap());
@@ -78,8 +67,8 @@ pub(super) fn build(shared: &Shared) -> ProxyReport {
         unplugged: t.unplugged,
         resets: t.resets,
         closes: t.closes,
-        bytes_client_to_server: t.bytes[0],
-        bytes_server_to_client: t.bytes[1],
+        bytes_client_to_server: shared.bytes[0].load(Relaxed),
+        bytes_server_to_client: shared.bytes[1].load(Relaxed),
         client,
         server,
         anomalies: AnomalyKind::ALL
