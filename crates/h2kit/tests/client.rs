@@ -1,12 +1,15 @@
 //! The client against h2kit's server (in process) and against nghttpd.
 
+mod common;
+use common::{get, single_connection_client};
+
 use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
 use h2kit::client::{ErrorKind, Phase};
 use h2kit::{Client, ClientConfig, RecvBody, Server, ServerConfig};
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::{BodyExt, Full};
 
 async fn serve(config: ServerConfig) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -33,19 +36,50 @@ async fn serve(config: ServerConfig) -> (std::net::SocketAddr, tokio::sync::ones
     (addr, stop)
 }
 
-fn get(url: String) -> http::Request<Empty<Bytes>> {
-    http::Request::get(url).body(Empty::new()).unwrap()
+/// nghttpd serving `dir` on a free port (`extra` before the port, `tls` files after it),
+/// killed when dropped.
+struct Nghttpd(std::process::Child, u16);
+
+impl Nghttpd {
+    fn start(dir: &std::path::Path, extra: &[&str], tls: &[std::path::PathBuf]) -> Nghttpd {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("nghttpd")
+            .args(extra)
+            .args(["-d", dir.to_str().unwrap(), &port.to_string()])
+            .args(tls)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("nghttpd is required (CI installs nghttp2-server)");
+        Nghttpd(child, port)
+    }
+}
+
+impl Drop for Nghttpd {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The first response once the server is up (it may take a moment to listen).
+async fn first_response(client: &Client, url: &str) -> http::Response<RecvBody> {
+    for _ in 0..50 {
+        match client.send(get(url.to_string())).await {
+            Ok(r) => return r,
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    panic!("no answer from {url}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_requests_on_one_connection() {
     let (addr, _stop) = serve(ServerConfig::default()).await;
-    let client = Client::builder()
-        .config(ClientConfig {
-            max_connections_per_origin: 1,
-            ..Default::default()
-        })
-        .build();
+    let client = single_connection_client();
     let mut tasks = Vec::new();
     for i in 0..2000 {
         let c = client.clone();
@@ -118,29 +152,10 @@ async fn against_nghttpd() {
     let dir = std::env::temp_dir().join(format!("h2kit-nghttpd-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("file.txt"), b"served by nghttpd\n").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new("nghttpd")
-        .args(["--no-tls", "-d", dir.to_str().unwrap(), &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("nghttpd is required (CI installs nghttp2-server)");
+    let server = Nghttpd::start(&dir, &["--no-tls"], &[]);
     let client = Client::builder().build();
-    let url = format!("http://127.0.0.1:{port}/file.txt");
-    let mut res = None;
-    for _ in 0..50 {
-        match client.send(get(url.clone())).await {
-            Ok(r) => {
-                res = Some(r);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-    let res = res.expect("nghttpd answered");
+    let url = format!("http://127.0.0.1:{}/file.txt", server.1);
+    let res = first_response(&client, &url).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.into_body().collect().await.unwrap().to_bytes(),
@@ -157,8 +172,7 @@ async fn against_nghttpd() {
     for t in tasks {
         assert_eq!(t.await.unwrap().unwrap(), 200);
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -224,12 +238,7 @@ impl http_body::Body for Stall {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finished_streams_leave_no_state_behind() {
     let (addr, _stop) = serve(ServerConfig::default()).await;
-    let client = Client::builder()
-        .config(ClientConfig {
-            max_connections_per_origin: 1,
-            ..Default::default()
-        })
-        .build();
+    let client = single_connection_client();
     for i in 0..1000 {
         let res = client
             .send(get(format!("http://{addr}/n{i}")))
@@ -291,39 +300,17 @@ async fn against_nghttpd_over_tls() {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new("nghttpd")
-        .args(["-d", dir.to_str().unwrap(), &port.to_string()])
-        .arg(dir.join("key.pem"))
-        .arg(dir.join("cert.pem"))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("nghttpd is required (CI installs nghttp2-server)");
+    let server = Nghttpd::start(&dir, &[], &[dir.join("key.pem"), dir.join("cert.pem")]);
     // Trust the self-signed certificate as a custom root.
     let tls = h2kit::tls::client_config(Some(&dir.join("cert.pem"))).unwrap();
     let client = Client::builder().tls(tls).build();
-    let url = format!("https://localhost:{port}/file.txt");
-    let mut res = None;
-    for _ in 0..50 {
-        match client.send(get(url.clone())).await {
-            Ok(r) => {
-                res = Some(r);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-    let res = res.expect("nghttpd answered over TLS");
+    let url = format!("https://localhost:{}/file.txt", server.1);
+    let res = first_response(&client, &url).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         res.into_body().collect().await.unwrap().to_bytes(),
         "served over TLS\n"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -2,7 +2,7 @@
 //! scenario is a server misbehaving, or behaving at an edge, in one specific way.
 
 mod common;
-use common::{get, Scripted};
+use common::{get, single_connection_client, Scripted};
 
 use std::sync::Arc;
 
@@ -30,13 +30,7 @@ async fn refused_stream_is_retried_once_and_succeeds() {
 #[tokio::test]
 async fn goaway_with_a_low_last_stream_id_retries_only_unprocessed_requests() {
     let s = Scripted::start("goaway-low");
-    let client = Client::builder()
-        .config(ClientConfig {
-            max_connections_per_origin: 1,
-            ..Default::default()
-        })
-        .build();
-    // One request first, so the connection (and the server's limit) is known.
+    let client = single_connection_client();
     let mut tasks = Vec::new();
     for i in 0..5 {
         let c = client.clone();
@@ -59,12 +53,7 @@ async fn goaway_with_a_low_last_stream_id_retries_only_unprocessed_requests() {
 #[tokio::test]
 async fn max_concurrent_streams_1_is_never_exceeded() {
     let s = Scripted::start("max1");
-    let client = Client::builder()
-        .config(ClientConfig {
-            max_connections_per_origin: 1,
-            ..Default::default()
-        })
-        .build();
+    let client = single_connection_client();
     let mut tasks = Vec::new();
     for i in 0..10 {
         let c = client.clone();
@@ -85,12 +74,7 @@ async fn max_concurrent_streams_1_is_never_exceeded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn body_dropped_after_its_last_byte_sends_no_reset() {
     let s = Scripted::start("split-end");
-    let client = Client::builder()
-        .config(ClientConfig {
-            max_connections_per_origin: 1,
-            ..Default::default()
-        })
-        .build();
+    let client = single_connection_client();
     let mut tasks = Vec::new();
     for t in 0..20 {
         let c = client.clone();
