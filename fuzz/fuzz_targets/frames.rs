@@ -8,10 +8,13 @@
 //! never exceed the limit; a GOAWAY(ENHANCE_YOUR_CALM) always names its flood.
 #![no_main]
 
+#[path = "common.rs"]
+mod common;
+
 use bytes::{Bytes, BytesMut};
 use h2kit_proto::connection::PREFACE;
 use h2kit_proto::frame::{
-    Continuation, Data, Frame, FrameDecoder, GoAway, Headers, Ping, Priority, PrioritySpec,
+    Continuation, Data, Frame, GoAway, Headers, Ping, Priority, PrioritySpec,
     RstStream, Setting, Settings, StreamId, WindowUpdate,
 };
 use h2kit_proto::hpack::{Encoder, FieldRef};
@@ -242,17 +245,7 @@ fuzz_target!(|ops: Vec<Op>| {
         }
     }
     // Timeouts and application calls write too.
-    while let Some(b) = conn.poll_transmit() {
-        out.extend_from_slice(&b);
-    }
-    let mut dec = FrameDecoder::new();
-    dec.set_max_frame_size((1 << 24) - 1);
-    let mut goaway = None;
-    while let Some(f) = dec.decode(&mut out).expect("our own output parses") {
-        if let Frame::GoAway(g) = f {
-            goaway = Some(g.code);
-        }
-    }
+    let goaway = common::drain_and_parse(&mut conn, &mut out);
     if failed || conn.error().is_some() {
         let code = goaway.expect("a connection error must send GOAWAY");
         if code == ErrorCode::ENHANCE_YOUR_CALM {
