@@ -240,17 +240,11 @@ impl Pool {
                 }
                 conns.retain(|c| c.usable());
             }
-            // Suspect connections do not count: the next request gets a fresh connection.
-            let open = pool
-                .conns
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .filter(|c| !c.suspect())
-                .count();
             let connecting = pool.connecting.load(Relaxed);
-            let (unsettled, grace) = {
+            let (open, unsettled, grace) = {
                 let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
+                // Suspect connections do not count: the next request gets a fresh connection.
+                let open = conns.iter().filter(|c| !c.suspect()).count();
                 // A connection whose SETTINGS have not arrived may well have room: its limit
                 // so far is an assumption. Wait for them rather than open another connection.
                 let unsettled = conns
@@ -264,7 +258,7 @@ impl Pool {
                     .filter(|c| c.usable())
                     .filter_map(|c| c.shared.suspect_grace_left(self.config.ping_timeout))
                     .min();
-                (unsettled, grace)
+                (open, unsettled, grace)
             };
             // A request whose deadline would expire during the grace does not wait: it needs
             // a connection that works now.
