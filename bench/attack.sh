@@ -4,6 +4,17 @@
 # the same server from its own connections. REPS repetitions, medians; the attacker's
 # connections and frames show how hard it pushed.
 #
+# The machine has two cores, so the attacker has to share one with someone. Each attack runs
+# twice: with the attacker at the legitimate client's priority (it then takes CPU 0 from
+# h2load, which measures the client machine as much as the server), and at `nice 19`, where
+# it still pushes as many frames (see its counts) but h2load runs whenever it is ready, as it
+# would on its own machine. A busy CPU 0 by itself makes h2load faster (no idle-state wake-up
+# latency), and some attackers keep it busy while others sleep or block, so every nice-19 run
+# also has a plain busy loop at nice 19 on CPU 0; those rows are compared with that busy loop
+# alone ("busy"), and the nice-0 rows with the idle baseline ("none"). Each attack run
+# connects from its own loopback address, so that no run inherits an earlier run's penalty.
+# The server's CPU (share of its core) during each run is shown too.
+#
 # Usage: bench/attack.sh        (REPS=3, SECS=5; needs nghttp2-client)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,38 +33,57 @@ trap 'kill $SERVER 2>/dev/null || true' EXIT
 sleep 1
 ADDR=127.0.0.1:18281
 
-ATTACKS=(none rapid-reset made-you-reset empty-data ping-flood priority slow-read)
+ATTACKS=(${ATTACKS:-none busy rapid-reset made-you-reset empty-data ping-flood priority slow-read})
+# The server's user + system CPU, in clock ticks.
+ticks() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
+HZ=$(getconf CLK_TCK)
+runs=0
 for rep in $(seq 1 "$REPS"); do
   for attack in "${ATTACKS[@]}"; do
-    pid=""
-    note=""
-    if [ "$attack" != none ]; then
-      taskset -c 0 target/release/examples/attacker "$attack" "$ADDR" $((SECS + 1)) > /tmp/attacker.out &
-      pid=$!
-      sleep 0.3
-    fi
-    out=$(taskset -c 0 h2load -c1 -m100 -D "$SECS" "http://$ADDR/" 2>&1)
-    if [ -n "$pid" ]; then
-      wait "$pid"
-      note=$(cat /tmp/attacker.out)
-    fi
-    rps=$(grep -oP 'finished in [0-9.]+m?s, \K[0-9.]+(?= req/s)' <<< "$out")
-    failed=$(grep -oP '[0-9]+(?= failed)' <<< "$out")
-    echo "$attack $rep $rps $failed | $note" | tee -a "$RAW"
+    for nice in 0 19; do
+      case "$attack" in none) [ "$nice" = 0 ] || continue ;; busy) [ "$nice" = 19 ] || continue ;; esac
+      pid=""
+      spin=""
+      note=""
+      source=127.0.$rep.$((++runs % 250 + 2))
+      if [ "$nice" = 19 ]; then
+        taskset -c 0 nice -n 19 timeout $((SECS + 1)) sh -c 'while :; do :; done' &
+        spin=$!
+      fi
+      if [ "$attack" != none ] && [ "$attack" != busy ]; then
+        taskset -c 0 nice -n "$nice" target/release/examples/attacker "$attack" "$ADDR" $((SECS + 1)) "$source" > /tmp/attacker.out &
+        pid=$!
+        sleep 0.3
+      fi
+      t0=$(ticks)
+      out=$(taskset -c 0 h2load -c1 -m100 -D "$SECS" "http://$ADDR/" 2>&1)
+      cpu=$(python3 -c "print(f'{($(ticks) - $t0) / $HZ / $SECS:.0%}')")
+      [ -z "$spin" ] || wait "$spin" || true
+      if [ -n "$pid" ]; then
+        wait "$pid"
+        note=$(cat /tmp/attacker.out)
+      fi
+      rps=$(grep -oP 'finished in [0-9.]+m?s, \K[0-9.]+(?= req/s)' <<< "$out")
+      failed=$(grep -oP '[0-9]+(?= failed)' <<< "$out")
+      echo "$attack $nice $rep $rps $failed $cpu | $note" | tee -a "$RAW"
+    done
   done
 done
 
 python3 - "$RAW" <<'PY'
 import statistics, sys
 rows = [l.split("|")[0].split() + [l.split("|")[1].strip()] for l in open(sys.argv[1]) if l.strip()]
-attacks = list(dict.fromkeys(r[0] for r in rows))
-base = statistics.median(float(r[2]) for r in rows if r[0] == "none")
+attacks = [a for a in dict.fromkeys(r[0] for r in rows) if a not in ("none", "busy")]
+med = lambda a, n, i: statistics.median(float(r[i].rstrip("%")) for r in rows if r[0] == a and r[1] == n)
+base0, base19 = med("none", "0", 3), med("busy", "19", 3)
 print()
-print("| attack | legitimate req/s | vs baseline | legitimate failures | attacker (last run) |")
-print("|---|---|---|---|---|")
+print("| attack | legitimate req/s, attacker at nice 0 | vs idle baseline | legitimate req/s, attacker at nice 19 | vs busy baseline | server CPU (nice 0 / 19) | legitimate failures | attacker (last run, nice 19) |")
+print("|---|---|---|---|---|---|---|---|")
+print(f"| none (idle) | {base0:,.0f} | 100% | | | {med('none', '0', 5):.0f}% | | |")
+print(f"| none (busy loop at nice 19) | | | {base19:,.0f} | 100% | {med('busy', '19', 5):.0f}% | | |")
 for a in attacks:
-    rps = statistics.median(float(r[2]) for r in rows if r[0] == a)
-    failed = sum(int(r[3]) for r in rows if r[0] == a)
-    last = [r[4] for r in rows if r[0] == a][-1]
-    print(f"| {a} | {rps:,.0f} | {rps / base:.0%} | {failed} | {last} |")
+    r0, r19 = med(a, "0", 3), med(a, "19", 3)
+    failed = sum(int(r[4]) for r in rows if r[0] == a)
+    last = [r[6] for r in rows if r[0] == a and r[1] == "19"][-1]
+    print(f"| {a} | {r0:,.0f} | {r0 / base0:.0%} | {r19:,.0f} | {r19 / base19:.0%} | {med(a, '0', 5):.0f}% / {med(a, '19', 5):.0f}% | {failed} | {last} |")
 PY

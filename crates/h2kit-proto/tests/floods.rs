@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use h2kit_proto::connection::Flood;
-use h2kit_proto::frame::{Continuation, Frame, Headers, Ping, StreamId};
+use h2kit_proto::frame::{
+    Continuation, Frame, Headers, Ping, Priority, PrioritySpec, StreamId, Unknown,
+};
 use h2kit_proto::{Config, ErrorCode};
 
 fn server() -> Peer {
@@ -152,6 +154,75 @@ fn continuation_floods_are_cut_off_by_frame_count() {
     let (mut p, n) = continuation_flood(Bytes::from_static(&[0x84]));
     assert_eq!(n, 256, "cut off after {n} CONTINUATION frames");
     assert_calmed(&mut p, Flood::Continuation);
+}
+
+fn priority(stream: u32, dependency: u32) -> Frame {
+    Frame::Priority(Priority {
+        stream_id: StreamId(stream),
+        spec: PrioritySpec {
+            exclusive: false,
+            dependency: StreamId(dependency),
+            weight: 15,
+        },
+    })
+}
+
+#[test]
+fn priority_and_unknown_frame_floods_are_cut_off() {
+    // PRIORITY frames for ever-new idle streams at 1,000,000 per second (CVE-2019-9513): h2kit
+    // keeps no priority tree, but every frame is still parsed.
+    let mut p = server();
+    let n = attack(&mut p, 1_000_000, |p, i| {
+        p.advance(Duration::from_micros(1));
+        vec![priority(2 * i + 3, 2 * i + 1)]
+    });
+    assert!((1_000..1_010).contains(&n), "cut off after {n} frames");
+    assert_calmed(&mut p, Flood::IgnoredFrames);
+
+    // Frames of an unknown type (§5.5 says to ignore them) draw from the same budget.
+    let mut p = server();
+    let n = attack(&mut p, 1_000_000, |p, _| {
+        p.advance(Duration::from_micros(1));
+        vec![Frame::Unknown(Unknown {
+            kind: 0xfa,
+            flags: 0,
+            stream_id: StreamId(0),
+            payload: Bytes::from_static(b"grease"),
+        })]
+    });
+    assert!((1_000..1_010).contains(&n), "cut off after {n} frames");
+    assert_calmed(&mut p, Flood::IgnoredFrames);
+}
+
+#[test]
+fn priority_frames_as_rfc7540_browsers_send_them_are_fine() {
+    // Firefox's old scheme: five PRIORITY frames for its group streams when the connection
+    // starts, then each request's HEADERS depends on a group; on a tab switch every open
+    // stream is reprioritized. Here: 20,000 requests as fast as the loopback allows, each
+    // with a PRIORITY frame of its own, and a GREASE frame now and then.
+    let mut p = server();
+    let groups: Vec<Frame> = (0..5).map(|g| priority(3 + 2 * g, 0)).collect();
+    p.send(&groups).unwrap();
+    for i in 0..20_000u32 {
+        p.advance(Duration::from_micros(10));
+        let id = 2 * i + 101;
+        let h = p.get(id, true);
+        let mut frames = vec![h, priority(id, 3 + 2 * (i % 5))];
+        if i % 1_000 == 0 {
+            frames.push(Frame::Unknown(Unknown {
+                kind: 0x0b + (i % 7) as u8 * 0x1f,
+                flags: 0,
+                stream_id: StreamId(0),
+                payload: Bytes::new(),
+            }));
+        }
+        p.send(&frames).unwrap();
+        p.conn
+            .send_response(StreamId(id), &http::Response::new(()).into_parts().0, true)
+            .unwrap();
+        p.output();
+    }
+    assert_untouched(&mut p);
 }
 
 #[test]

@@ -48,7 +48,7 @@ pub struct ServerStats {
     resets_received: Counts<15>,
     goaways_sent: Counts<15>,
     goaways_received: Counts<15>,
-    floods: Counts<3>,
+    floods: Counts<4>,
 }
 
 /// A copy of the counters at one moment.
@@ -77,8 +77,9 @@ pub struct StatsSnapshot {
     pub goaways_sent: CodeCounts,
     pub goaways_received: CodeCounts,
     /// Connections ended with GOAWAY(ENHANCE_YOUR_CALM) for a flood, by kind: stream resets
-    /// (rapid reset, MadeYouReset, refused streams), empty frames, CONTINUATION frames.
-    pub floods: [u64; 3],
+    /// (rapid reset, MadeYouReset, refused streams), empty frames, CONTINUATION frames,
+    /// PRIORITY and unknown-type frames.
+    pub floods: [u64; 4],
 }
 
 impl ServerStats {
@@ -224,6 +225,7 @@ impl StatsSink {
                 Flood::StreamResets => 0,
                 Flood::EmptyFrames => 1,
                 Flood::Continuation => 2,
+                Flood::IgnoredFrames => 3,
             };
             s.floods.add(i, 1);
             metrics::counter!("h2kit_floods_total", "kind" => kind.name(), "side" => side)

@@ -14,6 +14,9 @@
 //!   CONTINUATION without payload or END_HEADERS, carry nothing and cost a wake-up each.
 //! - **CONTINUATION flood** (CVE-2024-27316 class): a header block may span at most
 //!   `max_continuation_frames` frames (its bytes are bounded by `max_header_block_bytes`).
+//! - **PRIORITY flood** (CVE-2019-9513) and unknown frame types: h2kit ignores both, so they
+//!   build no state, but each still costs a parse. An attacker writing millions per second
+//!   from one connection takes a core's share from everyone else; they draw from a budget.
 
 use std::time::Instant;
 
@@ -25,11 +28,16 @@ use std::time::Instant;
 /// - `empty_frames`: burst 100, refill 100/s. No HTTP/2 implementation we know of sends empty
 ///   non-final frames at all.
 /// - `max_continuation_frames`: 256 per header block — a 64 KiB block in 256-byte fragments.
+/// - `ignored_frames`: PRIORITY and unknown-type frames, burst 1,000, refill 1,000/s, and
+///   every stream the peer opens gives one back. RFC 7540 clients send a few PRIORITY frames
+///   when a connection starts (Firefox's group streams) and perhaps one per stream when they
+///   reprioritize; extension and GREASE frames come one at a time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FloodLimits {
     pub stream_resets: Rate,
     pub empty_frames: Rate,
     pub max_continuation_frames: u32,
+    pub ignored_frames: Rate,
 }
 
 /// A token bucket: `burst` tokens, refilled at `per_second`.
@@ -51,6 +59,10 @@ impl Default for FloodLimits {
                 per_second: 100,
             },
             max_continuation_frames: 256,
+            ignored_frames: Rate {
+                burst: 1_000,
+                per_second: 1_000,
+            },
         }
     }
 }
@@ -61,6 +73,7 @@ pub enum Flood {
     StreamResets,
     EmptyFrames,
     Continuation,
+    IgnoredFrames,
 }
 
 impl Flood {
@@ -69,6 +82,7 @@ impl Flood {
             Flood::StreamResets => "stream_resets",
             Flood::EmptyFrames => "empty_frames",
             Flood::Continuation => "continuation",
+            Flood::IgnoredFrames => "ignored_frames",
         }
     }
 
@@ -80,6 +94,7 @@ impl Flood {
             }
             Flood::EmptyFrames => "too many empty frames (CVE-2019-9518)",
             Flood::Continuation => "too many CONTINUATION frames in one header block",
+            Flood::IgnoredFrames => "too many PRIORITY or unknown-type frames (CVE-2019-9513)",
         }
     }
 }
@@ -123,6 +138,7 @@ impl Bucket {
 pub(crate) struct Guard {
     pub resets: Bucket,
     pub empty: Bucket,
+    pub ignored: Bucket,
     pub limits: FloodLimits,
 }
 
@@ -131,6 +147,7 @@ impl Guard {
         Guard {
             resets: Bucket::new(limits.stream_resets, now),
             empty: Bucket::new(limits.empty_frames, now),
+            ignored: Bucket::new(limits.ignored_frames, now),
             limits,
         }
     }

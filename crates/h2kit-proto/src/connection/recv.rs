@@ -134,6 +134,10 @@ impl Connection {
         if empty && !self.guard.empty.take(now) {
             return Err(self.flood(guard_kind::EmptyFrames));
         }
+        let ignored = matches!(frame, Frame::Priority(_) | Frame::Unknown(_));
+        if ignored && !self.guard.ignored.take(now) {
+            return Err(self.flood(guard_kind::IgnoredFrames));
+        }
         // §3.4: the peer's preface starts with SETTINGS.
         if !self.peer_settings_received && !matches!(&frame, Frame::Settings(s) if !s.ack) {
             return Err(conn_err(
@@ -454,6 +458,8 @@ impl Connection {
         self.active_remote += 1;
         self.stats.streams_opened_remote += 1;
         self.last_processed_peer_id = id.0;
+        // A stream opened may bring a PRIORITY frame for itself with it.
+        self.guard.ignored.refill(1.0);
         let (head, content_length) = match decoded {
             Ok(h) => h,
             Err(e) => return Err(Error::stream(id, PROTOCOL, e.reason())),
