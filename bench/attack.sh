@@ -15,11 +15,11 @@
 # connects from its own loopback address, so that no run inherits an earlier run's penalty.
 # The server's CPU (share of its core) during each run is shown too.
 #
-# Usage: bench/attack.sh        (REPS=3, SECS=5; needs nghttp2-client)
+# Usage: bench/attack.sh        (REPS=5, SECS=4; needs nghttp2-client)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPS=${REPS:-3}
-SECS=${SECS:-5}
+REPS=${REPS:-5}
+SECS=${SECS:-4}
 OUT=bench/results
 mkdir -p "$OUT"
 RAW="$OUT/attack-raw.txt"
@@ -70,20 +70,26 @@ for rep in $(seq 1 "$REPS"); do
   done
 done
 
+# Each attack run is compared with the baseline of its own repetition (the machine drifts by
+# up to 10% between repetitions); the table gives the medians of those ratios.
 python3 - "$RAW" <<'PY'
 import statistics, sys
 rows = [l.split("|")[0].split() + [l.split("|")[1].strip()] for l in open(sys.argv[1]) if l.strip()]
 attacks = [a for a in dict.fromkeys(r[0] for r in rows) if a not in ("none", "busy")]
-med = lambda a, n, i: statistics.median(float(r[i].rstrip("%")) for r in rows if r[0] == a and r[1] == n)
-base0, base19 = med("none", "0", 3), med("busy", "19", 3)
+def runs(a, n):
+    return {r[2]: r for r in rows if r[0] == a and r[1] == n}
+def med(a, n, i):
+    return statistics.median(float(r[i].rstrip("%")) for r in runs(a, n).values())
+def ratio(a, n, base, bn):
+    b = runs(base, bn)
+    return statistics.median(float(r[3]) / float(b[rep][3]) for rep, r in runs(a, n).items())
 print()
 print("| attack | legitimate req/s, attacker at nice 0 | vs idle baseline | legitimate req/s, attacker at nice 19 | vs busy baseline | server CPU (nice 0 / 19) | legitimate failures | attacker (last run, nice 19) |")
 print("|---|---|---|---|---|---|---|---|")
-print(f"| none (idle) | {base0:,.0f} | 100% | | | {med('none', '0', 5):.0f}% | | |")
-print(f"| none (busy loop at nice 19) | | | {base19:,.0f} | 100% | {med('busy', '19', 5):.0f}% | | |")
+print(f"| none (idle) | {med('none', '0', 3):,.0f} | 100% | | | {med('none', '0', 5):.0f}% | | |")
+print(f"| none (busy loop at nice 19) | | | {med('busy', '19', 3):,.0f} | 100% | {med('busy', '19', 5):.0f}% | | |")
 for a in attacks:
-    r0, r19 = med(a, "0", 3), med(a, "19", 3)
     failed = sum(int(r[4]) for r in rows if r[0] == a)
     last = [r[6] for r in rows if r[0] == a and r[1] == "19"][-1]
-    print(f"| {a} | {r0:,.0f} | {r0 / base0:.0%} | {r19:,.0f} | {r19 / base19:.0%} | {med(a, '0', 5):.0f}% / {med(a, '19', 5):.0f}% | {failed} | {last} |")
+    print(f"| {a} | {med(a, '0', 3):,.0f} | {ratio(a, '0', 'none', '0'):.0%} | {med(a, '19', 3):,.0f} | {ratio(a, '19', 'busy', '19'):.0%} | {med(a, '0', 5):.0f}% / {med(a, '19', 5):.0f}% | {failed} | {last} |")
 PY
