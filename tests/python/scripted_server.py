@@ -13,6 +13,8 @@ Scenarios:
   goaway-low     first connection: after 5 requests, GOAWAY(last_stream_id=3), answers 1 and 3 only
   max1           SETTINGS_MAX_CONCURRENT_STREAMS=1; answers each request after 20 ms
   split-end      answers with HEADERS, DATA "body", then an empty DATA with END_STREAM
+  slow-tail      answers with HEADERS and DATA "first" at once, DATA "second" with END_STREAM
+                 300 ms later
   silent         first connection: reads everything, never writes a byte; later ones answer
   calm           answers after 10 ms; more than 10 PINGs in 10 s on a connection get
                  GOAWAY(ENHANCE_YOUR_CALM) (printed as "calm C"), like gRPC servers
@@ -74,7 +76,10 @@ def serve(sock, n):
             if when <= now:
                 delayed.remove((when, sid))
                 try:
-                    respond(conn, sid)
+                    if SCENARIO == "slow-tail":
+                        conn.send_data(sid, b"second", end_stream=True)
+                    else:
+                        respond(conn, sid)
                 except h2.exceptions.StreamClosedError:
                     pass
                 open_streams.discard(sid)
@@ -130,6 +135,10 @@ def serve(sock, n):
                     return
                 elif mute:
                     pass
+                elif SCENARIO == "slow-tail":
+                    conn.send_headers(sid, [(":status", "200"), ("content-length", "11")])
+                    conn.send_data(sid, b"first")
+                    delayed.append((time.time() + 0.3, sid))
                 elif SCENARIO == "split-end":
                     conn.send_headers(sid, [(":status", "200"), ("content-length", "4")])
                     conn.send_data(sid, b"body")

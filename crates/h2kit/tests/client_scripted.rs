@@ -106,6 +106,36 @@ async fn body_dropped_after_its_last_byte_sends_no_reset() {
     );
 }
 
+/// A response whose head and first DATA arrive together and whose last DATA comes later: the
+/// head is handed over at once (the client's buffering of bodies that arrive complete with
+/// their head must not hold back one that does not), and the body is whole, in order.
+#[tokio::test]
+async fn a_head_is_not_held_back_for_a_body_still_arriving() {
+    let s = Scripted::start("slow-tail");
+    let client = single_connection_client();
+    for i in 0..3 {
+        let t0 = std::time::Instant::now();
+        let res = client.send(get(s.url(&format!("/t{i}")))).await.unwrap();
+        let head_after = t0.elapsed();
+        let mut body = res.into_body();
+        let first = body.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(first, "first");
+        let rest = body.collect().await.unwrap().to_bytes();
+        let whole_after = t0.elapsed();
+        assert_eq!(rest, "second");
+        // The tail is sent 300 ms after the head.
+        assert!(
+            whole_after >= std::time::Duration::from_millis(300),
+            "{whole_after:?}"
+        );
+        assert!(
+            head_after < std::time::Duration::from_millis(250),
+            "head after {head_after:?}"
+        );
+    }
+    assert!(s.seen("rst").is_empty(), "{:?}", s.seen(""));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_connection_turns_suspect_and_new_requests_go_elsewhere() {
     use h2kit::client::{ErrorKind, Phase};

@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering:
 use std::sync::Arc;
 
 use bytes::Bytes;
-use h2kit_proto::{ErrorCode, SendError, StreamId};
+use h2kit_proto::{ErrorCode, Event, SendError, StreamId};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
 
 use super::{Driver, Pending, Role, StreamCtx};
-use crate::body::RecvBody;
+use crate::body::{BodyMsg, RecvBody};
 use crate::Error;
 
 /// What the pool can see of a connection without asking its driver.
@@ -270,10 +270,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let Some(tx) = self.client().and_then(|c| c.waiting.remove(&stream)) else {
             return;
         };
+        let mut early = Vec::new();
         let body = if end_stream {
             RecvBody::empty()
+        } else if let Some(body) = self.take_complete_body(stream, &mut early) {
+            body
         } else {
             let (btx, brx) = crate::mailbox::mailbox();
+            // What arrived already goes first (it counts as unreleased, like any chunk sent).
+            let mut unreleased = 0;
+            for chunk in early {
+                unreleased += chunk.len();
+                let _ = btx.send(BodyMsg::Data(chunk));
+            }
             let len = res
                 .headers()
                 .get(http::header::CONTENT_LENGTH)
@@ -281,6 +290,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             let commands = self.sender();
             if let Some(ctx) = self.streams.get_mut(&stream) {
                 ctx.body = Some(btx);
+                ctx.unreleased += unreleased;
             }
             let idle = self.client().and_then(|c| c.body_idle);
             RecvBody::new(stream, brx, commands, len).with_idle_timeout(idle)
@@ -291,6 +301,33 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             self.conn.cancel(stream);
             self.streams.remove(&stream);
         }
+    }
+
+    /// The rest of a response that arrived in the same read as its head, handed over whole:
+    /// the body then needs no channel, and its window goes back at once instead of by a
+    /// command per chunk. The DATA events that follow the head for the same stream are taken
+    /// into `early`; if they end the stream, the body is complete. Otherwise `early` holds
+    /// what came so far, for the channel.
+    fn take_complete_body(&mut self, stream: StreamId, early: &mut Vec<Bytes>) -> Option<RecvBody> {
+        while matches!(self.conn.peek_event(), Some(Event::Data { stream: s, .. }) if *s == stream)
+        {
+            let Some(Event::Data {
+                data, end_stream, ..
+            }) = self.conn.poll_event()
+            else {
+                unreachable!("peeked a DATA event");
+            };
+            if !data.is_empty() {
+                early.push(data);
+            }
+            if end_stream {
+                let len = early.iter().map(Bytes::len).sum();
+                self.conn.release_capacity(stream, len);
+                self.completed_inline = Some(stream);
+                return Some(RecvBody::buffered(std::mem::take(early), None));
+            }
+        }
+        None
     }
 
     /// The response will not come: tell its caller.

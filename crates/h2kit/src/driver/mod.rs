@@ -130,14 +130,15 @@ struct Early {
     len: usize,
     trailers: Option<http::HeaderMap>,
     complete: bool,
+    /// A request with a small declared body whose handler starts once the body is complete.
+    deferred: Option<http::Request<()>>,
 }
 
 #[derive(Default)]
 struct StreamCtx {
-    /// Set from the request head until the handler starts.
-    early: Option<Early>,
-    /// A request with a small declared body whose handler starts once the body is complete.
-    deferred: Option<http::Request<()>>,
+    /// Set from the head of a request with a body until its handler starts. Boxed: every
+    /// stream's context is moved in and out of the stream map, and most have none.
+    early: Option<Box<Early>>,
     body: Option<crate::mailbox::Sender<BodyMsg>>,
     /// Bytes handed to the body and not yet released by it.
     unreleased: usize,
@@ -157,6 +158,8 @@ pub(crate) struct Driver<T> {
     read_closed: bool,
     /// Client: events of the last read not yet handed out (see `dispatch_some`).
     events_pending: bool,
+    /// Client: a stream whose response body `take_complete_body` just took whole, ending it.
+    completed_inline: Option<StreamId>,
     /// The read or write error that ended the connection, if one did.
     io_error: Option<std::io::ErrorKind>,
     /// Our first SETTINGS were acknowledged (the first RTT sample).
@@ -206,6 +209,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             write_buf: Bytes::new(),
             read_closed: false,
             events_pending: false,
+            completed_inline: None,
             io_error: None,
             settings_acked: false,
             stalled: StreamIdMap::default(),
@@ -674,19 +678,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             let Some(e) = self.conn.poll_event() else {
                 return false;
             };
-            if matches!(
-                e,
-                Event::Data {
-                    end_stream: true,
-                    ..
-                } | Event::Headers {
-                    end_stream: true,
-                    ..
-                }
-            ) {
+            if self.dispatch_one(e) {
                 budget -= 1;
             }
-            self.dispatch_one(e);
         }
         self.events_pending = true;
         true
@@ -698,7 +692,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
-    fn dispatch_one(&mut self, e: Event) {
+    /// Hands out one event; true if it ended a stream's receiving side.
+    fn dispatch_one(&mut self, e: Event) -> bool {
         // A stream whose receiving side this event closes may be finished altogether.
         let touched = match &e {
             Event::Headers {
@@ -714,11 +709,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             _ => None,
         };
         self.dispatch_event(e);
+        let touched = touched.or(self.completed_inline.take());
         if let Some(stream) = touched {
             if self.conn.stream_state(stream) == StreamState::Closed {
                 self.forget(stream);
             }
         }
+        touched.is_some()
     }
 
     fn dispatch_event(&mut self, e: Event) {
@@ -737,15 +734,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 let ctx = self.streams.get_mut(&stream);
                 match ctx {
                     Some(StreamCtx {
-                        early: Some(early),
-                        deferred,
-                        ..
+                        early: Some(early), ..
                     }) => {
                         early.len += n;
                         early.chunks.push(data);
                         early.complete |= end_stream;
                         if early.complete {
-                            if let Some(req) = deferred.take() {
+                            if let Some(req) = early.deferred.take() {
                                 self.push_handler(stream, req);
                             }
                         }
@@ -817,11 +812,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
                         .is_some_and(|n| n <= DEFER_BODY_UP_TO);
                 let mut ctx = StreamCtx {
-                    early: (!end_stream).then(Early::default),
+                    early: (!end_stream).then(Box::<Early>::default),
                     ..StreamCtx::default()
                 };
                 if small {
-                    ctx.deferred = Some(req);
+                    if let Some(early) = ctx.early.as_mut() {
+                        early.deferred = Some(req);
+                    }
                 } else {
                     self.push_handler(stream, req);
                 }
@@ -832,7 +829,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     if let Some(early) = ctx.early.as_mut() {
                         early.trailers = Some(t);
                         early.complete = true;
-                        if let Some(req) = ctx.deferred.take() {
+                        if let Some(req) = early.deferred.take() {
                             self.push_handler(stream, req);
                         }
                     } else if let Some(tx) = ctx.body.take() {
