@@ -15,6 +15,7 @@ Scenarios:
   split-end      answers with HEADERS, DATA "body", then an empty DATA with END_STREAM
   slow-tail      answers with HEADERS and DATA "first" at once, DATA "second" with END_STREAM
                  300 ms later
+  reset-body     answers with HEADERS, DATA "part" and RST_STREAM(INTERNAL_ERROR), in one write
   silent         first connection: reads everything, never writes a byte; later ones answer
   calm           answers after 10 ms; more than 10 PINGs in 10 s on a connection get
                  GOAWAY(ENHANCE_YOUR_CALM) (printed as "calm C"), like gRPC servers
@@ -135,6 +136,11 @@ def serve(sock, n):
                     return
                 elif mute:
                     pass
+                elif SCENARIO == "reset-body":
+                    conn.send_headers(sid, [(":status", "200")])
+                    conn.send_data(sid, b"part")
+                    conn.reset_stream(sid, error_code=h2.errors.ErrorCodes.INTERNAL_ERROR)
+                    open_streams.discard(sid)
                 elif SCENARIO == "slow-tail":
                     conn.send_headers(sid, [(":status", "200"), ("content-length", "11")])
                     conn.send_data(sid, b"first")

@@ -136,6 +136,25 @@ async fn a_head_is_not_held_back_for_a_body_still_arriving() {
     assert!(s.seen("rst").is_empty(), "{:?}", s.seen(""));
 }
 
+/// A head, part of the body and a reset, all in one read: the caller gets the head, the part,
+/// then the reset as the body's error (the reset is not lost while the head is held).
+#[tokio::test]
+async fn a_reset_right_behind_a_head_reaches_the_body() {
+    let s = Scripted::start("reset-body");
+    let client = single_connection_client();
+    let res = client.send(get(s.url("/r"))).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut body = res.into_body();
+    let part = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    assert_eq!(part, "part");
+    let err = body.frame().await.unwrap().unwrap_err();
+    assert_eq!(
+        err,
+        h2kit::Error::Reset(h2kit::proto::ErrorCode::INTERNAL_ERROR),
+        "{err:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_connection_turns_suspect_and_new_requests_go_elsewhere() {
     use h2kit::client::{ErrorKind, Phase};

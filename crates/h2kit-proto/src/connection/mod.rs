@@ -275,11 +275,6 @@ impl Connection {
         self.events.pop_front()
     }
 
-    /// The event `poll_event` would return next, left in place.
-    pub fn peek_event(&self) -> Option<&Event> {
-        self.events.front()
-    }
-
     /// The next chunk of bytes to write to the transport, acknowledgements first. The driver
     /// writes chunks in order (vectored, ideally) and calls again until `None`.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {

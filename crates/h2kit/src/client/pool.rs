@@ -89,6 +89,7 @@ pub(crate) struct Pool {
     driver_config: Arc<DriverConfig>,
     tls: Option<tokio_rustls::TlsConnector>,
     origins: RwLock<HashMap<Origin, Arc<OriginPool>>>,
+    live: crate::driver::client::LiveConnections,
 }
 
 /// Phase timings of one checkout.
@@ -121,6 +122,7 @@ impl Pool {
             driver_config,
             tls,
             origins: RwLock::new(HashMap::new()),
+            live: Default::default(),
         }
     }
 
@@ -391,6 +393,7 @@ impl Pool {
         let cancel = CancellationToken::new();
         let role = Role::Client(ClientState::new(
             shared.clone(),
+            self.live.enter(),
             self.config.ping_timeout,
             self.config.timeouts.body_idle,
             self.config.keepalive_interval,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering:
 use std::sync::Arc;
 
 use bytes::Bytes;
-use h2kit_proto::{ErrorCode, Event, SendError, StreamId};
+use h2kit_proto::{ErrorCode, SendError, StreamId};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
 
@@ -46,6 +46,33 @@ pub(crate) struct ConnShared {
     pub tracked: AtomicUsize,
     /// The origin pool's wake-up for requests waiting for a slot.
     pub capacity: std::sync::Mutex<Option<Arc<tokio::sync::Notify>>>,
+}
+
+/// The number of a client's open connections (all origins): each driver holds a guard.
+#[derive(Clone, Default)]
+pub(crate) struct LiveConnections(Arc<AtomicUsize>);
+
+impl LiveConnections {
+    pub(crate) fn enter(&self) -> LiveGuard {
+        self.0.fetch_add(1, Relaxed);
+        LiveGuard(self.0.clone())
+    }
+}
+
+/// One open connection, counted in its client's [`LiveConnections`] until dropped.
+pub(crate) struct LiveGuard(Arc<AtomicUsize>);
+
+impl LiveGuard {
+    /// The client's open connections, this one included.
+    pub(crate) fn count(&self) -> usize {
+        self.0.load(Relaxed)
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
 }
 
 /// At most one PING per connection this often: at most 5 in any 10 s, well inside the
@@ -118,10 +145,27 @@ pub(crate) struct Open {
     pub response: ResponseTx,
 }
 
+/// A response head held back while the rest of the turn's events are handed out. Servers
+/// often answer with a HEADERS frame and one DATA frame ending the stream, in the same write;
+/// when the whole body turns up among the events of the read that brought the head, the
+/// caller gets it complete: no channel for the body, no command per chunk to return the
+/// window (it goes back at once), no second wake-up. A head is never held past the turn
+/// (nghttpd, for one, writes the HEADERS of many streams before their DATA, so the body is
+/// seldom right behind its head).
+pub(crate) struct Held {
+    res: http::Response<()>,
+    tx: ResponseTx,
+    chunks: Vec<Bytes>,
+}
+
 pub(crate) struct ClientState {
     pub shared: Arc<ConnShared>,
+    /// This connection among its client's open ones (see `Driver::dispatch_batch`).
+    pub live: LiveGuard,
     /// Responses not yet received, by stream.
     waiting: h2kit_proto::stream::StreamIdMap<ResponseTx>,
+    /// Response heads received in this turn whose bodies may still complete in it.
+    pub(super) held: h2kit_proto::stream::StreamIdMap<Held>,
     /// Opens waiting for a concurrency slot (the pool normally avoids this).
     queued: VecDeque<Open>,
     /// `active` as last published, to tell the pool when slots free up.
@@ -159,13 +203,16 @@ impl ClientState {
 
     pub(crate) fn new(
         shared: Arc<ConnShared>,
+        live: LiveGuard,
         ping_timeout: std::time::Duration,
         body_idle: Option<std::time::Duration>,
         keepalive: Option<std::time::Duration>,
     ) -> ClientState {
         ClientState {
             shared,
+            live,
             waiting: Default::default(),
+            held: Default::default(),
             queued: VecDeque::new(),
             last_active: 0,
             cancelled_unconfirmed: 0,
@@ -270,31 +317,31 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let Some(tx) = self.client().and_then(|c| c.waiting.remove(&stream)) else {
             return;
         };
-        let mut early = Vec::new();
-        let body = if end_stream {
-            RecvBody::empty()
-        } else if let Some(body) = self.take_complete_body(stream, &mut early) {
-            body
-        } else {
-            let (btx, brx) = crate::mailbox::mailbox();
-            // What arrived already goes first (it counts as unreleased, like any chunk sent).
-            let mut unreleased = 0;
-            for chunk in early {
-                unreleased += chunk.len();
-                let _ = btx.send(BodyMsg::Data(chunk));
+        if !end_stream {
+            // Held until this turn's events are handed out: if the rest of the body is among
+            // them, it goes with the head (see `Held`).
+            if let Some(c) = self.client() {
+                c.held.insert(
+                    stream,
+                    Held {
+                        res,
+                        tx,
+                        chunks: Vec::new(),
+                    },
+                );
             }
-            let len = res
-                .headers()
-                .get(http::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok()?.parse().ok());
-            let commands = self.sender();
-            if let Some(ctx) = self.streams.get_mut(&stream) {
-                ctx.body = Some(btx);
-                ctx.unreleased += unreleased;
-            }
-            let idle = self.client().and_then(|c| c.body_idle);
-            RecvBody::new(stream, brx, commands, len).with_idle_timeout(idle)
-        };
+            return;
+        }
+        self.deliver(stream, res, tx, RecvBody::empty());
+    }
+
+    fn deliver(
+        &mut self,
+        stream: StreamId,
+        res: http::Response<()>,
+        tx: ResponseTx,
+        body: RecvBody,
+    ) {
         if tx.send(Ok(res.map(|()| body))).is_err() {
             // The caller gave up: the response is not wanted (cancel sends nothing if the
             // stream is already closed).
@@ -303,31 +350,66 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
-    /// The rest of a response that arrived in the same read as its head, handed over whole:
-    /// the body then needs no channel, and its window goes back at once instead of by a
-    /// command per chunk. The DATA events that follow the head for the same stream are taken
-    /// into `early`; if they end the stream, the body is complete. Otherwise `early` holds
-    /// what came so far, for the channel.
-    fn take_complete_body(&mut self, stream: StreamId, early: &mut Vec<Bytes>) -> Option<RecvBody> {
-        while matches!(self.conn.peek_event(), Some(Event::Data { stream: s, .. }) if *s == stream)
-        {
-            let Some(Event::Data {
-                data, end_stream, ..
-            }) = self.conn.poll_event()
-            else {
-                unreachable!("peeked a DATA event");
-            };
-            if !data.is_empty() {
-                early.push(data);
-            }
-            if end_stream {
-                let len = early.iter().map(Bytes::len).sum();
-                self.conn.release_capacity(stream, len);
-                self.completed_inline = Some(stream);
-                return Some(RecvBody::buffered(std::mem::take(early), None));
-            }
+    /// DATA for a stream whose head is held: kept with it; the last chunk completes the
+    /// body, which then goes to the caller whole.
+    pub(super) fn on_held_data(&mut self, stream: StreamId, data: Bytes, end_stream: bool) {
+        let Some(c) = self.client() else {
+            return;
+        };
+        let Some(held) = c.held.get_mut(&stream) else {
+            return;
+        };
+        if !data.is_empty() {
+            held.chunks.push(data);
         }
-        None
+        if !end_stream {
+            return;
+        }
+        let Some(held) = c.held.remove(&stream) else {
+            return;
+        };
+        let len = held.chunks.iter().map(Bytes::len).sum();
+        self.conn.release_capacity(stream, len);
+        let body = RecvBody::buffered(held.chunks, None);
+        self.deliver(stream, held.res, held.tx, body);
+    }
+
+    /// Hands out a held head with a streaming body (its chunks so far first): its body did
+    /// not end in this turn's events, or something other than DATA came for its stream.
+    pub(super) fn release_held(&mut self, stream: StreamId) {
+        let Some(held) = self.client().and_then(|c| c.held.remove(&stream)) else {
+            return;
+        };
+        let (btx, brx) = crate::mailbox::mailbox();
+        let mut unreleased = 0;
+        for chunk in held.chunks {
+            unreleased += chunk.len();
+            let _ = btx.send(BodyMsg::Data(chunk));
+        }
+        let len = held
+            .res
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        let commands = self.sender();
+        if let Some(ctx) = self.streams.get_mut(&stream) {
+            ctx.body = Some(btx);
+            ctx.unreleased += unreleased;
+        }
+        let idle = self.client().and_then(|c| c.body_idle);
+        let body = RecvBody::new(stream, brx, commands, len).with_idle_timeout(idle);
+        self.deliver(stream, held.res, held.tx, body);
+    }
+
+    /// Hands out every held head: the turn's events are all handed out.
+    pub(super) fn release_all_held(&mut self) {
+        let held: Vec<StreamId> = match self.client() {
+            Some(c) if !c.held.is_empty() => c.held.keys().copied().collect(),
+            _ => return,
+        };
+        for stream in held {
+            self.release_held(stream);
+        }
     }
 
     /// The response will not come: tell its caller.
