@@ -398,10 +398,13 @@ fn politeness_under_cancellation() {
 
 // 5. slow server
 
-/// Half the requests take twice the response-header timeout: each of those fails with a
-/// response-header timeout that says so, the fast ones on the same connection all succeed,
+/// A third of the requests take twice the response-header timeout: each of those fails with
+/// a response-header timeout that says so, the fast ones on the same connection all succeed,
 /// and the client never opens a second connection (the fast responses prove the connection
-/// alive).
+/// alive). Four of the twenty tasks send only fast requests, so that fast responses keep
+/// arriving: tasks that mix them spend nearly all their time waiting on slow ones, and if
+/// all of them did at once, nothing would arrive for 100 ms — a silent connection, which
+/// rightly turns suspect.
 #[test]
 fn slow_server_fails_only_the_slow_requests() {
     scenario(|| async {
@@ -421,7 +424,7 @@ fn slow_server_fails_only_the_slow_requests() {
                     i += 1;
                     // A third slow: a connection where we reset more than half the streams takes
                     // no new ones (servers' rapid-reset detectors count exactly that).
-                    let slow = i % 3 == 0;
+                    let slow = w >= 4 && i % 3 == 0;
                     let path = if slow { "/slow/200" } else { "/" };
                     match c.send(get(format!("http://{addr}{path}"))).await {
                         Ok(res) => {

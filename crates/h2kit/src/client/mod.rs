@@ -499,21 +499,54 @@ async fn pump_body(
 /// Waits for `fut` until the earlier of `limit` from now (expiring as `phase`) and the
 /// request's total `deadline` (expiring as `Phase::Total`). No timer and no clock read when
 /// neither is set.
-async fn within<F: std::future::Future>(
+///
+/// A hand-written future rather than an `async fn`: that one kept `fut` twice (the argument
+/// and the awaited future) and a timer inline even when none was set, and every request's
+/// future carries three of these. The timer is boxed, and only exists when a limit does.
+fn within<F: std::future::Future>(
     fut: F,
     limit: Option<Duration>,
     phase: Phase,
     deadline: Option<Instant>,
-) -> Result<F::Output, Phase> {
-    let (at, phase) = match (limit.map(|l| Instant::now() + l), deadline) {
-        (None, None) => return Ok(fut.await),
-        (Some(a), Some(d)) if d <= a => (d, Phase::Total),
-        (Some(a), _) => (a, phase),
-        (None, Some(d)) => (d, Phase::Total),
+) -> Within<F> {
+    let timer = match (limit.map(|l| Instant::now() + l), deadline) {
+        (None, None) => None,
+        (Some(a), Some(d)) if d <= a => Some((d, Phase::Total)),
+        (Some(a), _) => Some((a, phase)),
+        (None, Some(d)) => Some((d, Phase::Total)),
     };
-    tokio::time::timeout_at(at.into(), fut)
-        .await
-        .map_err(|_| phase)
+    Within {
+        fut,
+        timer: timer.map(|(at, phase)| (Box::pin(tokio::time::sleep_until(at.into())), phase)),
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct Within<F> {
+        #[pin]
+        fut: F,
+        timer: Option<(std::pin::Pin<Box<tokio::time::Sleep>>, Phase)>,
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for Within<F> {
+    type Output = Result<F::Output, Phase>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        if let std::task::Poll::Ready(v) = this.fut.poll(cx) {
+            return std::task::Poll::Ready(Ok(v));
+        }
+        if let Some((sleep, phase)) = this.timer {
+            if sleep.as_mut().poll(cx).is_ready() {
+                return std::task::Poll::Ready(Err(*phase));
+            }
+        }
+        std::task::Poll::Pending
+    }
 }
 
 /// How long each phase of an attempt took, so far.
