@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body_util::BodyExt;
-use tokio::sync::oneshot;
 
 pub use error::{Error, ErrorKind, Phase};
 pub use stats::ClientStats;
@@ -154,15 +153,18 @@ fn idempotent(m: &Method) -> bool {
 /// Cancels the stream if the request is dropped before its response arrives.
 struct CancelGuard {
     tx: tokio::sync::mpsc::UnboundedSender<Command>,
-    stream: Option<h2kit_proto::StreamId>,
+    reply: crate::driver::reply::ReplyRx,
+    /// Until the response arrives.
+    armed: bool,
     timed_out: bool,
 }
 
 impl Drop for CancelGuard {
     fn drop(&mut self) {
-        if let Some(stream) = self.stream {
+        // Not opened yet: the driver sees the dropped reply slot and never sends it.
+        if let Some(o) = self.reply.opened().filter(|_| self.armed) {
             let _ = self.tx.send(Command::Cancel {
-                stream,
+                stream: o.stream,
                 timed_out: self.timed_out,
             });
         }
@@ -329,8 +331,7 @@ impl Client {
                 attempts: 1,
             })
         };
-        let (opened_tx, opened_rx) = oneshot::channel();
-        let (res_tx, res_rx) = oneshot::channel();
+        let (reply_tx, reply) = crate::driver::reply::channel();
         let (first, end_stream, mut stream_body) = match body {
             ReqBody::Full(b) => ((!b.is_empty()).then_some(b), true, None),
             ReqBody::Stream(s) => (None, false, s),
@@ -339,8 +340,7 @@ impl Client {
             parts: parts.clone(),
             body: first,
             end_stream,
-            opened: Some(opened_tx),
-            response: res_tx,
+            reply: reply_tx,
         };
         let written = Instant::now();
         if conn.tx.send(Command::Open(open)).is_err() {
@@ -358,39 +358,53 @@ impl Client {
                 Some(shared),
             );
         }
-        let mut frames_at_open = None;
         let mut guard = CancelGuard {
             tx: conn.tx.clone(),
-            stream: None,
+            reply,
+            armed: true,
             timed_out: false,
         };
-        let opened = within(opened_rx, cfg.timeouts.write, Phase::Write, deadline).await;
-        let opened_at = Instant::now();
-        phases.write = Some(opened_at - written);
-        match opened {
-            Err(phase) => {
-                if phase == Phase::Total {
-                    phases.total = cfg.timeouts.total;
-                }
-                return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
-            }
-            Ok(Ok(Ok((stream, frames)))) => {
-                guard.stream = Some(stream);
-                frames_at_open = Some(frames);
-                if let Some(b) = stream_body.take() {
-                    // The body streams on its own while the response is awaited (the server
-                    // may answer first, as in bidirectional streaming).
-                    tokio::spawn(pump_body(stream, b, conn.tx.clone()));
-                }
-            }
-            // Not opened: the response channel says why.
-            Ok(_) => {}
-        }
         let limit = cfg.timeouts.response_headers;
-        let response = match within(res_rx, limit, Phase::ResponseHeaders, deadline).await {
+        // The caller waits for the opening only when something depends on it: a body to
+        // stream, or a phase timer that starts there. Otherwise the driver records it in the
+        // reply slot without waking anyone, and the response is the only wake-up.
+        let sent = if stream_body.is_some() || cfg.timeouts.write.is_some() || limit.is_some() {
+            let opening = std::future::poll_fn(|cx| guard.reply.poll_opened(cx));
+            let opened = within(opening, cfg.timeouts.write, Phase::Write, deadline).await;
+            phases.write = Some(written.elapsed());
+            match opened {
+                Err(phase) => {
+                    if phase == Phase::Total {
+                        phases.total = cfg.timeouts.total;
+                    }
+                    return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
+                }
+                Ok(Some(o)) => {
+                    if let Some(b) = stream_body.take() {
+                        // The body streams on its own while the response is awaited (the
+                        // server may answer first, as in bidirectional streaming).
+                        tokio::spawn(pump_body(o.stream, b, conn.tx.clone()));
+                    }
+                    Some(o)
+                }
+                // Not opened: the response says why.
+                Ok(None) => None,
+            }
+        } else {
+            None
+        };
+        let waiting = std::future::poll_fn(|cx| guard.reply.poll_response(cx));
+        let response = match within(waiting, limit, Phase::ResponseHeaders, deadline).await {
             Ok(r) => r,
             Err(phase) => {
-                phases.response_headers = Some(opened_at.elapsed());
+                let opened = sent.or_else(|| guard.reply.opened());
+                match opened {
+                    Some(o) => {
+                        phases.write = Some(o.at.saturating_duration_since(written));
+                        phases.response_headers = Some(o.at.elapsed());
+                    }
+                    None => phases.write = Some(written.elapsed()),
+                }
                 if phase == Phase::Total {
                     phases.total = cfg.timeouts.total;
                 }
@@ -403,20 +417,17 @@ impl Client {
                 let received = shared
                     .frames_received
                     .load(std::sync::atomic::Ordering::Relaxed);
-                if frames_at_open.is_some_and(|at_open| received <= at_open) {
+                if opened.is_some_and(|o| received <= o.frames) {
                     shared.mark_suspect();
                 }
                 return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
             }
         };
-        let sent = guard.stream.is_some();
+        guard.armed = false;
+        let sent = guard.reply.opened().is_some();
         let result = match response {
-            Ok(Ok(res)) => {
-                guard.stream = None;
-                Ok(res)
-            }
+            Ok(Ok(res)) => Ok(res),
             Ok(Err(e)) => {
-                guard.stream = None;
                 let kind = match e {
                     crate::Error::Reset(h2kit_proto::ErrorCode::REFUSED_STREAM) => {
                         ErrorKind::Refused
@@ -438,16 +449,13 @@ impl Client {
                 };
                 fail(kind, &phases)
             }
-            Err(_) => {
-                guard.stream = None;
-                fail(
-                    ErrorKind::ConnectionLost {
-                        maybe_processed: sent,
-                        reset: false,
-                    },
-                    &phases,
-                )
-            }
+            Err(crate::driver::reply::Closed) => fail(
+                ErrorKind::ConnectionLost {
+                    maybe_processed: sent,
+                    reset: false,
+                },
+                &phases,
+            ),
         };
         (result, Some(shared))
     }

@@ -72,6 +72,33 @@ impl ConnHandle {
     }
 }
 
+/// FNV-1a for the origin map. `Authority` hashes byte by byte (lowercased, to agree with its
+/// case-insensitive equality), so with the default SipHash every request paid for about
+/// seventeen hasher calls (700 instructions, measured with callgrind) just to find its pool.
+/// The keys are the origins the application itself calls, so hash flooding is not a concern.
+#[derive(Default)]
+pub(crate) struct OriginHasher(u64);
+
+impl std::hash::Hasher for OriginHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type OriginMap = HashMap<Origin, Arc<OriginPool>, std::hash::BuildHasherDefault<OriginHasher>>;
+
 pub(crate) struct OriginPool {
     origin: Origin,
     /// After GOAWAY(ENHANCE_YOUR_CALM): no new connection before this instant, and the current
@@ -88,7 +115,7 @@ pub(crate) struct Pool {
     stats: Arc<crate::stats::ServerStats>,
     driver_config: Arc<DriverConfig>,
     tls: Option<tokio_rustls::TlsConnector>,
-    origins: RwLock<HashMap<Origin, Arc<OriginPool>>>,
+    origins: RwLock<OriginMap>,
     live: crate::driver::client::LiveConnections,
 }
 
@@ -121,7 +148,7 @@ impl Pool {
             stats,
             driver_config,
             tls,
-            origins: RwLock::new(HashMap::new()),
+            origins: RwLock::new(OriginMap::default()),
             live: Default::default(),
         }
     }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use h2kit_proto::{ErrorCode, SendError, StreamId};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::oneshot;
 
 use super::{Driver, Pending, Role, StreamCtx};
 use crate::body::{BodyMsg, RecvBody};
@@ -131,7 +130,7 @@ impl ConnShared {
     }
 }
 
-pub(crate) type ResponseTx = oneshot::Sender<Result<http::Response<RecvBody>, Error>>;
+pub(crate) type ResponseTx = super::reply::ReplyTx;
 
 /// A request to open: its head, and where to report the stream and the response.
 pub(crate) struct Open {
@@ -140,9 +139,8 @@ pub(crate) struct Open {
     /// The whole body when it is one chunk (or none); otherwise the caller streams it.
     pub body: Option<Bytes>,
     pub end_stream: bool,
-    /// The stream opened, and the frames received on the connection at that moment.
-    pub opened: Option<oneshot::Sender<Result<(StreamId, u64), Error>>>,
-    pub response: ResponseTx,
+    /// Where the stream it opens, then its response, go.
+    pub reply: ResponseTx,
 }
 
 /// A response head held back while the rest of the turn's events are handed out. Servers
@@ -194,7 +192,7 @@ impl ClientState {
     pub(super) fn fail_all(&mut self, why: &Error) {
         self.shared.closed.store(true, Relaxed);
         for open in self.queued.drain(..) {
-            let _ = open.response.send(Err(Error::Unprocessed));
+            let _ = open.reply.send(Err(Error::Unprocessed));
         }
         for (_, tx) in self.waiting.drain() {
             let _ = tx.send(Err(why.clone()));
@@ -251,7 +249,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
 
     pub(super) fn open(&mut self, open: Open) {
         if self.conn.error().is_some() {
-            let _ = open.response.send(Err(Error::ConnectionClosed));
+            let _ = open.reply.send(Err(Error::ConnectionClosed));
+            return;
+        }
+        if open.reply.is_closed() {
+            // The caller gave up before its request went out (it waited in the command
+            // queue or for a slot): nothing to send, nothing to cancel later.
             return;
         }
         match self
@@ -270,11 +273,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 let frames = self.conn.stats().frames_received.total();
                 ctx.frames_at_open = frames;
                 self.streams.insert(stream, ctx);
+                open.reply.opened(stream, frames);
                 if let Some(c) = self.client() {
-                    c.waiting.insert(stream, open.response);
-                }
-                if let Some(tx) = open.opened {
-                    let _ = tx.send(Ok((stream, frames)));
+                    c.waiting.insert(stream, open.reply);
                 }
                 self.flush_stream(stream);
             }
@@ -286,10 +287,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             Err(SendError::GoingAway | SendError::StreamIdsExhausted) => {
                 // Never sent: as safe to retry as a stream above GOAWAY's last_stream_id (and
                 // a connection out of stream identifiers is closed for new requests, below).
-                let _ = open.response.send(Err(Error::Unprocessed));
+                let _ = open.reply.send(Err(Error::Unprocessed));
             }
             Err(e) => {
-                let _ = open.response.send(Err(Error::Request(e.to_string())));
+                let _ = open.reply.send(Err(Error::Request(e.to_string())));
             }
         }
     }
@@ -431,7 +432,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             None => return,
         };
         for open in queued {
-            let _ = open.response.send(Err(Error::Unprocessed));
+            let _ = open.reply.send(Err(Error::Unprocessed));
         }
     }
 

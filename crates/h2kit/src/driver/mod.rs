@@ -28,6 +28,7 @@ use crate::stats::StatsSink;
 
 pub(crate) mod client;
 mod pump;
+pub(crate) mod reply;
 
 use crate::Error;
 pub(crate) use pump::{pump, send_response, PumpError};
