@@ -116,6 +116,8 @@ pub(crate) struct Pool {
     driver_config: Arc<DriverConfig>,
     tls: Option<tokio_rustls::TlsConnector>,
     origins: RwLock<OriginMap>,
+    /// The origin pool used last (see `origin_pool`).
+    last: RwLock<Option<Arc<OriginPool>>>,
     live: crate::driver::client::LiveConnections,
 }
 
@@ -149,19 +151,34 @@ impl Pool {
             driver_config,
             tls,
             origins: RwLock::new(OriginMap::default()),
+            last: RwLock::new(None),
             live: Default::default(),
         }
     }
 
     fn origin_pool(&self, origin: &Origin) -> Arc<OriginPool> {
-        if let Some(p) = self
+        // A request whose authority is a clone of the last one's (a client reusing a base
+        // URI) shares its bytes: the same address and length mean the same, immutable text,
+        // so the pool is found without hashing or comparing the authority byte by byte
+        // (together about 600 instructions per request, by callgrind).
+        if let Some(p) = self.last.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            let (a, b) = (p.origin.authority.as_str(), origin.authority.as_str());
+            if p.origin.tls == origin.tls && a.as_ptr() == b.as_ptr() && a.len() == b.len() {
+                return p.clone();
+            }
+        }
+        let found = self
             .origins
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(origin)
-        {
-            return p.clone();
-        }
+            .cloned();
+        let pool = found.unwrap_or_else(|| self.insert_origin(origin));
+        *self.last.write().unwrap_or_else(|e| e.into_inner()) = Some(pool.clone());
+        pool
+    }
+
+    fn insert_origin(&self, origin: &Origin) -> Arc<OriginPool> {
         let mut w = self.origins.write().unwrap_or_else(|e| e.into_inner());
         w.entry(origin.clone())
             .or_insert_with(|| {
