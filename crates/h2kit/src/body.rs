@@ -29,15 +29,24 @@ pub(crate) enum BodyMsg {
 
 /// The body of a received request (server) or response (client).
 pub struct RecvBody {
-    inner: Option<Inner>,
-    /// A body that had fully arrived before anyone asked for it: no channel needed.
-    buffered: Option<Buffered>,
+    state: State,
     content_length: Option<u64>,
+}
+
+/// Kept small (72 bytes with the length): a response carries its body by value, and it is
+/// moved several times on its way to the caller.
+enum State {
+    /// Complete with the head (END_STREAM on the header section), or read to its end.
+    Empty,
+    /// A body that had fully arrived before anyone asked for it: no channel needed.
+    Buffered(Buffered),
+    /// DATA still arriving, through a channel from the driver.
+    Channel(Inner),
 }
 
 struct Buffered {
     chunks: std::collections::VecDeque<Bytes>,
-    trailers: Option<HeaderMap>,
+    trailers: Option<Box<HeaderMap>>,
 }
 
 struct Inner {
@@ -53,15 +62,14 @@ impl RecvBody {
     /// A body that is already complete (the header section carried END_STREAM).
     pub fn empty() -> RecvBody {
         RecvBody {
-            inner: None,
-            buffered: None,
+            state: State::Empty,
             content_length: Some(0),
         }
     }
 
     /// Fails the body if no frame arrives within `limit` of the previous one (or of now).
     pub(crate) fn with_idle_timeout(mut self, limit: Option<std::time::Duration>) -> RecvBody {
-        if let (Some(limit), Some(inner)) = (limit, self.inner.as_mut()) {
+        if let (Some(limit), State::Channel(inner)) = (limit, &mut self.state) {
             inner.idle = Some((limit, Box::pin(tokio::time::sleep(limit))));
         }
         self
@@ -71,10 +79,9 @@ impl RecvBody {
     pub(crate) fn buffered(chunks: Vec<Bytes>, trailers: Option<HeaderMap>) -> RecvBody {
         let len = chunks.iter().map(|c| c.len() as u64).sum();
         RecvBody {
-            inner: None,
-            buffered: Some(Buffered {
+            state: State::Buffered(Buffered {
                 chunks: chunks.into(),
-                trailers,
+                trailers: trailers.map(Box::new),
             }),
             content_length: Some(len),
         }
@@ -87,14 +94,13 @@ impl RecvBody {
         content_length: Option<u64>,
     ) -> RecvBody {
         RecvBody {
-            inner: Some(Inner {
+            state: State::Channel(Inner {
                 stream,
                 rx,
                 commands,
                 done: false,
                 idle: None,
             }),
-            buffered: None,
             content_length,
         }
     }
@@ -108,14 +114,15 @@ impl Body for RecvBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
-        if let Some(b) = self.buffered.as_mut() {
-            if let Some(chunk) = b.chunks.pop_front() {
-                return Poll::Ready(Some(Ok(Frame::data(chunk))));
+        let inner = match &mut self.state {
+            State::Empty => return Poll::Ready(None),
+            State::Buffered(b) => {
+                if let Some(chunk) = b.chunks.pop_front() {
+                    return Poll::Ready(Some(Ok(Frame::data(chunk))));
+                }
+                return Poll::Ready(b.trailers.take().map(|t| Ok(Frame::trailers(*t))));
             }
-            return Poll::Ready(b.trailers.take().map(|t| Ok(Frame::trailers(t))));
-        }
-        let Some(inner) = self.inner.as_mut() else {
-            return Poll::Ready(None);
+            State::Channel(inner) => inner,
         };
         if inner.done {
             return Poll::Ready(None);
@@ -157,25 +164,24 @@ impl Body for RecvBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        if let Some(b) = &self.buffered {
-            return b.chunks.is_empty() && b.trailers.is_none();
+        match &self.state {
+            State::Empty => true,
+            State::Buffered(b) => b.chunks.is_empty() && b.trailers.is_none(),
+            State::Channel(i) => i.done,
         }
-        self.inner.as_ref().is_none_or(|i| i.done)
     }
 
     fn size_hint(&self) -> SizeHint {
-        match (self.content_length, &self.inner) {
-            (Some(n), None) => SizeHint::with_exact(n),
-            (None, None) => SizeHint::with_exact(0),
-            (Some(n), _) => SizeHint::with_exact(n),
-            (None, _) => SizeHint::default(),
+        match (self.content_length, &self.state) {
+            (None, State::Channel(_)) => SizeHint::default(),
+            (n, _) => SizeHint::with_exact(n.unwrap_or(0)),
         }
     }
 }
 
 impl Drop for RecvBody {
     fn drop(&mut self) {
-        if let Some(inner) = &self.inner {
+        if let State::Channel(inner) = &self.state {
             if !inner.done {
                 // Nobody will read the rest: the driver returns its window at once.
                 let _ = inner.commands.send(Command::BodyDropped {
@@ -189,7 +195,13 @@ impl Drop for RecvBody {
 impl std::fmt::Debug for RecvBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecvBody")
-            .field("stream", &self.inner.as_ref().map(|i| i.stream.0))
+            .field(
+                "stream",
+                &match &self.state {
+                    State::Channel(i) => Some(i.stream.0),
+                    _ => None,
+                },
+            )
             .field("content_length", &self.content_length)
             .finish()
     }
