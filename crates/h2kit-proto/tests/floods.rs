@@ -289,6 +289,58 @@ fn a_burst_of_random_cancellations_among_completions_is_fine() {
 }
 
 #[test]
+fn cancelling_most_requests_at_a_high_rate_is_fine() {
+    // A client whose deadlines are short for the server: 100,000 requests at 20,000/s, seven
+    // in ten cancelled before their response.
+    let mut p = server();
+    let mut rng = Rng(0xcafe);
+    for i in 0..100_000u32 {
+        p.advance(Duration::from_micros(50));
+        let id = 2 * i + 1;
+        let h = p.get(id, true);
+        p.send(&[h]).unwrap();
+        if rng.chance(70) {
+            p.send(&[rst(id, ErrorCode::CANCEL)]).unwrap();
+        } else {
+            p.conn
+                .send_response(StreamId(id), &http::Response::new(()).into_parts().0, true)
+                .unwrap();
+        }
+        p.output();
+    }
+    assert_untouched(&mut p);
+}
+
+#[test]
+fn earning_resets_with_completed_streams_is_bounded() {
+    // An attacker that completes one stream for every four it resets, at 100,000 streams/s:
+    // each completion earns three resets back, so the budget still drains, one per round.
+    let mut p = server();
+    let n = attack(&mut p, 100_000, |p, i| {
+        p.advance(Duration::from_micros(50));
+        let base = 10 * i + 1;
+        let mut frames = Vec::new();
+        for k in 0..4 {
+            let id = base + 2 * k;
+            frames.push(p.get(id, true));
+            frames.push(rst(id, ErrorCode::CANCEL));
+        }
+        let done = base + 8;
+        frames.push(p.get(done, true));
+        let _ = p.send(&frames);
+        let _ = p.conn.send_response(
+            StreamId(done),
+            &http::Response::new(()).into_parts().0,
+            true,
+        );
+        Vec::new()
+    });
+    assert_calmed(&mut p, Flood::StreamResets);
+    // 1,000 of burst plus the time refill (2,000/s over the attack) at one per round.
+    assert!(n < 2_000, "cut off after {n} rounds");
+}
+
+#[test]
 fn hpack_table_churn_is_bounded_work() {
     // Every request shrinks the dynamic table to nothing and grows it back (two size updates
     // at the start of the block, RFC 7541 §4.2), then inserts a fresh 100-byte field: the

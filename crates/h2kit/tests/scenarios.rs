@@ -142,14 +142,19 @@ async fn netsplit_setup(connections: usize) -> (Client, String, ProxyHandle) {
     (client(config), format!("http://{addr}/"), px)
 }
 
-/// Every failure a deadline; three unplugs, one new connection after each; nothing odd seen.
-fn netsplit_checks(failures: &[(u64, h2kit::client::Error)], px: &ProxyHandle) {
+/// Every failure a deadline; three unplugs, one new connection after each (and at most one
+/// more per stray timeout, whose PING may come back after the 2 ms grace); nothing odd seen.
+fn netsplit_checks(failures: &[(u64, h2kit::client::Error)], strays: usize, px: &ProxyHandle) {
     for (_, e) in failures {
         assert_eq!(e.kind, ErrorKind::Timeout(Phase::Total), "{e}");
     }
     let r = px.report();
     assert_eq!(r.unplugged, 3);
-    assert_eq!(r.connections, 4, "one new connection per unplug");
+    assert!(
+        (4..=4 + strays as u64).contains(&r.connections),
+        "{} connections: one new connection per unplug",
+        r.connections
+    );
     assert_polite(&r);
 }
 
@@ -158,6 +163,11 @@ fn netsplit_checks(failures: &[(u64, h2kit::client::Error)], px: &ProxyHandle) {
 /// request in flight: it times out with no frame received since it was written, the
 /// connection turns suspect at once, and the next request opens a new connection. (Go's pool
 /// kept sending into the dead connection: 25,000 failures.)
+///
+/// A stall of this 2-core machine can make any request miss a 10 ms deadline: up to two such
+/// stray failures are tolerated, each alone (the request after it succeeds) — and an unplug
+/// soon after one must still cost only its own request (it once cost a hundred: the stray
+/// timeout's answered PING vouched for the connection for 2 s).
 #[test]
 fn netsplit_sequential_costs_one_request_per_unplug() {
     scenario(|| async {
@@ -175,8 +185,46 @@ fn netsplit_sequential_costs_one_request_per_unplug() {
             }
         }
         let at: Vec<u64> = failures.iter().map(|(i, _)| *i).collect();
-        assert!(failures.len() <= 3, "failed at {at:?}: {:?}", failures[0].1);
-        netsplit_checks(&failures, &px);
+        let strays: Vec<u64> = at
+            .iter()
+            .copied()
+            .filter(|i| !UNPLUGS.contains(i))
+            .collect();
+        let isolated = at.windows(2).all(|w| w[1] > w[0] + 1);
+        assert!(
+            strays.len() <= 2 && isolated,
+            "failed at {at:?}: {:?}",
+            failures.first().map(|f| &f.1)
+        );
+        netsplit_checks(&failures, strays.len(), &px);
+    });
+}
+
+/// The sharpest case of the above, on purpose: a request times out with nothing received
+/// (the server is slow, not dead), the connection turns suspect and its PING is answered; 100
+/// ms later, well within the 2 s before another PING may go out, the connection is cut off.
+/// The next request times out, the connection turns suspect again with its PING owed, and
+/// the requests after it go to a new connection: one failure, not 2 s of them.
+#[test]
+fn netsplit_right_after_an_answered_ping_costs_one_request() {
+    scenario(|| async {
+        let (c, url, px) = netsplit_setup(4).await;
+        for _ in 0..100 {
+            c.send(get(url.clone())).await.unwrap();
+        }
+        let slow = c.send(get(format!("{url}slow/200"))).await.unwrap_err();
+        assert_eq!(slow.kind, ErrorKind::Timeout(Phase::Total));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(c.stats().connections.pings_sent, 1, "{:#?}", c.stats());
+        assert!(px.unplug_latest().is_some());
+        let mut failed = Vec::new();
+        for i in 0..50 {
+            if let Err(e) = c.send(get(url.clone())).await {
+                failed.push((i, e.kind));
+            }
+        }
+        assert!(failed.len() <= 1, "failed after the unplug: {failed:?}");
+        assert_polite(&px.report());
     });
 }
 
@@ -233,7 +281,7 @@ fn netsplit_concurrent_costs_at_most_the_requests_in_flight() {
         // ten sees one) and unrelated to the unplugs. A client that kept using the dead
         // connection would fail thousands.
         assert!(stray.len() <= 3, "failures away from any unplug: {stray:?}");
-        netsplit_checks(&failures, &px);
+        netsplit_checks(&failures, stray.len(), &px);
     });
 }
 

@@ -521,8 +521,9 @@ impl Connection {
             .is_some_and(|s| s.send_closed && s.recv_closed)
         {
             self.close_stream(id, Ended::Finished);
-            // Useful work: a completed stream earns back a reset.
-            self.guard.resets.refill(1.0);
+            // Useful work: a completed stream earns back resets.
+            let n = self.guard.limits.resets_per_completed_stream;
+            self.guard.resets.refill(f64::from(n));
         }
     }
 

@@ -435,13 +435,13 @@ impl Pool {
             .store(self.config.proto.assumed_peer_max_streams, Relaxed);
         *shared.capacity.lock().unwrap_or_else(|e| e.into_inner()) = Some(pool.capacity.clone());
         let cancel = CancellationToken::new();
-        let role = Role::Client(ClientState::new(
+        let role = Role::Client(Box::new(ClientState::new(
             shared.clone(),
             self.live.enter(),
             self.config.ping_timeout,
             self.config.timeouts.body_idle,
             self.config.keepalive_interval,
-        ));
+        )));
         let cfg = self.driver_config.clone();
         if o.tls {
             let Some(tls) = &self.tls else {

@@ -31,9 +31,6 @@ pub(crate) struct ConnShared {
     pub suspect: AtomicBool,
     /// When the connection last turned suspect (µs on [`clock_us`]'s clock).
     pub suspect_since_us: AtomicU64,
-    /// Until then (µs on [`clock_us`]'s clock) an answered PING vouches for the connection: a
-    /// silent timeout does not make it suspect (see `MIN_PING_INTERVAL`).
-    pub proven_alive_until_us: AtomicU64,
     /// Round-trip time, µs (0 until measured: our SETTINGS' ACK, then each PING's).
     pub rtt_us: AtomicU64,
     /// Frames received so far (published after each read), so that a request that times out
@@ -75,9 +72,15 @@ impl Drop for LiveGuard {
 }
 
 /// At most one PING per connection this often: at most 5 in any 10 s, well inside the
-/// strictest policy servers apply (GOAWAY(ENHANCE_YOUR_CALM) after more than 10 in 10 s).
-/// After an answered PING the connection counts as alive for this long, so a slow server
-/// whose requests keep timing out is not pinged again and again.
+/// strictest policy servers apply (GOAWAY(ENHANCE_YOUR_CALM) after more than 10 in 10 s), so
+/// a slow server whose requests keep timing out is not pinged again and again. A silence
+/// within this interval of the last PING still makes the connection suspect (new requests go
+/// elsewhere); its PING is owed and goes out once allowed (`liveness_expired`).
+///
+/// (An answered PING used to vouch for the connection for this long, so that a silent
+/// timeout did not make it suspect. That let a connection cut off within 2 s of a stray
+/// timeout's PING take new requests for up to 2 s: the failure h2kit exists to prevent. The
+/// sequential netsplit scenario caught it.)
 pub(crate) const MIN_PING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Microseconds on a process-wide monotonic clock (for timestamps kept in atomics).
@@ -90,16 +93,8 @@ pub(crate) fn clock_us() -> u64 {
 }
 
 impl ConnShared {
-    /// An answered PING vouches for the connection for a while.
-    pub(crate) fn recently_proven_alive(&self) -> bool {
-        clock_us() < self.proven_alive_until_us.load(Relaxed)
-    }
-
     /// No new streams until the peer shows it is alive.
     pub(crate) fn mark_suspect(&self) {
-        if self.recently_proven_alive() {
-            return;
-        }
         if !self.suspect.swap(true, Relaxed) {
             self.suspect_since_us.store(clock_us(), Relaxed);
         }
@@ -173,8 +168,9 @@ pub(crate) struct ClientState {
     cancelled_unconfirmed: usize,
     /// Frames received when the last cancellation or suspicion started.
     frames_at_evidence: u64,
-    /// Suspect since, with the liveness PING sent and the deadline for any frame.
-    suspect: Option<(u64, tokio::time::Instant)>,
+    /// Suspect (or awaiting a keepalive PING's answer): the PING sent, if one could be, and
+    /// the deadline — for any frame once the PING is out, for sending it while it is owed.
+    suspect: Option<(Option<u64>, tokio::time::Instant)>,
     ping_timeout: std::time::Duration,
     /// The response body-idle timeout given to every response body.
     body_idle: Option<std::time::Duration>,
@@ -481,21 +477,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 c.shared.notify_all();
             }
         }
-        if silent && c.suspect.is_none() && c.shared.recently_proven_alive() {
-            // A PING was answered moments ago: a slow server, not a dead one. (The request
-            // saw the same and did not mark the connection suspect.)
-            return;
-        }
         if silent && c.suspect.is_none() {
             c.shared.mark_suspect();
-            let deadline = tokio::time::Instant::now() + c.ping_timeout;
-            let ping_timeout_payload = if may_ping {
-                Some(self.liveness_ping())
+            let now = tokio::time::Instant::now();
+            let ping_timeout = c.ping_timeout;
+            let suspect = if may_ping {
+                (Some(self.liveness_ping()), now + ping_timeout)
             } else {
-                None
+                // Owed: sent when the PING interval allows (any frame before then clears the
+                // suspicion anyway).
+                let allowed = c.last_ping_sent.map_or(now, |t| t + MIN_PING_INTERVAL);
+                (None, allowed.max(now))
             };
             if let Some(c) = self.client() {
-                c.suspect = Some((ping_timeout_payload.unwrap_or(0), deadline));
+                c.suspect = Some(suspect);
             }
         }
     }
@@ -530,13 +525,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
-    /// Our PING was answered: the peer is alive, and vouched for a while.
+    /// Our PING was answered (the frame itself is the evidence of life): a round trip.
     pub(super) fn on_ping_answered(&mut self, rtt: std::time::Duration) {
         self.on_rtt(rtt);
-        if let Some(c) = self.client() {
-            let until = clock_us() + MIN_PING_INTERVAL.as_micros() as u64;
-            c.shared.proven_alive_until_us.store(until, Relaxed);
-        }
     }
 
     pub(super) fn liveness_deadline(&self) -> Option<tokio::time::Instant> {
@@ -575,7 +566,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let payload = self.liveness_ping();
         if let Some(c) = self.client() {
             // Not suspect (new streams still go here), but the PING must be answered in time.
-            c.suspect = Some((payload, deadline));
+            c.suspect = Some((Some(payload), deadline));
         }
         true
     }
@@ -587,6 +578,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             return true;
         }
         let expired = matches!(self.liveness_deadline(), Some(d) if now >= d);
+        let owed = matches!(self.client(), Some(c) if matches!(c.suspect, Some((None, _))));
+        if expired && owed {
+            // Time to send the PING a suspicion was owed; a dead connection must answer it.
+            if self.ping_allowed() {
+                let payload = self.liveness_ping();
+                if let Some(c) = self.client() {
+                    c.suspect = Some((Some(payload), now + c.ping_timeout));
+                }
+                return false;
+            }
+            // Past the politeness budget (more PINGs than frames received allow): judged
+            // like a PING unanswered.
+        }
         if expired {
             if let Some(c) = self.client() {
                 c.suspect = None;

@@ -69,7 +69,7 @@ pub(crate) enum Role {
         /// processed — so a request whose body came in the same read finds it complete.
         new_handlers: Vec<(StreamId, http::Request<()>)>,
     },
-    Client(client::ClientState),
+    Client(Box<client::ClientState>),
 }
 
 /// Messages from handlers and bodies to the driver.
