@@ -462,13 +462,17 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// no new streams, and one PING (never one per timeout) asks for evidence.
     pub(super) fn on_request_timeout(&mut self, stream: StreamId) {
         let frames = self.conn.stats().frames_received.total();
+        // Gone: its response completed in this turn's read, before the cancel was applied.
+        let completed = !self.streams.contains_key(&stream);
         let silent = self
             .streams
             .get(&stream)
             .is_some_and(|ctx| ctx.frames_at_open == frames);
         let may_ping = self.ping_allowed();
         let Some(c) = self.client() else { return };
-        c.cancelled_unconfirmed += 1;
+        if !completed {
+            c.cancelled_unconfirmed += 1;
+        }
         c.frames_at_evidence = frames;
         if !silent && c.suspect.is_none() {
             // The request marked the connection suspect from a count we had not published

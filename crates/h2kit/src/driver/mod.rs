@@ -166,6 +166,8 @@ pub(crate) struct Driver<T> {
     read_closed: bool,
     /// Client: events of the last read not yet handed out (see `dispatch_some`).
     events_pending: bool,
+    /// Client: cancelled requests, applied after the turn's read (see `apply_cancels`).
+    cancels: Vec<(StreamId, bool)>,
     /// The read or write error that ended the connection, if one did.
     io_error: Option<std::io::ErrorKind>,
     /// Our first SETTINGS were acknowledged (the first RTT sample).
@@ -215,6 +217,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             write_buf: Bytes::new(),
             read_closed: false,
             events_pending: false,
+            cancels: Vec::new(),
             io_error: None,
             settings_acked: false,
             stalled: StreamIdMap::default(),
@@ -339,6 +342,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     Poll::Pending => {}
                 }
             }
+            // 3b. Cancellations, now that what had arrived is known.
+            if !self.cancels.is_empty() {
+                self.apply_cancels();
+                progress = true;
+            }
             // 4. Write everything queued.
             loop {
                 if self.write_buf.is_empty() {
@@ -384,6 +392,29 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             if !progress {
                 self.publish();
                 return Poll::Pending;
+            }
+        }
+    }
+
+    /// Applies the callers' cancellations of this turn. They wait until after the read so
+    /// that a response already in the socket is seen first: a caller whose deadline expired
+    /// while its response was arriving (a stalled machine, or the crossing of the two) must
+    /// not reset a stream the server has finished — RFC 9113 §5.1 tolerates it, but servers
+    /// count such resets, and it is the first failure h2kit exists to prevent. The read also
+    /// proves the connection alive, so such a timeout does not make it suspect.
+    fn apply_cancels(&mut self) {
+        for (stream, timed_out) in std::mem::take(&mut self.cancels) {
+            self.fail_response(stream, Error::ConnectionClosed);
+            if timed_out {
+                self.on_request_timeout(stream);
+            }
+            self.conn.cancel(stream);
+            if let Some(ctx) = self.streams.remove(&stream) {
+                if let Some(p) = ctx.pending {
+                    if let Some(ack) = p.ack {
+                        let _ = ack.send(Err(Error::ConnectionClosed));
+                    }
+                }
             }
         }
     }
@@ -946,18 +977,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 self.publish();
             }
             Command::Cancel { stream, timed_out } => {
-                self.fail_response(stream, Error::ConnectionClosed);
-                if timed_out {
-                    self.on_request_timeout(stream);
-                }
-                self.conn.cancel(stream);
-                if let Some(ctx) = self.streams.remove(&stream) {
-                    if let Some(p) = ctx.pending {
-                        if let Some(ack) = p.ack {
-                            let _ = ack.send(Err(Error::ConnectionClosed));
-                        }
-                    }
-                }
+                // Applied after this turn's read (`apply_cancels`): a response that has
+                // already arrived then closes its stream first, and the cancel sends nothing.
+                self.cancels.push((stream, timed_out));
             }
             Command::BodyDropped { stream } => {
                 if let Some(ctx) = self.streams.get_mut(&stream) {
