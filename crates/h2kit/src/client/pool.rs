@@ -76,8 +76,13 @@ impl ConnHandle {
 /// case-insensitive equality), so with the default SipHash every request paid for about
 /// seventeen hasher calls (700 instructions, measured with callgrind) just to find its pool.
 /// The keys are the origins the application itself calls, so hash flooding is not a concern.
-#[derive(Default)]
 pub(crate) struct OriginHasher(u64);
+
+impl Default for OriginHasher {
+    fn default() -> Self {
+        OriginHasher(0xcbf2_9ce4_8422_2325) // the FNV offset basis
+    }
+}
 
 impl std::hash::Hasher for OriginHasher {
     fn finish(&self) -> u64 {
@@ -85,15 +90,9 @@ impl std::hash::Hasher for OriginHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
         for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
-        self.0 = h;
     }
 }
 

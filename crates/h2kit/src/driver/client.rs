@@ -158,7 +158,7 @@ pub(crate) struct ClientState {
     /// Responses not yet received, by stream.
     waiting: h2kit_proto::stream::StreamIdMap<ResponseTx>,
     /// Response heads received in this turn whose bodies may still complete in it.
-    pub(super) held: h2kit_proto::stream::StreamIdMap<Held>,
+    held: h2kit_proto::stream::StreamIdMap<Held>,
     /// Opens waiting for a concurrency slot (the pool normally avoids this).
     queued: VecDeque<Open>,
     /// `active` as last published, to tell the pool when slots free up.
@@ -345,6 +345,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             self.conn.cancel(stream);
             self.streams.remove(&stream);
         }
+    }
+
+    pub(super) fn is_held(&self, stream: StreamId) -> bool {
+        matches!(&self.role, Role::Client(c) if c.held.contains_key(&stream))
     }
 
     /// DATA for a stream whose head is held: kept with it; the last chunk completes the

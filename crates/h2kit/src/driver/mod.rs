@@ -767,37 +767,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     }
 
     fn dispatch_event(&mut self, e: Event) {
-        if let Role::Client(c) = &self.role {
-            if !c.held.is_empty() {
-                match &e {
-                    Event::Data { stream, .. } if c.held.contains_key(stream) => {
-                        if let Event::Data {
-                            stream,
-                            data,
-                            end_stream,
-                        } = e
-                        {
-                            self.on_held_data(stream, data, end_stream);
-                        }
-                        return;
-                    }
-                    // Anything else for a held stream (trailers, a reset) follows its head.
-                    Event::Headers { stream, .. }
-                    | Event::Reset { stream, .. }
-                    | Event::Unprocessed { stream } => {
-                        let stream = *stream;
-                        self.release_held(stream);
-                    }
-                    _ => {}
-                }
-            }
-        }
         match e {
             Event::Headers {
                 stream,
                 head,
                 end_stream,
-            } => self.on_headers(stream, head, end_stream),
+            } => {
+                // Trailers of a held response follow its head (see `Held`).
+                self.release_held(stream);
+                self.on_headers(stream, head, end_stream)
+            }
+            Event::Data {
+                stream,
+                data,
+                end_stream,
+            } if self.is_held(stream) => self.on_held_data(stream, data, end_stream),
             Event::Data {
                 stream,
                 data,
@@ -842,6 +826,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 } else {
                     Error::Protocol(code)
                 };
+                // A held head goes out first; its body then carries the reset.
+                self.release_held(stream);
                 self.fail_response(stream, err.clone());
                 if let Some(ctx) = self.streams.remove(&stream) {
                     if let Some(tx) = ctx.body {
@@ -859,6 +845,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             }
             Event::SendCapacity { stream } => self.flush_stream(stream),
             Event::Unprocessed { stream } => {
+                self.release_held(stream);
                 self.fail_response(stream, Error::Unprocessed);
                 self.streams.remove(&stream);
             }
