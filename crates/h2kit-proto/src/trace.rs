@@ -99,6 +99,13 @@ impl fmt::Display for Details<'_> {
     }
 }
 
+/// Whether frame trace events are wanted: lets a hot path skip building a `Frame` it would
+/// only make for the trace.
+#[inline]
+pub fn enabled() -> bool {
+    tracing::enabled!(target: "h2kit::frame", tracing::Level::TRACE)
+}
+
 /// Emits the trace event for one frame. Cheap when the target is disabled: `tracing` checks
 /// the callsite's interest before evaluating any field.
 #[inline]

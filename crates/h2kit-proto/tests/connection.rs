@@ -325,3 +325,60 @@ fn seed_2_slot_freed_by_end_stream_is_reusable_in_the_same_read() {
     assert_eq!(c.resets_received.get(ErrorCode::PROTOCOL_ERROR), 0);
     assert_eq!(c.goaways_received.total(), 0);
 }
+
+/// §6.10 and §4.2: a header block larger than the peer's SETTINGS_MAX_FRAME_SIZE goes out as
+/// one HEADERS frame and CONTINUATION frames right behind it, none above the limit, END_STREAM
+/// on the HEADERS frame and END_HEADERS on the last only; the server reassembles the request.
+#[test]
+fn rfc9113_6_10_large_header_block_is_sent_as_headers_and_continuations() {
+    let mut p = Pair::connected();
+    let mut req = get("/big");
+    // Letters in no pattern Huffman coding could shrink below two frames' worth.
+    let value: String = (0..45_000u32)
+        .map(|i| (b'a' + (i.wrapping_mul(2_654_435_761) >> 24) as u8 % 26) as char)
+        .collect();
+    req.headers.insert("x-big", value.parse().unwrap());
+    let id = p.client.send_request(&req, true).unwrap();
+    p.run();
+    let sent: Vec<&Frame> = p
+        .wire
+        .iter()
+        .filter(|(s, f)| *s == Side::Client && f.stream_id() == id)
+        .map(|(_, f)| f)
+        .collect();
+    let Frame::Headers(h) = sent[0] else {
+        panic!("first frame of the stream is {:?}", sent[0].frame_type());
+    };
+    assert!(h.end_stream && !h.end_headers);
+    assert_eq!(h.block.len(), 16_384);
+    assert!(sent.len() >= 3, "{} frames", sent.len());
+    for (i, f) in sent[1..].iter().enumerate() {
+        let Frame::Continuation(c) = f else {
+            panic!("frame {} is {:?}", i + 1, f.frame_type());
+        };
+        assert!(c.block.len() <= 16_384 && !c.block.is_empty());
+        assert_eq!(c.end_headers, i + 2 == sent.len());
+    }
+    // Nothing else of the client's came between them (§6.10).
+    let first = p
+        .wire
+        .iter()
+        .position(|(_, f)| f.stream_id() == id)
+        .unwrap();
+    assert!(p.wire[first..first + sent.len()]
+        .iter()
+        .all(|(s, f)| *s == Side::Client && f.stream_id() == id));
+    let got = p
+        .server_events
+        .iter()
+        .find_map(|e| match e {
+            Event::Headers {
+                head: Head::Request(r),
+                ..
+            } => Some(r),
+            _ => None,
+        })
+        .expect("the server got the request");
+    assert_eq!(got.uri().path(), "/big");
+    assert_eq!(got.headers()["x-big"], value.as_str());
+}

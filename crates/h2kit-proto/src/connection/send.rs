@@ -194,27 +194,53 @@ impl Connection {
     }
 
     /// Writes HEADERS and as many CONTINUATION frames as the peer's SETTINGS_MAX_FRAME_SIZE
-    /// requires. They go out back to back, as §6.10 demands.
+    /// requires. They go out back to back, as §6.10 demands. The block is copied straight from
+    /// the encoder's scratch buffer into the output: no `Bytes` is made of it (that would cost
+    /// a shared allocation's reference counting per request), except for the frame trace.
     fn write_header_block(&mut self, id: StreamId, block: &mut BytesMut, end_stream: bool) {
+        use frame::flags::{END_HEADERS, END_STREAM};
         let max = self.peer_max_frame_size as usize;
-        let mut rest = block.split().freeze();
-        let first = rest.split_to(rest.len().min(max));
-        self.write_frame(&Frame::Headers(frame::Headers {
-            stream_id: id,
-            block: first,
-            end_stream,
-            end_headers: rest.is_empty(),
-            priority: None,
-            pad: None,
-        }));
-        while !rest.is_empty() {
-            let chunk = rest.split_to(rest.len().min(max));
-            self.write_frame(&Frame::Continuation(frame::Continuation {
-                stream_id: id,
-                block: chunk,
-                end_headers: rest.is_empty(),
-            }));
+        let mut rest: &[u8] = block;
+        let mut kind = frame::FrameType::Headers;
+        loop {
+            let (chunk, tail) = rest.split_at(rest.len().min(max));
+            let mut flags = if tail.is_empty() { END_HEADERS } else { 0 };
+            if kind == frame::FrameType::Headers && end_stream {
+                flags |= END_STREAM;
+            }
+            if crate::trace::enabled() {
+                let block = Bytes::copy_from_slice(chunk);
+                let end_headers = tail.is_empty();
+                crate::trace::frame(
+                    crate::trace::Direction::Send,
+                    &match kind {
+                        frame::FrameType::Headers => Frame::Headers(frame::Headers {
+                            stream_id: id,
+                            block,
+                            end_stream,
+                            end_headers,
+                            priority: None,
+                            pad: None,
+                        }),
+                        _ => Frame::Continuation(frame::Continuation {
+                            stream_id: id,
+                            block,
+                            end_headers,
+                        }),
+                    },
+                );
+            }
+            self.stats.frames_sent.add(kind as u8);
+            self.out.reserve(frame::HEADER_LEN + chunk.len());
+            frame::put_header(&mut self.out, chunk.len(), kind as u8, flags, id);
+            self.out.extend_from_slice(chunk);
+            rest = tail;
+            kind = frame::FrameType::Continuation;
+            if rest.is_empty() {
+                break;
+            }
         }
+        block.clear();
     }
 
     /// Sends as much of `data` as the stream and connection windows allow, in frames no larger
