@@ -6,7 +6,7 @@
 //! compression state in sync (§4.3); the caller then answers with a stream error.
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Method, Request, Response, StatusCode, Uri};
 
@@ -21,6 +21,88 @@ pub enum Head {
     /// A response; informational (1xx) responses come before the final one.
     Response(Response<()>),
     Trailers(HeaderMap),
+}
+
+impl Head {
+    /// A copy of a head as [`HeadBuilder::finish`] made it (`Request` and `Response` are not
+    /// `Clone` because of their extensions; a decoded head carries only [`Protocol`]).
+    pub(crate) fn duplicate(&self) -> Head {
+        match self {
+            Head::Request(r) => {
+                let mut req = Request::new(());
+                *req.method_mut() = r.method().clone();
+                *req.uri_mut() = r.uri().clone();
+                *req.version_mut() = r.version();
+                *req.headers_mut() = r.headers().clone();
+                if let Some(p) = r.extensions().get::<Protocol>() {
+                    req.extensions_mut().insert(p.clone());
+                }
+                Head::Request(req)
+            }
+            Head::Response(r) => {
+                let mut res = Response::new(());
+                *res.status_mut() = r.status();
+                *res.version_mut() = r.version();
+                *res.headers_mut() = r.headers().clone();
+                Head::Response(res)
+            }
+            Head::Trailers(t) => Head::Trailers(t.clone()),
+        }
+    }
+
+    /// A copy whose byte strings are all copies too. Decoded values may be slices of the
+    /// received block, which would keep the whole read buffer behind it alive. `None` if a
+    /// part does not parse again (it always does; the caller just does without the copy).
+    pub(crate) fn compacted(&self) -> Option<Head> {
+        let copy = |b: &[u8]| Bytes::copy_from_slice(b);
+        Some(match self {
+            Head::Request(r) => {
+                let u = r.uri();
+                let mut parts = http::uri::Parts::default();
+                parts.scheme = u.scheme().cloned();
+                parts.authority = match u.authority() {
+                    Some(a) => {
+                        Some(Authority::from_maybe_shared(copy(a.as_str().as_bytes())).ok()?)
+                    }
+                    None => None,
+                };
+                parts.path_and_query = match u.path_and_query() {
+                    Some(p) => {
+                        Some(PathAndQuery::from_maybe_shared(copy(p.as_str().as_bytes())).ok()?)
+                    }
+                    None => None,
+                };
+                let mut req = Request::new(());
+                *req.method_mut() = r.method().clone();
+                *req.uri_mut() = Uri::from_parts(parts).ok()?;
+                *req.version_mut() = r.version();
+                *req.headers_mut() = compact_map(r.headers())?;
+                if let Some(p) = r.extensions().get::<Protocol>() {
+                    req.extensions_mut().insert(Protocol(copy(&p.0)));
+                }
+                Head::Request(req)
+            }
+            Head::Response(r) => {
+                let mut res = Response::new(());
+                *res.status_mut() = r.status();
+                *res.version_mut() = r.version();
+                *res.headers_mut() = compact_map(r.headers())?;
+                Head::Response(res)
+            }
+            Head::Trailers(t) => Head::Trailers(compact_map(t)?),
+        })
+    }
+}
+
+/// See [`Head::compacted`]. Names are always copies already (`HeaderName` copies on parsing).
+fn compact_map(map: &HeaderMap) -> Option<HeaderMap> {
+    let mut out = HeaderMap::with_capacity(map.len());
+    for (n, v) in map {
+        let mut c = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(v.as_bytes())).ok()?;
+        c.set_sensitive(v.is_sensitive());
+        out.append(n.clone(), c);
+    }
+    Some(out)
 }
 
 /// The `:protocol` pseudo-header of an extended CONNECT request (RFC 8441 §4).

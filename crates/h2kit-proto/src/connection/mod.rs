@@ -9,6 +9,7 @@
 
 mod config;
 mod guard;
+mod memo;
 mod recv;
 mod send;
 
@@ -114,6 +115,8 @@ pub struct Connection {
     config: Config,
     frames: FrameDecoder,
     decoder: hpack::Decoder,
+    /// The last indexed-only head decoded, to copy instead of decoding it again.
+    head_memo: Option<Box<memo::HeadMemo>>,
     encoder: hpack::Encoder,
     streams: StreamMap,
     /// Open or half-closed streams we started, and the peer started (§5.1.2).
@@ -187,6 +190,7 @@ impl Connection {
             role,
             frames,
             decoder,
+            head_memo: None,
             encoder: hpack::Encoder::new(),
             streams: StreamMap::default(),
             active_local: 0,
@@ -359,6 +363,7 @@ impl Connection {
         self.ended.shrink_to_fit();
         self.ended_queue.shrink_to_fit();
         self.decoder.shrink_to_fit();
+        self.head_memo = None;
     }
 
     /// Whether the peer's connection preface (its first SETTINGS) has arrived.

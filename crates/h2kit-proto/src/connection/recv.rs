@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
+use super::memo::Seen;
 use super::{Connection, Ended, PendingBlock, Role, Shutdown, PREFACE};
 use crate::event::Event;
 use crate::frame::{self, Frame, Setting, Settings, StreamId};
@@ -255,6 +256,16 @@ impl Connection {
         block: &Bytes,
         kind: Kind,
     ) -> Result<(Head, Option<u64>), HeadError> {
+        let generation = self.decoder.generation();
+        let seen = match self
+            .head_memo
+            .as_deref()
+            .map(|m| m.lookup(kind, generation, block))
+        {
+            Some(Ok(hit)) => return Ok(hit),
+            Some(Err(seen)) => seen,
+            None => Seen::New,
+        };
         let mut builder = HeadBuilder::new(kind);
         match self.decoder.decode(block, |f| builder.push(f)) {
             Ok(()) => {}
@@ -264,10 +275,12 @@ impl Connection {
             Err(_) => return Err(HeadError::TooLarge),
         }
         let len = builder.content_length();
-        builder
-            .finish()
-            .map(|h| (h, len))
-            .map_err(HeadError::Malformed)
+        let head = builder.finish().map_err(HeadError::Malformed)?;
+        if self.decoder.last_was_pure() {
+            let memo = self.head_memo.get_or_insert_with(Box::default);
+            memo.store(seen, kind, generation, block, &head, len);
+        }
+        Ok((head, len))
     }
 
     fn recv_header_block(

@@ -19,6 +19,13 @@ pub struct Decoder {
     /// Huffman output for the current block; fields are split off it, so one allocation serves
     /// many strings.
     scratch: BytesMut,
+    /// Bumped whenever anything a block's decoding depends on changes: the table's entries or
+    /// size, the size limits, an owed size update. Equal generations and equal bytes decode
+    /// to equal fields, which lets the connection reuse the last decoded head.
+    generation: u64,
+    /// Whether the last block left the decoder's state as it was: no size update, no literal
+    /// with incremental indexing (RFC 7541 §6.1, §6.2.2, §6.2.3 representations only).
+    pure: bool,
 }
 
 impl Default for Decoder {
@@ -45,6 +52,8 @@ impl Decoder {
             required_update: None,
             max_header_list_size: usize::MAX,
             scratch: BytesMut::new(),
+            generation: 0,
+            pure: false,
         }
     }
 
@@ -56,16 +65,30 @@ impl Decoder {
             self.required_update = Some(self.required_update.map_or(size, |r| r.min(size)));
         }
         self.limit = size;
+        self.generation += 1;
     }
 
     /// Our SETTINGS_MAX_HEADER_LIST_SIZE: the largest decoded list (RFC 9113 §6.5.2 accounting).
     pub fn set_max_header_list_size(&mut self, size: usize) {
         self.max_header_list_size = size;
+        self.generation += 1;
     }
 
     /// Drops the Huffman scratch buffer (it is re-created on demand).
     pub fn shrink_to_fit(&mut self) {
         self.scratch = BytesMut::new();
+    }
+
+    /// Changes whenever the decoding of some block could change (see the field).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Whether the last block decoded left the decoder's state untouched (indexed fields and
+    /// literals without indexing only), so that decoding it again in the same
+    /// [`generation`](Self::generation) gives the same fields and changes nothing.
+    pub fn last_was_pure(&self) -> bool {
+        self.pure
     }
 
     /// Current size of the dynamic table in bytes (§4.1 accounting) and its number of entries.
@@ -88,6 +111,7 @@ impl Decoder {
         let mut list_size = 0usize;
         let mut over_limit = false;
         let mut at_start = true;
+        self.pure = true;
         while pos < buf.len() {
             let b = buf[pos];
             if b & 0xe0 == 0x20 {
@@ -95,6 +119,8 @@ impl Decoder {
                 if !at_start {
                     return Err(DecodeError::SizeUpdateNotAtStart);
                 }
+                self.pure = false;
+                self.generation += 1;
                 let n = integer::decode(buf, &mut pos, 5)?;
                 if n > self.limit {
                     return Err(DecodeError::SizeUpdateTooLarge {
@@ -174,6 +200,8 @@ impl Decoder {
             };
             if indexing == Indexing::Incremental {
                 self.table.insert(field.clone());
+                self.pure = false;
+                self.generation += 1;
             }
             if !over_limit {
                 emit(field);
