@@ -347,6 +347,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
+    /// Whether response heads are held for bodies still to come.
+    pub(super) fn holds_heads(&self) -> bool {
+        matches!(&self.role, Role::Client(c) if !c.held.is_empty())
+    }
+
     pub(super) fn is_held(&self, stream: StreamId) -> bool {
         matches!(&self.role, Role::Client(c) if c.held.contains_key(&stream))
     }

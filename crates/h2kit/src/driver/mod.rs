@@ -292,7 +292,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             }
             // 2b. Responses still to hand out from the last read.
             if self.events_pending {
-                yield_now = self.dispatch_some(self.dispatch_batch());
+                yield_now = self.dispatch_some(cx, self.dispatch_batch());
                 progress = true;
             }
             // 3. Read, unless the peer is not reading what we already have for it.
@@ -327,7 +327,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         let now = Instant::now();
                         let _ = self.conn.recv(&mut self.read_buf, now.into_std());
                         if matches!(self.role, Role::Client(_)) {
-                            yield_now = self.dispatch_some(self.dispatch_batch());
+                            yield_now = self.dispatch_some(cx, self.dispatch_batch());
                         } else {
                             self.process_events(cx);
                         }
@@ -341,6 +341,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     }
                     Poll::Pending => {}
                 }
+            }
+            // The extra read of `dispatch_some` may have met the error.
+            if self.io_error.is_some() {
+                return self.finish();
             }
             // 3b. Cancellations, now that what had arrived is known.
             if !self.cancels.is_empty() {
@@ -718,10 +722,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
 
     /// Client side: hands out events until `budget` responses have completed; true if more
     /// are left for the next turn.
-    fn dispatch_some(&mut self, mut budget: usize) -> bool {
+    ///
+    /// When the events run out with response heads held for their bodies, the socket is read
+    /// once more first: servers often write the HEADERS of many streams before their DATA
+    /// (nghttpd does), or the read stopped at the buffer's end, and the DATA usually arrived
+    /// while the heads were processed. Each body completed so spares its caller a channel and
+    /// a second wake-up; a body not there yet still never delays its head beyond this read.
+    fn dispatch_some(&mut self, cx: &mut Context<'_>, mut budget: usize) -> bool {
         self.events_pending = false;
+        let mut read_again = true;
         while budget > 0 {
             let Some(e) = self.conn.poll_event() else {
+                if read_again && self.holds_heads() && self.read_more(cx) {
+                    read_again = false;
+                    continue;
+                }
                 self.release_all_held();
                 return false;
             };
@@ -732,6 +747,36 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         self.release_all_held();
         self.events_pending = true;
         true
+    }
+
+    /// The extra read of `dispatch_some`: true if bytes arrived (and were processed). An end
+    /// of stream or an error is recorded for the main loop, which acts on it.
+    fn read_more(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.read_closed
+            || self.io_error.is_some()
+            || self.conn.pending_output() + self.write_buf.len() >= MAX_OUTPUT_BACKLOG
+        {
+            return false;
+        }
+        if self.read_buf.capacity() - self.read_buf.len() < self.read_chunk / 4 {
+            self.read_buf.reserve(self.read_chunk);
+        }
+        match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
+            Poll::Ready(Ok(0)) => {
+                self.read_closed = true;
+                false
+            }
+            Poll::Ready(Ok(_)) => {
+                let now = Instant::now();
+                let _ = self.conn.recv(&mut self.read_buf, now.into_std());
+                true
+            }
+            Poll::Ready(Err(e)) => {
+                self.io_error = Some(e.kind());
+                false
+            }
+            Poll::Pending => false,
+        }
     }
 
     fn dispatch_events(&mut self) {
