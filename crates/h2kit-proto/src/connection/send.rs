@@ -94,11 +94,12 @@ impl Connection {
             ));
         }
         // Host is carried as :authority (§8.3.1).
-        let regular = req
-            .headers
-            .iter()
-            .filter(|(n, _)| **n != http::header::HOST)
-            .map(|(n, v)| FieldRef::header(n, v));
+        let regular = || {
+            req.headers
+                .iter()
+                .filter(|(n, _)| **n != http::header::HOST)
+                .map(|(n, v)| FieldRef::header(n, v))
+        };
         if self.peer_max_header_list_size != u32::MAX {
             let size = map_size(&req.headers)
                 + pseudo
@@ -111,8 +112,10 @@ impl Connection {
         let id = StreamId(self.next_local_id);
         self.next_local_id += 2;
         let mut block = std::mem::take(&mut self.header_buf);
-        self.encoder
-            .encode(pseudo.into_iter().flatten().chain(regular), &mut block);
+        self.encoder.encode_repeatable(
+            || pseudo.iter().flatten().copied().chain(regular()),
+            &mut block,
+        );
 
         let mut stream = Stream::new(self.peer_initial_window, self.local_initial_window);
         stream.head_sent = true;
@@ -150,11 +153,13 @@ impl Connection {
             return Err(SendError::InvalidState("response already sent"));
         }
         let status = res.status.as_str().as_bytes();
-        let fields = std::iter::once(FieldRef::pseudo(Pseudo::Status, status))
-            .chain(res.headers.iter().map(|(n, v)| FieldRef::header(n, v)));
+        let fields = || {
+            std::iter::once(FieldRef::pseudo(Pseudo::Status, status))
+                .chain(res.headers.iter().map(|(n, v)| FieldRef::header(n, v)))
+        };
         self.check_list_size(map_size(&res.headers) + status.len() + 7 + 32)?;
         let mut block = std::mem::take(&mut self.header_buf);
-        self.encoder.encode(fields, &mut block);
+        self.encoder.encode_repeatable(fields, &mut block);
         if let Some(s) = self.streams.get_mut(&id) {
             s.head_sent = !informational;
             s.send_closed = end_stream;

@@ -90,6 +90,82 @@ pub struct Encoder {
     /// last block, and the final one (RFC 7541 §4.2).
     pending: Option<(usize, usize)>,
     huffman: bool,
+    /// Bumped whenever the table or the coding changes: equal generations and equal field
+    /// lists encode to equal bytes.
+    generation: u64,
+    memo: Memo,
+}
+
+/// The last field list whose encoding left the encoder's state as it was (every field
+/// indexed, or a literal not added to the table), and its encoding. A client repeating one
+/// request head, or a server one response head, sends the same bytes every time once the
+/// table holds its fields; comparing the list is cheaper than encoding it again (no static
+/// table lookup, hashing or table scan per field).
+#[derive(Debug, Default)]
+struct Memo {
+    /// `None` until a list is kept.
+    generation: Option<u64>,
+    /// Each field as its sensitivity, name length, name, value length, value.
+    key: Vec<u8>,
+    block: Vec<u8>,
+}
+
+/// Lists whose key is longer are not kept: it bounds the memory and the comparison.
+const MEMO_MAX_KEY: usize = 512;
+
+impl Memo {
+    fn matches<'a>(&self, generation: u64, fields: impl Iterator<Item = FieldRef<'a>>) -> bool {
+        if self.generation != Some(generation) {
+            return false;
+        }
+        let mut rest = &self.key[..];
+        for f in fields {
+            let Some(r) = strip_field(rest, f) else {
+                return false;
+            };
+            rest = r;
+        }
+        rest.is_empty()
+    }
+
+    fn keep<'a>(
+        &mut self,
+        generation: u64,
+        fields: impl Iterator<Item = FieldRef<'a>>,
+        block: &[u8],
+    ) {
+        self.generation = None;
+        self.key.clear();
+        for f in fields {
+            if self.key.len() + f.name.len() + f.value.len() + 9 > MEMO_MAX_KEY {
+                return;
+            }
+            self.key.push(f.sensitive as u8);
+            self.key
+                .extend_from_slice(&(f.name.len() as u32).to_le_bytes());
+            self.key.extend_from_slice(f.name);
+            self.key
+                .extend_from_slice(&(f.value.len() as u32).to_le_bytes());
+            self.key.extend_from_slice(f.value);
+        }
+        self.block.clear();
+        self.block.extend_from_slice(block);
+        self.generation = Some(generation);
+    }
+}
+
+/// `key` without its first field if that field is `f`.
+fn strip_field<'k>(key: &'k [u8], f: FieldRef<'_>) -> Option<&'k [u8]> {
+    let (&sensitive, key) = key.split_first()?;
+    let key = strip_bytes(key, f.name)?;
+    let key = strip_bytes(key, f.value)?;
+    (sensitive == f.sensitive as u8).then_some(key)
+}
+
+fn strip_bytes<'k>(key: &'k [u8], want: &[u8]) -> Option<&'k [u8]> {
+    let (len, key) = key.split_first_chunk::<4>()?;
+    let len = u32::from_le_bytes(*len) as usize;
+    (len == want.len() && key.get(..len)? == want).then(|| &key[len..])
 }
 
 impl Default for Encoder {
@@ -108,6 +184,8 @@ impl Encoder {
             preferred: DEFAULT_TABLE_SIZE,
             pending: None,
             huffman: true,
+            generation: 0,
+            memo: Memo::default(),
         }
     }
 
@@ -127,6 +205,7 @@ impl Encoder {
     /// Turns Huffman coding of string literals on (the default) or off.
     pub fn set_huffman(&mut self, on: bool) {
         self.huffman = on;
+        self.generation += 1;
     }
 
     /// Applies the peer's SETTINGS_HEADER_TABLE_SIZE. We use `min(size, 4096)`; whenever that
@@ -161,6 +240,25 @@ impl Encoder {
         }
         for f in fields {
             self.encode_field(f, dst);
+        }
+    }
+
+    /// [`encode`](Self::encode) for a list that may repeat: `fields` gives the list each time
+    /// it is called. When the list is the last one whose encoding changed nothing, its bytes
+    /// are copied instead of encoded again.
+    pub fn encode_repeatable<'a, F, I>(&mut self, fields: F, dst: &mut BytesMut)
+    where
+        F: Fn() -> I,
+        I: Iterator<Item = FieldRef<'a>>,
+    {
+        if self.pending.is_none() && self.memo.matches(self.generation, fields()) {
+            dst.extend_from_slice(&self.memo.block);
+            return;
+        }
+        let (generation, start) = (self.generation, dst.len());
+        self.encode(fields(), dst);
+        if self.generation == generation {
+            self.memo.keep(generation, fields(), &dst[start..]);
         }
     }
 
@@ -231,6 +329,7 @@ impl Encoder {
         bytes.put_slice(name);
         bytes.put_slice(value);
         self.size += size;
+        self.generation += 1;
         self.entries.push_front(Entry {
             bytes: bytes.freeze(),
             name_len: name.len(),
@@ -241,6 +340,7 @@ impl Encoder {
 
     fn set_max(&mut self, max: usize) {
         self.max = max;
+        self.generation += 1;
         self.evict_to(max);
     }
 
