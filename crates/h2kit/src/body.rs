@@ -38,10 +38,42 @@ pub struct RecvBody {
 enum State {
     /// Complete with the head (END_STREAM on the header section), or read to its end.
     Empty,
+    /// A body that had fully arrived before anyone asked for it as one DATA frame, the
+    /// common case: no channel and no allocation.
+    One(Bytes),
     /// A body that had fully arrived before anyone asked for it: no channel needed.
     Buffered(Buffered),
     /// DATA still arriving, through a channel from the driver.
     Channel(Inner),
+}
+
+/// The chunks of a body collected before it is handed out: the first inline, since a body
+/// that arrives whole is nearly always one DATA frame.
+#[derive(Default)]
+pub(crate) struct Chunks {
+    first: Option<Bytes>,
+    rest: Vec<Bytes>,
+    /// Bytes in all of them.
+    pub len: usize,
+}
+
+impl Chunks {
+    pub(crate) fn push(&mut self, b: Bytes) {
+        self.len += b.len();
+        match self.first {
+            None => self.first = Some(b),
+            Some(_) => self.rest.push(b),
+        }
+    }
+}
+
+impl IntoIterator for Chunks {
+    type Item = Bytes;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<Bytes>, std::vec::IntoIter<Bytes>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
+    }
 }
 
 struct Buffered {
@@ -76,14 +108,24 @@ impl RecvBody {
     }
 
     /// A body that is complete already: its chunks and trailers.
-    pub(crate) fn buffered(chunks: Vec<Bytes>, trailers: Option<HeaderMap>) -> RecvBody {
-        let len = chunks.iter().map(|c| c.len() as u64).sum();
+    pub(crate) fn buffered(chunks: Chunks, trailers: Option<HeaderMap>) -> RecvBody {
+        let content_length = Some(chunks.len as u64);
+        let state = match (chunks.first, trailers) {
+            (None, None) => State::Empty,
+            (Some(one), None) if chunks.rest.is_empty() => State::One(one),
+            (first, trailers) => {
+                let mut all = std::collections::VecDeque::with_capacity(1 + chunks.rest.len());
+                all.extend(first);
+                all.extend(chunks.rest);
+                State::Buffered(Buffered {
+                    chunks: all,
+                    trailers: trailers.map(Box::new),
+                })
+            }
+        };
         RecvBody {
-            state: State::Buffered(Buffered {
-                chunks: chunks.into(),
-                trailers: trailers.map(Box::new),
-            }),
-            content_length: Some(len),
+            state,
+            content_length,
         }
     }
 
@@ -116,6 +158,12 @@ impl Body for RecvBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
         let inner = match &mut self.state {
             State::Empty => return Poll::Ready(None),
+            State::One(_) => {
+                let State::One(b) = std::mem::replace(&mut self.state, State::Empty) else {
+                    unreachable!("matched above")
+                };
+                return Poll::Ready(Some(Ok(Frame::data(b))));
+            }
             State::Buffered(b) => {
                 if let Some(chunk) = b.chunks.pop_front() {
                     return Poll::Ready(Some(Ok(Frame::data(chunk))));
@@ -166,6 +214,7 @@ impl Body for RecvBody {
     fn is_end_stream(&self) -> bool {
         match &self.state {
             State::Empty => true,
+            State::One(_) => false,
             State::Buffered(b) => b.chunks.is_empty() && b.trailers.is_none(),
             State::Channel(i) => i.done,
         }

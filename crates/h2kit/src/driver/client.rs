@@ -148,7 +148,7 @@ pub(crate) struct Open {
 pub(crate) struct Held {
     res: http::Response<()>,
     tx: ResponseTx,
-    chunks: Vec<Bytes>,
+    chunks: crate::body::Chunks,
 }
 
 pub(crate) struct ClientState {
@@ -323,7 +323,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     Held {
                         res,
                         tx,
-                        chunks: Vec::new(),
+                        chunks: Default::default(),
                     },
                 );
             }
@@ -374,8 +374,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let Some(held) = c.held.remove(&stream) else {
             return;
         };
-        let len = held.chunks.iter().map(Bytes::len).sum();
-        self.conn.release_capacity(stream, len);
+        self.conn.release_capacity(stream, held.chunks.len);
         let body = RecvBody::buffered(held.chunks, None);
         self.deliver(stream, held.res, held.tx, body);
     }

@@ -134,8 +134,7 @@ const OVERLAPPING_CONNECTIONS: usize = 4;
 /// A request body received before its handler started (bounded by the stream window).
 #[derive(Default)]
 struct Early {
-    chunks: Vec<Bytes>,
-    len: usize,
+    chunks: crate::body::Chunks,
     trailers: Option<http::HeaderMap>,
     complete: bool,
     /// A request with a small declared body whose handler starts once the body is complete.
@@ -649,15 +648,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 None => RecvBody::empty(),
                 Some(e) if e.complete => {
                     // All of it is here: no channel, and the window comes back at once.
-                    self.conn.release_capacity(stream, e.len);
+                    self.conn.release_capacity(stream, e.chunks.len);
                     RecvBody::buffered(e.chunks, e.trailers)
                 }
                 Some(e) => {
                     let (tx, rx) = crate::mailbox::mailbox();
+                    ctx.unreleased = e.chunks.len;
                     for chunk in e.chunks {
                         let _ = tx.send(BodyMsg::Data(chunk));
                     }
-                    ctx.unreleased = e.len;
                     ctx.body = Some(tx);
                     let len = req
                         .headers()
@@ -838,7 +837,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     Some(StreamCtx {
                         early: Some(early), ..
                     }) => {
-                        early.len += n;
                         early.chunks.push(data);
                         early.complete |= end_stream;
                         if early.complete {
