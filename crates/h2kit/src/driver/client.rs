@@ -269,7 +269,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 let frames = self.conn.stats().frames_received.total();
                 ctx.frames_at_open = frames;
                 self.streams.insert(stream, ctx);
-                open.reply.opened(stream, frames);
+                open.reply.opened(stream, frames, self.now());
                 if let Some(c) = self.client() {
                     c.waiting.insert(stream, open.reply);
                 }

@@ -7,6 +7,7 @@
 //! allocation, and the opening wakes the caller only if it asked (`poll_opened`: a streamed
 //! body, a write timeout).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
@@ -34,14 +35,21 @@ struct State {
     /// The caller waits for the opening too, not only for the response.
     wake_on_open: bool,
     sender_gone: bool,
-    receiver_gone: bool,
 }
 
-type Slot = Arc<Mutex<State>>;
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    /// Set (under the lock) when the caller gives up; read without it by the driver before it
+    /// opens a stream, which happens for every request.
+    receiver_gone: AtomicBool,
+}
+
+type Slot = Arc<Shared>;
 
 fn lock(slot: &Slot) -> MutexGuard<'_, State> {
     // A panic while holding this lock leaves plain data behind: nothing to repair.
-    slot.lock().unwrap_or_else(|e| e.into_inner())
+    slot.state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub(crate) fn channel() -> (ReplyTx, ReplyRx) {
@@ -55,14 +63,10 @@ pub(crate) struct ReplyTx {
 }
 
 impl ReplyTx {
-    /// The request went out on `stream`.
-    pub(crate) fn opened(&self, stream: StreamId, frames: u64) {
+    /// The request went out on `stream` `at` about this time.
+    pub(crate) fn opened(&self, stream: StreamId, frames: u64, at: Instant) {
         let mut s = lock(&self.slot);
-        s.opened = Some(Opened {
-            stream,
-            frames,
-            at: Instant::now(),
-        });
+        s.opened = Some(Opened { stream, frames, at });
         if s.wake_on_open {
             if let Some(w) = s.waker.take() {
                 drop(s);
@@ -73,13 +77,13 @@ impl ReplyTx {
 
     /// Whether the caller has given up (nobody will read the response).
     pub(crate) fn is_closed(&self) -> bool {
-        lock(&self.slot).receiver_gone
+        self.slot.receiver_gone.load(Ordering::Acquire)
     }
 
     /// Hands over the response; `Err` if the caller has given up (the response is dropped).
     pub(crate) fn send(self, response: Response) -> Result<(), Closed> {
         let mut s = lock(&self.slot);
-        if s.receiver_gone {
+        if self.slot.receiver_gone.load(Ordering::Relaxed) {
             drop(s);
             drop(response);
             return Err(Closed);
@@ -160,7 +164,7 @@ fn set_waker(s: &mut State, cx: &mut Context<'_>) {
 impl Drop for ReplyRx {
     fn drop(&mut self) {
         let mut s = lock(&self.slot);
-        s.receiver_gone = true;
+        self.slot.receiver_gone.store(true, Ordering::Release);
         // A response nobody will read is dropped here, outside the driver.
         let response = s.response.take();
         drop(s);
@@ -193,7 +197,7 @@ mod tests {
 
         let (tx, rx) = channel();
         assert!(rx.poll_response(&mut cx).is_pending());
-        tx.opened(StreamId(1), 7);
+        tx.opened(StreamId(1), 7, Instant::now());
         assert_eq!(count.0.load(Ordering::SeqCst), 0, "woken for the opening");
         assert_eq!(
             rx.opened().map(|o| (o.stream, o.frames)),
@@ -208,7 +212,7 @@ mod tests {
 
         let (tx, rx) = channel();
         assert!(rx.poll_opened(&mut cx).is_pending());
-        tx.opened(StreamId(3), 0);
+        tx.opened(StreamId(3), 0, Instant::now());
         assert_eq!(
             count.0.load(Ordering::SeqCst),
             2,
