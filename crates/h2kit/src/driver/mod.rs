@@ -37,7 +37,7 @@ pub(crate) use pump::{pump, send_response, PumpError};
 const MAX_OUTPUT_BACKLOG: usize = 1 << 20;
 /// Read buffer sizes: small while a connection is quiet (idle connections are many), large
 /// once reads fill it (bulk transfers).
-const READ_SMALL: usize = 2048;
+const READ_SMALL: usize = 8192;
 const READ_LARGE: usize = 64 << 10;
 const IDLE_READ: usize = 512;
 /// Requests declaring at most this much body start their handler once the body is complete:
@@ -178,6 +178,7 @@ pub(crate) struct Driver<T> {
     /// The time for this pass of the loop, read once when first needed: requests opened in
     /// one batch of commands share it (a clock read per request showed in profiles).
     clock: Option<std::time::Instant>,
+    write_deferred: bool,
     /// The command channel exists only while the connection has streams (see `compact`).
     commands: Option<mpsc::UnboundedReceiver<Command>>,
     command_tx: Option<mpsc::UnboundedSender<Command>>,
@@ -225,6 +226,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             stalled: StreamIdMap::default(),
             read_chunk: READ_SMALL,
             clock: None,
+            write_deferred: false,
             commands: None,
             command_tx: None,
             compacted: false,
@@ -272,6 +274,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         loop {
             let mut progress = false;
             let mut yield_now = false;
+            let mut commanded = false;
             self.clock = None;
             // 1. Commands from handlers and bodies.
             for _ in 0..COMMAND_BATCH {
@@ -282,6 +285,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     Poll::Ready(Some(cmd)) => {
                         self.apply(cmd);
                         progress = true;
+                        commanded = true;
                     }
                     _ => break,
                 }
@@ -311,7 +315,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     // Quiet again after bulk data: give the large buffer back.
                     self.read_buf = BytesMut::new();
                 }
-                if self.read_buf.capacity() - self.read_buf.len() < self.read_chunk / 4 {
+                if self.read_buf.capacity() - self.read_buf.len() < self.read_chunk {
                     // A compacted (idle) connection waits for its next bytes with a small buffer.
                     let want = if self.compacted {
                         IDLE_READ
@@ -355,6 +359,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 self.apply_cancels();
                 progress = true;
             }
+            // 3c. Client: output that only commands produced waits one round of the scheduler,
+            // so that callers already woken add their requests to the same write.
+            if commanded
+                && !self.write_deferred
+                && !yield_now
+                && self.write_buf.is_empty()
+                && matches!(self.role, Role::Client(_))
+            {
+                self.write_deferred = true;
+                self.poll_timers(cx);
+                self.publish();
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            self.write_deferred = false;
             // 4. Write everything queued.
             loop {
                 if self.write_buf.is_empty() {
@@ -767,7 +786,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         {
             return false;
         }
-        if self.read_buf.capacity() - self.read_buf.len() < self.read_chunk / 4 {
+        if self.read_buf.capacity() - self.read_buf.len() < self.read_chunk {
             self.read_buf.reserve(self.read_chunk);
         }
         match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
