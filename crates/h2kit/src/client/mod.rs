@@ -164,7 +164,10 @@ struct CancelGuard<'a> {
 impl Drop for CancelGuard<'_> {
     fn drop(&mut self) {
         // Not opened yet: the driver sees the dropped reply slot and never sends it.
-        if let Some(o) = self.reply.opened().filter(|_| self.armed) {
+        if !self.armed {
+            return;
+        }
+        if let Some(o) = self.reply.opened() {
             let _ = self.tx.send(Command::Cancel {
                 stream: o.stream,
                 timed_out: self.timed_out,
@@ -423,7 +426,8 @@ impl Client {
             }
         };
         guard.armed = false;
-        let sent = guard.reply.opened().is_some();
+        // Whether the request went out: asked of the slot only on the paths that need it.
+        let sent = || guard.reply.opened().is_some();
         let result = match response {
             Ok(Ok(res)) => Ok(res),
             Ok(Err(e)) => {
@@ -436,11 +440,11 @@ impl Client {
                     }
                     crate::Error::Unprocessed => ErrorKind::Unprocessed,
                     crate::Error::ConnectionClosed => ErrorKind::ConnectionLost {
-                        maybe_processed: sent,
+                        maybe_processed: sent(),
                         reset: false,
                     },
                     crate::Error::ConnectionReset => ErrorKind::ConnectionLost {
-                        maybe_processed: sent,
+                        maybe_processed: sent(),
                         reset: true,
                     },
                     crate::Error::Request(why) => ErrorKind::InvalidRequest(why),
@@ -450,7 +454,7 @@ impl Client {
             }
             Err(crate::driver::reply::Closed) => fail(
                 ErrorKind::ConnectionLost {
-                    maybe_processed: sent,
+                    maybe_processed: sent(),
                     reset: false,
                 },
                 &phases,

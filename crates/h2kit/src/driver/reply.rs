@@ -54,12 +54,23 @@ fn lock(slot: &Slot) -> MutexGuard<'_, State> {
 
 pub(crate) fn channel() -> (ReplyTx, ReplyRx) {
     let slot = Slot::default();
-    (ReplyTx { slot: slot.clone() }, ReplyRx { slot })
+    (
+        ReplyTx {
+            slot: slot.clone(),
+            sent: false,
+        },
+        ReplyRx {
+            slot,
+            answered: false,
+        },
+    )
 }
 
 /// The driver's end.
 pub(crate) struct ReplyTx {
     slot: Slot,
+    /// Set by `send`, which also marks the sender gone: the drop then need not lock again.
+    sent: bool,
 }
 
 impl ReplyTx {
@@ -81,8 +92,10 @@ impl ReplyTx {
     }
 
     /// Hands over the response; `Err` if the caller has given up (the response is dropped).
-    pub(crate) fn send(self, response: Response) -> Result<(), Closed> {
+    pub(crate) fn send(mut self, response: Response) -> Result<(), Closed> {
         let mut s = lock(&self.slot);
+        s.sender_gone = true;
+        self.sent = true;
         if self.slot.receiver_gone.load(Ordering::Relaxed) {
             drop(s);
             drop(response);
@@ -100,6 +113,9 @@ impl ReplyTx {
 
 impl Drop for ReplyTx {
     fn drop(&mut self) {
+        if self.sent {
+            return;
+        }
         let mut s = lock(&self.slot);
         s.sender_gone = true;
         let waker = s.waker.take();
@@ -118,6 +134,9 @@ pub(crate) struct Closed;
 /// The caller's end.
 pub(crate) struct ReplyRx {
     slot: Slot,
+    /// The response was taken: the driver is done with the slot, so the drop need not
+    /// lock it to say the caller is gone.
+    answered: bool,
 }
 
 impl ReplyRx {
@@ -140,9 +159,13 @@ impl ReplyRx {
         Poll::Pending
     }
 
-    pub(crate) fn poll_response(&self, cx: &mut Context<'_>) -> Poll<Result<Response, Closed>> {
+    pub(crate) fn poll_response(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Response, Closed>> {
         let mut s = lock(&self.slot);
         if let Some(r) = s.response.take() {
+            self.answered = true;
             return Poll::Ready(Ok(r));
         }
         if s.sender_gone {
@@ -163,6 +186,9 @@ fn set_waker(s: &mut State, cx: &mut Context<'_>) {
 
 impl Drop for ReplyRx {
     fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
         let mut s = lock(&self.slot);
         self.slot.receiver_gone.store(true, Ordering::Release);
         // A response nobody will read is dropped here, outside the driver.
@@ -195,7 +221,7 @@ mod tests {
         let waker = cx_with(&count);
         let mut cx = Context::from_waker(&waker);
 
-        let (tx, rx) = channel();
+        let (tx, mut rx) = channel();
         assert!(rx.poll_response(&mut cx).is_pending());
         tx.opened(StreamId(1), 7, Instant::now());
         assert_eq!(count.0.load(Ordering::SeqCst), 0, "woken for the opening");
@@ -227,7 +253,7 @@ mod tests {
         let waker = cx_with(&count);
         let mut cx = Context::from_waker(&waker);
 
-        let (tx, rx) = channel();
+        let (tx, mut rx) = channel();
         assert!(rx.poll_response(&mut cx).is_pending());
         drop(tx);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
