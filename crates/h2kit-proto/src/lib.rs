@@ -20,6 +20,7 @@ pub mod event;
 pub mod flow;
 pub mod frame;
 pub mod hpack;
+mod intern;
 pub mod message;
 pub mod stats;
 pub mod stream;

@@ -94,12 +94,20 @@ impl Head {
     }
 }
 
-/// See [`Head::compacted`]. Names are always copies already (`HeaderName` copies on parsing).
+/// See [`Head::compacted`]. Names are always copies already (`HeaderName` copies on parsing);
+/// values are interned where they may be (see `intern`), copied otherwise.
 fn compact_map(map: &HeaderMap) -> Option<HeaderMap> {
     let mut out = HeaderMap::with_capacity(map.len());
     for (n, v) in map {
-        let mut c = HeaderValue::from_maybe_shared(Bytes::copy_from_slice(v.as_bytes())).ok()?;
-        c.set_sensitive(v.is_sensitive());
+        let c = match crate::intern::intern(n, v) {
+            Some(c) => c,
+            None => {
+                let mut c =
+                    HeaderValue::from_maybe_shared(Bytes::copy_from_slice(v.as_bytes())).ok()?;
+                c.set_sensitive(v.is_sensitive());
+                c
+            }
+        };
         out.append(n.clone(), c);
     }
     Some(out)

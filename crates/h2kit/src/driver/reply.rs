@@ -159,10 +159,7 @@ impl ReplyRx {
         Poll::Pending
     }
 
-    pub(crate) fn poll_response(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Response, Closed>> {
+    pub(crate) fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Result<Response, Closed>> {
         let mut s = lock(&self.slot);
         if let Some(r) = s.response.take() {
             self.answered = true;
