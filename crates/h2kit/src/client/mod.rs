@@ -347,7 +347,12 @@ impl Client {
             end_stream,
             reply: reply_tx,
         };
-        let written = Instant::now();
+        // When the request was handed over: only phase timeouts report it, so the clock is
+        // read only when one is set.
+        let timed = cfg.timeouts.write.is_some()
+            || cfg.timeouts.response_headers.is_some()
+            || cfg.timeouts.total.is_some();
+        let written = timed.then(Instant::now);
         if conn.tx.send(Command::Open(open)).is_err() {
             conn.shared
                 .reserved
@@ -376,7 +381,7 @@ impl Client {
         if stream_body.is_some() || cfg.timeouts.write.is_some() || limit.is_some() {
             let opening = std::future::poll_fn(|cx| guard.reply.poll_opened(cx));
             let opened = within(opening, cfg.timeouts.write, Phase::Write, deadline).await;
-            phases.write = Some(written.elapsed());
+            phases.write = written.map(|w| w.elapsed());
             match opened {
                 Err(phase) => {
                     if phase == Phase::Total {
@@ -402,10 +407,10 @@ impl Client {
                 let opened = guard.reply.opened();
                 match opened {
                     Some(o) => {
-                        phases.write = Some(o.at.saturating_duration_since(written));
+                        phases.write = written.map(|w| o.at.saturating_duration_since(w));
                         phases.response_headers = Some(o.at.elapsed());
                     }
-                    None => phases.write = Some(written.elapsed()),
+                    None => phases.write = written.map(|w| w.elapsed()),
                 }
                 if phase == Phase::Total {
                     phases.total = cfg.timeouts.total;
