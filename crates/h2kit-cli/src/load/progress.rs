@@ -2,13 +2,12 @@
 //! otherwise (none with `--json` off a terminal, so machine output stays clean).
 
 use std::io::IsTerminal;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::Live;
+use super::record::Shards;
 
 pub struct Progress {
     task: Option<tokio::task::JoinHandle<()>>,
@@ -30,10 +29,12 @@ pub fn start(
     measure: Instant,
     end: Option<Instant>,
     requests: Option<u64>,
-    live: &Arc<Live>,
+    shards: &Arc<Shards>,
     plain_lines: bool,
 ) -> Progress {
-    let live = live.clone();
+    // Read from the recorders themselves, a few times a second: counting into shared atomics
+    // as well would cost every request.
+    let live = shards.clone();
     if std::io::stderr().is_terminal() {
         let (len, unit) = match (requests, end) {
             (Some(n), _) => (n, "{pos}/{len} req"),
@@ -55,7 +56,7 @@ pub fn start(
                     b.set_message("warming up");
                     continue;
                 }
-                let done = live.done.load(Relaxed);
+                let (done, failed) = live.progress();
                 let secs = (now - measure).as_secs_f64().max(1e-3);
                 b.set_position(if end.is_some() {
                     (now - measure).as_millis() as u64
@@ -63,8 +64,7 @@ pub fn start(
                     done
                 });
                 b.set_message(format!(
-                    "{done} done, {} failed, {:.0} req/s",
-                    live.failed.load(Relaxed),
+                    "{done} done, {failed} failed, {:.0} req/s",
                     done as f64 / secs
                 ));
             }
@@ -88,11 +88,10 @@ pub fn start(
         let mut last = 0u64;
         loop {
             tick.tick().await;
-            let done = live.done.load(Relaxed);
+            let (done, failed) = live.progress();
             eprintln!(
-                "[{:>5.1}s] {done} done, {} failed, {} req/s in the last second",
+                "[{:>5.1}s] {done} done, {failed} failed, {} req/s in the last second",
                 (Instant::now() - measure).as_secs_f64(),
-                live.failed.load(Relaxed),
                 done - last
             );
             last = done;

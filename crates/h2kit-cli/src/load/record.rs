@@ -227,6 +227,15 @@ impl Shards {
         f(&mut self.0[i % self.0.len()].lock().unwrap())
     }
 
+    /// Requests completed and failed so far, for the progress display.
+    pub fn progress(&self) -> (u64, u64) {
+        self.0.iter().fold((0, 0), |(done, failed), s| {
+            let r = s.lock().unwrap();
+            let f = r.failed();
+            (done + r.succeeded + f, failed + f)
+        })
+    }
+
     pub fn merged(&self) -> Recorder {
         let mut all = Recorder::new();
         for s in &self.0 {
