@@ -368,17 +368,7 @@ fn rfc9113_6_10_large_header_block_is_sent_as_headers_and_continuations() {
     assert!(p.wire[first..first + sent.len()]
         .iter()
         .all(|(s, f)| *s == Side::Client && f.stream_id() == id));
-    let got = p
-        .server_events
-        .iter()
-        .find_map(|e| match e {
-            Event::Headers {
-                head: Head::Request(r),
-                ..
-            } => Some(r),
-            _ => None,
-        })
-        .expect("the server got the request");
+    let got = common::first_request(&p.server_events).expect("the server got the request");
     assert_eq!(got.uri().path(), "/big");
     assert_eq!(got.headers()["x-big"], value.as_str());
 }

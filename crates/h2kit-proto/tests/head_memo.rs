@@ -81,6 +81,30 @@ fn repeat_block() -> Vec<u8> {
     b
 }
 
+/// A client whose server indexed `server: {value}` (at 62), then sent `repeat_block` three
+/// times: its head is kept from the second repeat on.
+fn primed(value: &str) -> Peer {
+    let mut p = client();
+    index_server(&mut p, value);
+    for _ in 0..3 {
+        let id = open(&mut p);
+        assert_eq!(
+            respond(&mut p, id, &repeat_block()).headers()["server"],
+            value
+        );
+    }
+    p
+}
+
+/// A response that adds `server: {value}` to the table.
+fn index_server(p: &mut Peer, value: &str) {
+    let mut b = Vec::new();
+    indexed(&mut b, 8);
+    literal(&mut b, 0x40, "server", value);
+    let id = open(p);
+    respond(p, id, &b);
+}
+
 #[test]
 fn a_repeated_head_decodes_to_the_same_fields_every_time() {
     let mut p = client();
@@ -113,26 +137,10 @@ fn a_repeated_head_decodes_to_the_same_fields_every_time() {
 
 #[test]
 fn a_kept_head_is_not_reused_once_the_table_changed() {
-    let mut p = client();
-    let mut first = Vec::new();
-    indexed(&mut first, 8);
-    literal(&mut first, 0x40, "server", "memo/1");
-    let id = open(&mut p);
-    respond(&mut p, id, &first);
-    for _ in 0..3 {
-        let id = open(&mut p);
-        assert_eq!(
-            respond(&mut p, id, &repeat_block()).headers()["server"],
-            "memo/1"
-        );
-    }
+    let mut p = primed("memo/1");
     // The server indexes a new value: index 62 now names it, so the same bytes mean another
     // field.
-    let mut second = Vec::new();
-    indexed(&mut second, 8);
-    literal(&mut second, 0x40, "server", "memo/2");
-    let id = open(&mut p);
-    respond(&mut p, id, &second);
+    index_server(&mut p, "memo/2");
     for _ in 0..3 {
         let id = open(&mut p);
         let r = respond(&mut p, id, &repeat_block());
@@ -145,16 +153,7 @@ fn a_kept_head_is_not_reused_once_the_table_changed() {
 fn a_kept_head_carries_its_content_length_rule() {
     // RFC 9113 §8.1.1: DATA that does not add up to content-length is malformed; a head
     // copied from the memo must declare the same length as a decoded one.
-    let mut p = client();
-    let mut first = Vec::new();
-    indexed(&mut first, 8);
-    literal(&mut first, 0x40, "server", "memo/1");
-    let id = open(&mut p);
-    respond(&mut p, id, &first);
-    for _ in 0..3 {
-        let id = open(&mut p);
-        respond(&mut p, id, &repeat_block());
-    }
+    let mut p = primed("memo/1");
     let id = open(&mut p);
     respond(&mut p, id, &repeat_block());
     p.send(&[data(id.0, 5, true)]).unwrap();
@@ -208,17 +207,7 @@ fn repeated_requests_are_copied_whole_on_the_server() {
             pad: None,
         })])
         .unwrap();
-        let r = p
-            .events
-            .iter()
-            .find_map(|e| match e {
-                Event::Headers {
-                    head: Head::Request(r),
-                    ..
-                } => Some(r),
-                _ => None,
-            })
-            .expect("a request head");
+        let r = common::first_request(&p.events).expect("a request head");
         assert_eq!(r.method(), "GET");
         assert_eq!(r.uri(), "http://a.test/same?q=1");
         assert_eq!(r.headers()["x-token"], "t");
