@@ -131,7 +131,7 @@ struct Plan {
 
 pub fn run(args: Args) -> Result<(), String> {
     let template = validate(&args)?;
-    let rt = crate::runtime::build(args.threads)?;
+    let rt = crate::runtime::build_for_load(args.threads, args.rate.is_none())?;
     rt.block_on(async move {
         let (url, template) = match &args.url {
             Some(u) => {
