@@ -151,6 +151,12 @@ fn idempotent(m: &Method) -> bool {
 }
 
 /// Cancels the stream if the request is dropped before its response arrives.
+/// An attempt's outcome, and the connection it used (to avoid on a retry).
+type Attempted = (
+    Result<Response<RecvBody>, Error>,
+    Option<Arc<crate::driver::client::ConnShared>>,
+);
+
 /// A request body as `send` found it: ready to send, or small enough to collect first.
 enum Prepared<B> {
     Ready(ReqBody),
@@ -305,178 +311,179 @@ impl Client {
         }
     }
 
-    /// One attempt; also returns the connection used, to avoid it on a retry.
-    async fn attempt(
-        &self,
-        parts: &Arc<http::request::Parts>,
+    /// One attempt; also returns the connection used, to avoid it on a retry. A plain `fn`
+    /// returning an `async` block: an `async fn` would keep each argument twice in its future.
+    #[allow(clippy::manual_async_fn)] // on purpose, see above
+    fn attempt<'a>(
+        &'a self,
+        parts: &'a Arc<http::request::Parts>,
         body: ReqBody,
-        origin: &Origin,
+        origin: &'a Origin,
         avoid: Option<Arc<crate::driver::client::ConnShared>>,
         deadline: Option<Instant>,
-    ) -> (
-        Result<Response<RecvBody>, Error>,
-        Option<Arc<crate::driver::client::ConnShared>>,
-    ) {
-        let cfg = &self.inner.config;
-        let mut phases = Phases::default();
-        let checkout =
-            self.inner
-                .pool
-                .checkout(origin, &mut phases.checkout, avoid.as_ref(), deadline);
-        let conn = match within(checkout, None, Phase::Queue, deadline).await {
-            Ok(Ok(c)) => c,
-            Ok(Err(mut e)) => {
-                e.phases = phases.to_vec();
-                return (Err(e), None);
-            }
-            Err(phase) => {
-                let e = Error {
-                    kind: ErrorKind::Timeout(phase),
-                    phases: vec![(phase, cfg.timeouts.total.unwrap_or_default())],
+    ) -> impl std::future::Future<Output = Attempted> + Send + 'a {
+        async move {
+            let cfg = &self.inner.config;
+            let mut phases = Phases::default();
+            let checkout =
+                self.inner
+                    .pool
+                    .checkout(origin, &mut phases.checkout, avoid.as_ref(), deadline);
+            let conn = match within(checkout, None, Phase::Queue, deadline).await {
+                Ok(Ok(c)) => c,
+                Ok(Err(mut e)) => {
+                    e.phases = phases.to_vec();
+                    return (Err(e), None);
+                }
+                Err(phase) => {
+                    let e = Error {
+                        kind: ErrorKind::Timeout(phase),
+                        phases: vec![(phase, cfg.timeouts.total.unwrap_or_default())],
+                        attempts: 1,
+                    };
+                    return (Err(e), None);
+                }
+            };
+            let shared = conn.shared.clone();
+            // The phase list is built only for an error; a success allocates nothing for it.
+            let fail = |kind, phases: &Phases| {
+                Err(Error {
+                    kind,
+                    phases: phases.to_vec(),
                     attempts: 1,
-                };
-                return (Err(e), None);
+                })
+            };
+            let (reply_tx, reply) = crate::driver::reply::channel();
+            let (first, end_stream, mut stream_body) = match body {
+                ReqBody::Full(b) => ((!b.is_empty()).then_some(b), true, None),
+                ReqBody::Stream(s) => (None, false, s),
+            };
+            let open = Open {
+                parts: parts.clone(),
+                body: first,
+                end_stream,
+                reply: reply_tx,
+            };
+            // When the request was handed over: only phase timeouts report it, so the clock is
+            // read only when one is set.
+            let timed = cfg.timeouts.write.is_some()
+                || cfg.timeouts.response_headers.is_some()
+                || cfg.timeouts.total.is_some();
+            let written = timed.then(Instant::now);
+            if conn.tx.send(Command::Open(open)).is_err() {
+                conn.shared
+                    .reserved
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                return (
+                    fail(
+                        ErrorKind::ConnectionLost {
+                            maybe_processed: false,
+                            reset: false,
+                        },
+                        &phases,
+                    ),
+                    Some(shared),
+                );
             }
-        };
-        let shared = conn.shared.clone();
-        // The phase list is built only for an error; a success allocates nothing for it.
-        let fail = |kind, phases: &Phases| {
-            Err(Error {
-                kind,
-                phases: phases.to_vec(),
-                attempts: 1,
-            })
-        };
-        let (reply_tx, reply) = crate::driver::reply::channel();
-        let (first, end_stream, mut stream_body) = match body {
-            ReqBody::Full(b) => ((!b.is_empty()).then_some(b), true, None),
-            ReqBody::Stream(s) => (None, false, s),
-        };
-        let open = Open {
-            parts: parts.clone(),
-            body: first,
-            end_stream,
-            reply: reply_tx,
-        };
-        // When the request was handed over: only phase timeouts report it, so the clock is
-        // read only when one is set.
-        let timed = cfg.timeouts.write.is_some()
-            || cfg.timeouts.response_headers.is_some()
-            || cfg.timeouts.total.is_some();
-        let written = timed.then(Instant::now);
-        if conn.tx.send(Command::Open(open)).is_err() {
-            conn.shared
-                .reserved
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            return (
-                fail(
+            let mut guard = CancelGuard {
+                tx: &conn.tx,
+                reply,
+                armed: true,
+                timed_out: false,
+            };
+            let limit = cfg.timeouts.response_headers;
+            // The caller waits for the opening only when something depends on it: a body to
+            // stream, or a phase timer that starts there. Otherwise the driver records it in the
+            // reply slot without waking anyone, and the response is the only wake-up.
+            if stream_body.is_some() || cfg.timeouts.write.is_some() || limit.is_some() {
+                let opening = std::future::poll_fn(|cx| guard.reply.poll_opened(cx));
+                let opened = within(opening, cfg.timeouts.write, Phase::Write, deadline).await;
+                phases.write = written.map(|w| w.elapsed());
+                match opened {
+                    Err(phase) => {
+                        if phase == Phase::Total {
+                            phases.total = cfg.timeouts.total;
+                        }
+                        return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
+                    }
+                    Ok(Some(o)) => {
+                        if let Some(b) = stream_body.take() {
+                            // The body streams on its own while the response is awaited (the
+                            // server may answer first, as in bidirectional streaming).
+                            tokio::spawn(pump_body(o.stream, b, conn.tx.clone()));
+                        }
+                    }
+                    // Not opened: the response says why.
+                    Ok(None) => {}
+                }
+            }
+            let waiting = std::future::poll_fn(|cx| guard.reply.poll_response(cx));
+            let response = match within(waiting, limit, Phase::ResponseHeaders, deadline).await {
+                Ok(r) => r,
+                Err(phase) => {
+                    let opened = guard.reply.opened();
+                    match opened {
+                        Some(o) => {
+                            phases.write = written.map(|w| o.at.saturating_duration_since(w));
+                            phases.response_headers = Some(o.at.elapsed());
+                        }
+                        None => phases.write = written.map(|w| w.elapsed()),
+                    }
+                    if phase == Phase::Total {
+                        phases.total = cfg.timeouts.total;
+                    }
+                    // The guard resets the stream (only if it is still open) and tells the driver
+                    // it timed out: evidence about the connection's liveness. If nothing arrived
+                    // since the request was written, the connection turns suspect right now, so
+                    // that the very next request already goes elsewhere (the driver confirms it,
+                    // and sends the PING, when it processes the cancel).
+                    guard.timed_out = true;
+                    let received = shared
+                        .frames_received
+                        .load(std::sync::atomic::Ordering::Relaxed);
+                    if opened.is_some_and(|o| received <= o.frames) {
+                        shared.mark_suspect();
+                    }
+                    return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
+                }
+            };
+            guard.armed = false;
+            // Whether the request went out: asked of the slot only on the paths that need it.
+            let sent = || guard.reply.opened().is_some();
+            let result = match response {
+                Ok(Ok(res)) => Ok(res),
+                Ok(Err(e)) => {
+                    let kind = match e {
+                        crate::Error::Reset(h2kit_proto::ErrorCode::REFUSED_STREAM) => {
+                            ErrorKind::Refused
+                        }
+                        crate::Error::Reset(code) | crate::Error::Protocol(code) => {
+                            ErrorKind::Reset(code)
+                        }
+                        crate::Error::Unprocessed => ErrorKind::Unprocessed,
+                        crate::Error::ConnectionClosed => ErrorKind::ConnectionLost {
+                            maybe_processed: sent(),
+                            reset: false,
+                        },
+                        crate::Error::ConnectionReset => ErrorKind::ConnectionLost {
+                            maybe_processed: sent(),
+                            reset: true,
+                        },
+                        crate::Error::Request(why) => ErrorKind::InvalidRequest(why),
+                        crate::Error::BodyIdle(_) => ErrorKind::Timeout(Phase::BodyIdle),
+                    };
+                    fail(kind, &phases)
+                }
+                Err(crate::driver::reply::Closed) => fail(
                     ErrorKind::ConnectionLost {
-                        maybe_processed: false,
+                        maybe_processed: sent(),
                         reset: false,
                     },
                     &phases,
                 ),
-                Some(shared),
-            );
+            };
+            (result, Some(shared))
         }
-        let mut guard = CancelGuard {
-            tx: &conn.tx,
-            reply,
-            armed: true,
-            timed_out: false,
-        };
-        let limit = cfg.timeouts.response_headers;
-        // The caller waits for the opening only when something depends on it: a body to
-        // stream, or a phase timer that starts there. Otherwise the driver records it in the
-        // reply slot without waking anyone, and the response is the only wake-up.
-        if stream_body.is_some() || cfg.timeouts.write.is_some() || limit.is_some() {
-            let opening = std::future::poll_fn(|cx| guard.reply.poll_opened(cx));
-            let opened = within(opening, cfg.timeouts.write, Phase::Write, deadline).await;
-            phases.write = written.map(|w| w.elapsed());
-            match opened {
-                Err(phase) => {
-                    if phase == Phase::Total {
-                        phases.total = cfg.timeouts.total;
-                    }
-                    return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
-                }
-                Ok(Some(o)) => {
-                    if let Some(b) = stream_body.take() {
-                        // The body streams on its own while the response is awaited (the
-                        // server may answer first, as in bidirectional streaming).
-                        tokio::spawn(pump_body(o.stream, b, conn.tx.clone()));
-                    }
-                }
-                // Not opened: the response says why.
-                Ok(None) => {}
-            }
-        }
-        let waiting = std::future::poll_fn(|cx| guard.reply.poll_response(cx));
-        let response = match within(waiting, limit, Phase::ResponseHeaders, deadline).await {
-            Ok(r) => r,
-            Err(phase) => {
-                let opened = guard.reply.opened();
-                match opened {
-                    Some(o) => {
-                        phases.write = written.map(|w| o.at.saturating_duration_since(w));
-                        phases.response_headers = Some(o.at.elapsed());
-                    }
-                    None => phases.write = written.map(|w| w.elapsed()),
-                }
-                if phase == Phase::Total {
-                    phases.total = cfg.timeouts.total;
-                }
-                // The guard resets the stream (only if it is still open) and tells the driver
-                // it timed out: evidence about the connection's liveness. If nothing arrived
-                // since the request was written, the connection turns suspect right now, so
-                // that the very next request already goes elsewhere (the driver confirms it,
-                // and sends the PING, when it processes the cancel).
-                guard.timed_out = true;
-                let received = shared
-                    .frames_received
-                    .load(std::sync::atomic::Ordering::Relaxed);
-                if opened.is_some_and(|o| received <= o.frames) {
-                    shared.mark_suspect();
-                }
-                return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
-            }
-        };
-        guard.armed = false;
-        // Whether the request went out: asked of the slot only on the paths that need it.
-        let sent = || guard.reply.opened().is_some();
-        let result = match response {
-            Ok(Ok(res)) => Ok(res),
-            Ok(Err(e)) => {
-                let kind = match e {
-                    crate::Error::Reset(h2kit_proto::ErrorCode::REFUSED_STREAM) => {
-                        ErrorKind::Refused
-                    }
-                    crate::Error::Reset(code) | crate::Error::Protocol(code) => {
-                        ErrorKind::Reset(code)
-                    }
-                    crate::Error::Unprocessed => ErrorKind::Unprocessed,
-                    crate::Error::ConnectionClosed => ErrorKind::ConnectionLost {
-                        maybe_processed: sent(),
-                        reset: false,
-                    },
-                    crate::Error::ConnectionReset => ErrorKind::ConnectionLost {
-                        maybe_processed: sent(),
-                        reset: true,
-                    },
-                    crate::Error::Request(why) => ErrorKind::InvalidRequest(why),
-                    crate::Error::BodyIdle(_) => ErrorKind::Timeout(Phase::BodyIdle),
-                };
-                fail(kind, &phases)
-            }
-            Err(crate::driver::reply::Closed) => fail(
-                ErrorKind::ConnectionLost {
-                    maybe_processed: sent(),
-                    reset: false,
-                },
-                &phases,
-            ),
-        };
-        (result, Some(shared))
     }
 }
 
