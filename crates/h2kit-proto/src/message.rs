@@ -16,8 +16,9 @@ use crate::hpack::{Field, Pseudo};
 #[derive(Debug)]
 pub enum Head {
     /// A request. The `:protocol` of an extended CONNECT (RFC 8441) is in the extensions as
-    /// [`Protocol`].
-    Request(Request<()>),
+    /// [`Protocol`]. Boxed: a request head is twice a response's size, and every event of the
+    /// connection (DATA too) would be sized for it and copied that large through the queue.
+    Request(Box<Request<()>>),
     /// A response; informational (1xx) responses come before the final one.
     Response(Response<()>),
     Trailers(HeaderMap),
@@ -37,7 +38,7 @@ impl Head {
                 if let Some(p) = r.extensions().get::<Protocol>() {
                     req.extensions_mut().insert(p.clone());
                 }
-                Head::Request(req)
+                Head::Request(Box::new(req))
             }
             Head::Response(r) => {
                 let mut res = Response::new(());
@@ -80,7 +81,7 @@ impl Head {
                 if let Some(p) = r.extensions().get::<Protocol>() {
                     req.extensions_mut().insert(Protocol(copy(&p.0)));
                 }
-                Head::Request(req)
+                Head::Request(Box::new(req))
             }
             Head::Response(r) => {
                 let mut res = Response::new(());
@@ -315,7 +316,7 @@ impl HeadBuilder {
         if let Some(p) = protocol {
             req.extensions_mut().insert(Protocol(p));
         }
-        Ok(Head::Request(req))
+        Ok(Head::Request(Box::new(req)))
     }
 }
 

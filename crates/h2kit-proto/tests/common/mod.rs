@@ -14,7 +14,7 @@ pub fn first_request(events: &[Event]) -> Option<&http::Request<()>> {
         Event::Headers {
             head: Head::Request(r),
             ..
-        } => Some(r),
+        } => Some(&**r),
         _ => None,
     })
 }

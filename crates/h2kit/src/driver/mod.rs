@@ -937,6 +937,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     fn on_headers(&mut self, stream: StreamId, head: Head, end_stream: bool) {
         match head {
             Head::Request(req) => {
+                let req = *req;
                 let small = !end_stream
                     && req
                         .headers()
