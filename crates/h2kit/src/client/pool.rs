@@ -28,6 +28,14 @@ impl Origin {
         Origin { tls, authority }
     }
 
+    /// The same origin by identity: a clone of the same URI's authority shares its bytes,
+    /// and the same address and length mean the same, immutable text (no hashing, no byte
+    /// comparison). Different bytes may still be the same origin; the map finds those.
+    fn same_as(&self, o: &Origin) -> bool {
+        let (a, b) = (self.authority.as_str(), o.authority.as_str());
+        self.tls == o.tls && a.as_ptr() == b.as_ptr() && a.len() == b.len()
+    }
+
     /// The host, without an IPv6 literal's brackets.
     pub(crate) fn host(&self) -> &str {
         let h = self.authority.host();
@@ -161,8 +169,7 @@ impl Pool {
         // so the pool is found without hashing or comparing the authority byte by byte
         // (together about 600 instructions per request, by callgrind).
         if let Some(p) = self.last.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            let (a, b) = (p.origin.authority.as_str(), origin.authority.as_str());
-            if p.origin.tls == origin.tls && a.as_ptr() == b.as_ptr() && a.len() == b.len() {
+            if p.origin.same_as(origin) {
                 return p.clone();
             }
         }
@@ -201,13 +208,29 @@ impl Pool {
         exclude: Option<&Arc<ConnShared>>,
         deadline: Option<Instant>,
     ) -> Result<Arc<ConnHandle>, Error> {
-        let pool = self.origin_pool(origin);
         // The common case, a connection with room, takes no await and no clock read; the
         // rest lives in a boxed future so that every request's future stays small.
-        if let (Some(c), _) = self.reserve(&pool, exclude) {
+        if let Some(c) = self.checkout_now(origin, exclude) {
             return Ok(c);
         }
+        let pool = self.origin_pool(origin);
         Box::pin(self.checkout_slow(pool, timings, exclude, deadline)).await
+    }
+
+    /// A connection with room, reserved, if there is one now. The origin used last is
+    /// looked at under its lock, without taking a reference to its pool.
+    fn checkout_now(
+        &self,
+        origin: &Origin,
+        exclude: Option<&Arc<ConnShared>>,
+    ) -> Option<Arc<ConnHandle>> {
+        {
+            let last = self.last.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = last.as_ref().filter(|p| p.origin.same_as(origin)) {
+                return self.reserve(p, exclude).0;
+            }
+        }
+        self.reserve(&self.origin_pool(origin), exclude).0
     }
 
     /// Reserves a slot on the best connection, if one has room; also says whether closed
