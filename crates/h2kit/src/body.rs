@@ -13,7 +13,6 @@ use bytes::Bytes;
 use h2kit_proto::StreamId;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
-use tokio::sync::mpsc;
 
 use crate::driver::Command;
 use crate::Error;
@@ -84,7 +83,7 @@ struct Buffered {
 struct Inner {
     stream: StreamId,
     rx: crate::mailbox::Receiver<BodyMsg>,
-    commands: mpsc::UnboundedSender<Command>,
+    commands: crate::driver::CommandTx,
     done: bool,
     /// Client: the longest wait allowed between frames, and its timer.
     idle: Option<(std::time::Duration, Pin<Box<tokio::time::Sleep>>)>,
@@ -132,7 +131,7 @@ impl RecvBody {
     pub(crate) fn new(
         stream: StreamId,
         rx: crate::mailbox::Receiver<BodyMsg>,
-        commands: mpsc::UnboundedSender<Command>,
+        commands: crate::driver::CommandTx,
         content_length: Option<u64>,
     ) -> RecvBody {
         RecvBody {

@@ -166,7 +166,7 @@ enum Prepared<B> {
 struct CancelGuard<'a> {
     /// Borrowed from the checked-out connection: a clone would cost two atomic increments
     /// and decrements per request.
-    tx: &'a tokio::sync::mpsc::UnboundedSender<Command>,
+    tx: &'a crate::driver::CommandTx,
     reply: crate::driver::reply::ReplyRx,
     /// Until the response arrives.
     armed: bool,
@@ -519,7 +519,7 @@ enum ReqBody {
 async fn pump_body(
     stream: h2kit_proto::StreamId,
     mut body: http_body_util::combinators::UnsyncBoxBody<Bytes, String>,
-    tx: tokio::sync::mpsc::UnboundedSender<Command>,
+    tx: crate::driver::CommandTx,
 ) {
     let pumped = crate::driver::pump(stream, std::pin::Pin::new(&mut body), &tx).await;
     if let Err(crate::driver::PumpError::Body) = pumped {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{Error, ErrorKind, Phase};
@@ -53,7 +53,7 @@ impl Origin {
 
 /// One connection as the pool sees it.
 pub(crate) struct ConnHandle {
-    pub tx: mpsc::UnboundedSender<Command>,
+    pub tx: crate::driver::CommandTx,
     pub shared: Arc<ConnShared>,
     cancel: CancellationToken,
 }
@@ -450,7 +450,7 @@ impl Pool {
         let _ = sock.set_nodelay(true);
         timings.connect = Some(start.elapsed());
         self.stats.connection_opened_client();
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = crate::mailbox::queue();
         let shared = Arc::new(ConnShared::default());
         shared
             .peer_max_streams
@@ -502,8 +502,8 @@ impl Pool {
         role: Role,
         cfg: Arc<DriverConfig>,
         cancel: CancellationToken,
-        rx: mpsc::UnboundedReceiver<Command>,
-        tx: mpsc::UnboundedSender<Command>,
+        rx: crate::mailbox::QueueRx<Command>,
+        tx: crate::driver::CommandTx,
     ) where
         T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {

@@ -17,7 +17,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use h2kit_proto::stream::StreamIdMap;
 use h2kit_proto::{Connection, ErrorCode, Event, Head, StreamId, StreamState};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 use tokio_util::io::poll_read_buf;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
@@ -48,6 +48,9 @@ const DEFER_BODY_UP_TO: u64 = 16 << 10;
 const COMPACT_AFTER: Duration = Duration::from_secs(1);
 /// Commands applied per turn before the loop also reads and writes (fairness).
 const COMMAND_BATCH: usize = 512;
+
+/// The way into a connection driver.
+pub(crate) type CommandTx = crate::mailbox::QueueTx<Command>;
 
 /// What a driver needs to know, whichever side of the connection it is on.
 #[derive(Clone, Debug)]
@@ -180,8 +183,10 @@ pub(crate) struct Driver<T> {
     clock: Option<std::time::Instant>,
     write_deferred: bool,
     /// The command channel exists only while the connection has streams (see `compact`).
-    commands: Option<mpsc::UnboundedReceiver<Command>>,
-    command_tx: Option<mpsc::UnboundedSender<Command>>,
+    commands: Option<crate::mailbox::QueueRx<Command>>,
+    command_tx: Option<crate::driver::CommandTx>,
+    /// Commands taken from the queue and not yet applied (at most `COMMAND_BATCH` per pass).
+    inbox: std::collections::VecDeque<Command>,
     /// Idle memory was given back (channel dropped, read buffer shrunk).
     compacted: bool,
     streams: StreamIdMap<StreamCtx>,
@@ -229,6 +234,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             write_deferred: false,
             commands: None,
             command_tx: None,
+            inbox: Default::default(),
             compacted: false,
             streams: StreamIdMap::default(),
             role,
@@ -246,8 +252,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// Client drivers are reached through a channel the pool holds from the start.
     pub(crate) fn with_commands(
         mut self,
-        rx: mpsc::UnboundedReceiver<Command>,
-        tx: mpsc::UnboundedSender<Command>,
+        rx: crate::mailbox::QueueRx<Command>,
+        tx: crate::driver::CommandTx,
     ) -> Self {
         self.commands = Some(rx);
         self.command_tx = Some(tx);
@@ -277,18 +283,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             let mut commanded = false;
             self.clock = None;
             // 1. Commands from handlers and bodies.
+            if self.inbox.is_empty() {
+                if let Some(commands) = self.commands.as_mut() {
+                    let _ = commands.poll_recv_all(cx, &mut self.inbox);
+                }
+            }
             for _ in 0..COMMAND_BATCH {
-                let Some(commands) = self.commands.as_mut() else {
+                let Some(cmd) = self.inbox.pop_front() else {
                     break;
                 };
-                match commands.poll_recv(cx) {
-                    Poll::Ready(Some(cmd)) => {
-                        self.apply(cmd);
-                        progress = true;
-                        commanded = true;
-                    }
-                    _ => break,
-                }
+                self.apply(cmd);
+                progress = true;
+                commanded = true;
             }
             if progress {
                 self.flush_stats(Instant::now());
@@ -609,12 +615,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     }
 
     /// The command channel, created on first use.
-    fn sender(&mut self) -> mpsc::UnboundedSender<Command> {
+    fn sender(&mut self) -> crate::driver::CommandTx {
         self.compacted = false;
         if let Some(tx) = &self.command_tx {
             return tx.clone();
         }
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = crate::mailbox::queue();
         self.commands = Some(rx);
         self.command_tx = Some(tx.clone());
         tx

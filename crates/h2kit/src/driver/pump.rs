@@ -8,7 +8,7 @@ use bytes::Bytes;
 use h2kit_proto::{ErrorCode, StreamId};
 use http_body::Body;
 use http_body_util::BodyExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::Command;
 use crate::Error;
@@ -25,7 +25,7 @@ pub(crate) enum PumpError {
 pub(crate) async fn pump<B>(
     stream: StreamId,
     mut body: Pin<&mut B>,
-    tx: &mpsc::UnboundedSender<Command>,
+    tx: &crate::driver::CommandTx,
 ) -> Result<(), PumpError>
 where
     B: Body<Data = Bytes> + ?Sized,
@@ -62,7 +62,7 @@ async fn send_data(
     stream: StreamId,
     data: Bytes,
     end_stream: bool,
-    tx: &mpsc::UnboundedSender<Command>,
+    tx: &crate::driver::CommandTx,
 ) -> Result<(), PumpError> {
     let (ack, rx) = oneshot::channel();
     let _ = tx.send(Command::Data {
@@ -81,7 +81,7 @@ async fn send_data(
 pub(crate) async fn send_response<B>(
     stream: StreamId,
     res: http::Response<B>,
-    tx: &mpsc::UnboundedSender<Command>,
+    tx: &crate::driver::CommandTx,
 ) -> Result<(), Error>
 where
     B: Body<Data = Bytes>,
@@ -149,7 +149,7 @@ where
 }
 
 /// A response body that fails mid-way resets its stream.
-fn internal_error(stream: StreamId, tx: &mpsc::UnboundedSender<Command>) -> Error {
+fn internal_error(stream: StreamId, tx: &crate::driver::CommandTx) -> Error {
     let _ = tx.send(Command::Reset {
         stream,
         code: ErrorCode::INTERNAL_ERROR,

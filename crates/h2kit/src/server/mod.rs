@@ -15,7 +15,6 @@ use bytes::Bytes;
 use h2kit_proto::{ErrorCode, StreamId};
 use http::{Request, Response};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -35,7 +34,7 @@ pub(crate) trait Handler: Send + Sync + 'static {
         &self,
         stream: StreamId,
         req: Request<RecvBody>,
-        tx: mpsc::UnboundedSender<Command>,
+        tx: crate::driver::CommandTx,
     ) -> BoxFuture;
 }
 
@@ -45,7 +44,7 @@ struct ServiceHandler<S>(S);
 /// and sends nothing: its stream is already gone).
 struct PanicGuard {
     stream: StreamId,
-    tx: mpsc::UnboundedSender<Command>,
+    tx: crate::driver::CommandTx,
 }
 
 impl Drop for PanicGuard {
@@ -71,7 +70,7 @@ where
         &self,
         stream: StreamId,
         req: Request<RecvBody>,
-        tx: mpsc::UnboundedSender<Command>,
+        tx: crate::driver::CommandTx,
     ) -> BoxFuture {
         let svc = self.0.clone();
         Box::pin(async move {
