@@ -103,6 +103,49 @@ async fn many_concurrent_requests_on_one_connection() {
     assert_eq!(body.len(), 300_000);
 }
 
+/// `send_shared`: one request head for many requests, concurrently, with and without a
+/// body; nothing keeps the head once the responses are in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_request_head_serves_many_requests() {
+    let (addr, _stop) = serve(ServerConfig::default()).await;
+    let client = single_connection_client();
+    let head = |method: &str, path: &str| {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(format!("http://{addr}{path}"))
+            .header("x-shared", "1")
+            .body(())
+            .unwrap();
+        std::sync::Arc::new(req.into_parts().0)
+    };
+    let (get_head, post_head) = (head("GET", "/shared"), head("POST", "/echo"));
+    let mut tasks = Vec::new();
+    for i in 0..500 {
+        let (c, g, p) = (client.clone(), get_head.clone(), post_head.clone());
+        tasks.push(tokio::spawn(async move {
+            let res = c.send_shared(g, Bytes::new()).await.unwrap();
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, "hello /shared");
+            let sent = Bytes::from(format!("body {i}"));
+            let res = c.send_shared(p, sent.clone()).await.unwrap();
+            assert_eq!(res.into_body().collect().await.unwrap().to_bytes(), sent);
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        std::sync::Arc::strong_count(&get_head),
+        1,
+        "a head is still held"
+    );
+    assert_eq!(
+        std::sync::Arc::strong_count(&post_head),
+        1,
+        "a head is still held"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn response_header_timeout_names_the_phase() {
     let (addr, _stop) = serve(ServerConfig::default()).await;

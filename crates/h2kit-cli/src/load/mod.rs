@@ -25,7 +25,7 @@ use bytes::Bytes;
 use clap::Parser;
 use h2kit::client::ErrorKind;
 use h2kit::{Client, ClientConfig, Server, ServerConfig};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 
 use crate::client_opts::ClientOpts;
 use crate::{duration, routes};
@@ -87,34 +87,24 @@ struct Template {
 }
 
 impl Template {
-    /// The URI and header values moved to static memory: every request clones them, and
-    /// clones of values parsed at run time count references (two atomic operations per
-    /// part, per request, in the generator's hot path). Leaked once per run: a few bytes.
-    fn into_static(self) -> Template {
-        let leak = |b: &[u8]| Bytes::from_static(Box::leak(b.to_vec().into_boxed_slice()));
-        let uri =
-            http::Uri::from_maybe_shared(leak(self.uri.to_string().as_bytes())).unwrap_or(self.uri);
-        let mut headers = http::HeaderMap::with_capacity(self.headers.len());
-        for (n, v) in &self.headers {
-            let v = http::HeaderValue::from_maybe_shared(leak(v.as_bytes())).unwrap_or(v.clone());
-            headers.append(n.clone(), v);
-        }
-        Template {
-            uri,
-            headers,
-            ..self
+    /// The request head, built once: every request shares it (`Client::send_shared`)
+    /// instead of building its own and having the client copy and free it.
+    fn shared(self) -> SharedRequest {
+        let mut req = http::Request::new(());
+        *req.method_mut() = self.method;
+        *req.uri_mut() = self.uri;
+        *req.headers_mut() = self.headers;
+        SharedRequest {
+            parts: Arc::new(req.into_parts().0),
+            body: self.body,
         }
     }
+}
 
-    fn request(&self) -> http::Request<Full<Bytes>> {
-        let mut req = http::Request::new(Full::new(self.body.clone()));
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        if !self.headers.is_empty() {
-            *req.headers_mut() = self.headers.clone();
-        }
-        req
-    }
+/// What each request sends.
+struct SharedRequest {
+    parts: Arc<http::request::Parts>,
+    body: Bytes,
 }
 
 /// When the run measures and when it stops.
@@ -170,7 +160,7 @@ pub fn run(args: Args) -> Result<(), String> {
         };
         let shards = Arc::new(Shards::new(if threads == 1 { 1 } else { 2 * threads }));
         let progress = progress::start(plan.measure, plan.end, plan.requests, &shards, !args.json);
-        let template = Arc::new(template.into_static());
+        let template = Arc::new(template.shared());
         match args.rate {
             Some(rate) => open_loop(&client, &template, plan, rate, &shards).await,
             None => {
@@ -251,9 +241,9 @@ fn validate(args: &Args) -> Result<Template, String> {
 }
 
 /// One request to its end: Ok((status, body bytes)) or the failure's category.
-async fn exchange(client: &Client, template: &Template) -> Result<(u16, u64), String> {
+async fn exchange(client: &Client, req: &SharedRequest) -> Result<(u16, u64), String> {
     let res = client
-        .send(template.request())
+        .send_shared(req.parts.clone(), req.body.clone())
         .await
         .map_err(|e| failure_kind(&e.kind))?;
     let status = res.status().as_u16();
@@ -296,7 +286,7 @@ fn record(
 /// `workers` tasks, each with one request in flight at a time.
 async fn closed_loop(
     client: &Client,
-    template: &Arc<Template>,
+    template: &Arc<SharedRequest>,
     plan: Plan,
     workers: usize,
     shards: &Arc<Shards>,
@@ -362,7 +352,7 @@ fn take(left: &AtomicU64, workers: usize) -> u64 {
 /// own lateness to every latency.
 async fn open_loop(
     client: &Client,
-    template: &Arc<Template>,
+    template: &Arc<SharedRequest>,
     plan: Plan,
     rate: f64,
     shards: &Arc<Shards>,

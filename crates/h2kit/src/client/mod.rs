@@ -242,7 +242,33 @@ impl Client {
                 body.map_err(|e| e.to_string()).boxed_unsync(),
             )))
         };
-        let parts = Arc::new(parts);
+        self.send_prepared(Arc::new(parts), body)
+    }
+
+    /// [`send`](Self::send) for a caller that sends the same request head many times (a load
+    /// generator, a health check): the head is shared instead of built, moved and freed for
+    /// every request, and the body, if any, is complete. Same retries, timeouts and errors.
+    pub fn send_shared(
+        &self,
+        parts: Arc<http::request::Parts>,
+        body: Bytes,
+    ) -> impl std::future::Future<Output = Result<Response<RecvBody>, Error>> + Send + '_ {
+        self.send_prepared::<http_body_util::Empty<Bytes>>(
+            parts,
+            Prepared::Ready(ReqBody::Full(body)),
+        )
+    }
+
+    #[allow(clippy::manual_async_fn)] // on purpose, see `send`
+    fn send_prepared<B>(
+        &self,
+        parts: Arc<http::request::Parts>,
+        body: Prepared<B>,
+    ) -> impl std::future::Future<Output = Result<Response<RecvBody>, Error>> + Send + '_
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: std::fmt::Display,
+    {
         async move {
             let mut body = match body {
                 Prepared::Ready(b) => b,
