@@ -227,7 +227,14 @@ fn validate(args: &Args) -> Result<Template, String> {
         Some(p) => Bytes::from(std::fs::read(p).map_err(|e| format!("-d {}: {e}", p.display()))?),
         None => Bytes::new(),
     };
-    let headers = crate::headers::parse(&args.headers)?;
+    let mut headers = crate::headers::parse(&args.headers)?;
+    // Like h2load and curl, say who is asking (servers log it); `-H user-agent:…` replaces it.
+    if !headers.contains_key(http::header::USER_AGENT) {
+        headers.insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(concat!("h2kit/", env!("CARGO_PKG_VERSION"))),
+        );
+    }
     let uri = match &args.url {
         Some(url) => args.client.check_url(url)?,
         None => http::Uri::from_static("http://127.0.0.1/"),
