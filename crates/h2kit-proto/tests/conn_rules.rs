@@ -131,6 +131,50 @@ fn rfc9113_5_1_frames_after_end_stream_both_ways_are_a_connection_error() {
     p.expect_goaway(ErrorCode::STREAM_CLOSED);
 }
 
+/// A client keeps no record of the streams it opened that finished normally (one entry per
+/// request, otherwise); late frames on them are still judged by §5.1, however many came
+/// before and however long ago.
+#[test]
+fn rfc9113_5_1_a_clients_finished_streams_are_closed_without_being_remembered() {
+    for late in ["window_update_rst", "data", "headers"] {
+        let mut p = Peer::client(Config::default(), Settings::default());
+        let req = http::Request::get("http://a.test/")
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        let mut ids = Vec::new();
+        for _ in 0..2_000 {
+            let id = p.conn.send_request(&req, true).unwrap();
+            let h = p.headers(id.0, &[(":status", "200")], false);
+            p.send(&[h, data(id.0, 3, true)]).unwrap();
+            assert_eq!(p.conn.stream_state(id), StreamState::Closed);
+            ids.push(id);
+        }
+        p.output();
+        p.advance(Duration::from_secs(60));
+        p.conn.handle_timeout(p.now);
+        let first = ids[0].0;
+        match late {
+            // What servers send after a response: never answered.
+            "window_update_rst" => {
+                p.send(&[window_update(first, 100), rst(first, ErrorCode::NO_ERROR)])
+                    .unwrap();
+                p.expect_silence();
+            }
+            "data" => {
+                let _ = p.send(&[data(first, 5, true)]);
+                p.expect_goaway(ErrorCode::STREAM_CLOSED);
+            }
+            _ => {
+                let h = p.headers(first, &[(":status", "200")], true);
+                let _ = p.send(&[h]);
+                p.expect_goaway(ErrorCode::STREAM_CLOSED);
+            }
+        }
+    }
+}
+
 #[test]
 fn rfc9113_5_1_window_update_and_rst_stream_on_closed_streams_are_ignored() {
     let mut p = server();

@@ -488,7 +488,10 @@ impl Connection {
     /// Remembers how a stream ended, so that late frames on it are judged by §5.1: for
     /// `reset_retention`, at most `max_reset_retained` streams (oldest forgotten first).
     fn remember(&mut self, id: StreamId, how: Ended) {
-        if self.config.max_reset_retained == 0 {
+        // A stream we opened that ended normally needs no entry: any of our own identifiers
+        // that is neither open nor remembered is treated as finished (`frame_on_closed`).
+        // That saves a map entry and its expiry for every request a client sends.
+        if self.config.max_reset_retained == 0 || (how == Ended::Finished && self.is_local(id)) {
             return;
         }
         if self.ended.insert(id, how).is_none() {

@@ -573,6 +573,11 @@ impl Connection {
                 ErrorCode::STREAM_CLOSED,
                 "frame on a stream closed by END_STREAM (RFC 9113 §5.1)",
             )),
+            // One of ours that finished (those are not remembered), or a reset long forgotten.
+            None if self.is_local(id) => Err(conn_err(
+                ErrorCode::STREAM_CLOSED,
+                "frame on a stream closed by END_STREAM (RFC 9113 §5.1)",
+            )),
             // Never opened (a lower identifier, implicitly closed) or long forgotten.
             None if what == "HEADERS" => Err(conn_err(
                 PROTOCOL,
