@@ -138,11 +138,7 @@ fn rfc9113_5_1_frames_after_end_stream_both_ways_are_a_connection_error() {
 fn rfc9113_5_1_a_clients_finished_streams_are_closed_without_being_remembered() {
     for late in ["window_update_rst", "data", "headers"] {
         let mut p = Peer::client(Config::default(), Settings::default());
-        let req = http::Request::get("http://a.test/")
-            .body(())
-            .unwrap()
-            .into_parts()
-            .0;
+        let req = get_head();
         let mut ids = Vec::new();
         for _ in 0..2_000 {
             let id = p.conn.send_request(&req, true).unwrap();
@@ -264,11 +260,7 @@ fn rfc9113_5_1_1_even_stream_id_from_a_client() {
 fn rfc9113_5_1_1_a_client_out_of_stream_ids_opens_no_more_streams() {
     let mut p = Peer::client(Config::default(), Settings::default());
     p.conn.skip_stream_ids_for_tests((1 << 31) - 1);
-    let req = http::Request::get("http://a.test/")
-        .body(())
-        .unwrap()
-        .into_parts()
-        .0;
+    let req = get_head();
     // The last identifier is still usable...
     assert_eq!(
         p.conn.send_request(&req, true).unwrap(),
@@ -443,11 +435,7 @@ fn rfc9113_6_5_3_local_settings_apply_when_acknowledged() {
 #[test]
 fn rfc9113_8_4_push_promise_is_a_protocol_error() {
     let mut p = Peer::client(Config::default(), Settings::default());
-    let req = http::Request::get("http://a.test/")
-        .body(())
-        .unwrap()
-        .into_parts()
-        .0;
+    let req = get_head();
     p.conn.send_request(&req, true).unwrap();
     p.output();
     let block = p.block(&[(":method", "GET"), (":scheme", "http"), (":path", "/x")]);
@@ -569,11 +557,7 @@ fn rfc9113_6_8_graceful_shutdown_is_two_phase() {
 #[test]
 fn rfc9113_6_8_client_learns_which_streams_were_not_processed() {
     let mut p = Peer::client(Config::default(), Settings::default());
-    let req = http::Request::get("http://a.test/")
-        .body(())
-        .unwrap()
-        .into_parts()
-        .0;
+    let req = get_head();
     let ids: Vec<StreamId> = (0..4)
         .map(|_| p.conn.send_request(&req, true).unwrap())
         .collect();
@@ -1053,11 +1037,7 @@ fn rfc9113_8_1_1_response_to_head_has_no_content() {
 #[test]
 fn rfc9113_8_1_informational_responses_precede_the_final_one() {
     let mut p = Peer::client(Config::default(), Settings::default());
-    let req = http::Request::get("http://a.test/")
-        .body(())
-        .unwrap()
-        .into_parts()
-        .0;
+    let req = get_head();
     let id = p.conn.send_request(&req, true).unwrap();
     let a = p.headers(id.0, &[(":status", "103"), ("link", "</s.css>")], false);
     let b = p.headers(id.0, &[(":status", "200")], true);
@@ -1109,11 +1089,7 @@ fn rfc9113_6_5_2_we_honour_the_peers_max_header_list_size() {
     ));
     p.expect_silence();
     // The failed attempt used no stream identifier: the next request is stream 1.
-    let small = http::Request::get("http://a.test/")
-        .body(())
-        .unwrap()
-        .into_parts()
-        .0;
+    let small = get_head();
     assert_eq!(p.conn.send_request(&small, true).unwrap(), StreamId(1));
 }
 
@@ -1124,11 +1100,7 @@ fn rfc9113_5_1_2_client_waits_for_a_slot_and_is_told_when_one_frees() {
         s.set(Setting::MaxConcurrentStreams, Some(2));
         s
     });
-    let req = http::Request::get("http://a.test/")
-        .body(())
-        .unwrap()
-        .into_parts()
-        .0;
+    let req = get_head();
     let a = p.conn.send_request(&req, true).unwrap();
     p.conn.send_request(&req, true).unwrap();
     assert!(!p.conn.can_open_stream());

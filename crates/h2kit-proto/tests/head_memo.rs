@@ -37,11 +37,7 @@ fn client() -> Peer {
 }
 
 fn open(p: &mut Peer) -> StreamId {
-    let req = http::Request::get("http://a.test/")
-        .body(())
-        .unwrap()
-        .into_parts()
-        .0;
+    let req = get_head();
     let id = p.conn.send_request(&req, true).unwrap();
     p.output();
     id

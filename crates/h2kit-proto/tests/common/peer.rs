@@ -203,3 +203,12 @@ pub fn settings(values: &[(Setting, u32)]) -> Frame {
     }
     Frame::Settings(s)
 }
+
+/// The head of a GET of http://a.test/, for a client connection to send.
+pub fn get_head() -> http::request::Parts {
+    http::Request::get("http://a.test/")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0
+}
