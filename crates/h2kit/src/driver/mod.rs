@@ -314,32 +314,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 && !self.events_pending
                 && self.conn.pending_output() + self.write_buf.len() < MAX_OUTPUT_BACKLOG
             {
-                if self.read_buf.is_empty()
-                    && self.read_chunk == READ_SMALL
-                    && self.read_buf.capacity() > 4 * READ_SMALL
-                {
-                    // Quiet again after bulk data: give the large buffer back.
-                    self.read_buf = BytesMut::new();
-                }
-                if self.read_buf.capacity() - self.read_buf.len() < self.read_chunk {
-                    // A compacted (idle) connection waits for its next bytes with a small buffer.
-                    let want = if self.compacted {
-                        IDLE_READ
-                    } else {
-                        self.read_chunk
-                    };
-                    self.read_buf.reserve(want);
-                }
-                let room = self.read_buf.capacity() - self.read_buf.len();
-                match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
-                    Poll::Ready(Ok(0)) => {
+                match self.read(cx) {
+                    Poll::Ready(Ok(None)) => {
                         self.read_closed = true;
                         progress = true;
                     }
-                    Poll::Ready(Ok(n)) => {
-                        self.read_chunk = if n == room { READ_LARGE } else { READ_SMALL };
-                        let now = Instant::now();
-                        let _ = self.conn.recv(&mut self.read_buf, now.into_std());
+                    Poll::Ready(Ok(Some(now))) => {
                         if matches!(self.role, Role::Client(_)) {
                             yield_now = self.dispatch_some(cx, self.dispatch_batch());
                         } else {
@@ -792,24 +772,52 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         {
             return false;
         }
-        if self.read_buf.capacity() - self.read_buf.len() < self.read_chunk {
-            self.read_buf.reserve(self.read_chunk);
-        }
-        match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
-            Poll::Ready(Ok(0)) => {
+        match self.read(cx) {
+            Poll::Ready(Ok(None)) => {
                 self.read_closed = true;
                 false
             }
-            Poll::Ready(Ok(_)) => {
-                let now = Instant::now();
-                let _ = self.conn.recv(&mut self.read_buf, now.into_std());
-                true
-            }
+            Poll::Ready(Ok(Some(_))) => true,
             Poll::Ready(Err(e)) => {
                 self.io_error = Some(e.kind());
                 false
             }
             Poll::Pending => false,
+        }
+    }
+
+    /// One read from the socket into the read buffer, handed to the engine: the time of the
+    /// read, or `None` at the end of the stream. Sizes the buffer first: small while the
+    /// connection is quiet, large once reads fill it (bulk data), and given back when quiet
+    /// again.
+    fn read(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<Option<Instant>>> {
+        if self.read_buf.is_empty()
+            && self.read_chunk == READ_SMALL
+            && self.read_buf.capacity() > 4 * READ_SMALL
+        {
+            // Quiet again after bulk data: give the large buffer back.
+            self.read_buf = BytesMut::new();
+        }
+        if self.read_buf.capacity() - self.read_buf.len() < self.read_chunk {
+            // A compacted (idle) connection waits for its next bytes with a small buffer.
+            let want = if self.compacted {
+                IDLE_READ
+            } else {
+                self.read_chunk
+            };
+            self.read_buf.reserve(want);
+        }
+        let room = self.read_buf.capacity() - self.read_buf.len();
+        match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
+            Poll::Ready(Ok(0)) => Poll::Ready(Ok(None)),
+            Poll::Ready(Ok(n)) => {
+                self.read_chunk = if n == room { READ_LARGE } else { READ_SMALL };
+                let now = Instant::now();
+                let _ = self.conn.recv(&mut self.read_buf, now.into_std());
+                Poll::Ready(Ok(Some(now)))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
         }
     }
 
