@@ -1046,10 +1046,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 }
                 self.conn.release_capacity(stream, n);
             }
-            Command::Open(open) => {
-                self.on_open_command(open);
-                self.publish();
-            }
+            // Published once at the end of the turn (every return of `poll` does): until
+            // then the pool counts these requests by their reservations.
+            Command::Open(open) => self.on_open_command(open),
             Command::Cancel { stream, timed_out } => {
                 // Applied after this turn's read (`apply_cancels`): a response that has
                 // already arrived then closes its stream first, and the cancel sends nothing.
