@@ -7,12 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{Error, ErrorKind, Phase};
 use super::ClientConfig;
-use crate::driver::client::{ClientState, ConnShared};
+use crate::driver::client::{Capacity, ClientState, ConnShared};
 use crate::driver::{Command, Driver, DriverConfig, Role};
 
 /// A pool key: scheme and authority as the URI wrote them (so `host` and `host:80` get
@@ -114,7 +113,7 @@ pub(crate) struct OriginPool {
     conns: RwLock<Vec<Arc<ConnHandle>>>,
     connecting: AtomicUsize,
     /// Signalled when a stream ends or a connection is added (FIFO wake-ups).
-    capacity: Arc<Notify>,
+    capacity: Arc<Capacity>,
 }
 
 pub(crate) struct Pool {
@@ -193,7 +192,7 @@ impl Pool {
                     conns: RwLock::new(Vec::new()),
                     connecting: AtomicUsize::new(0),
                     calm: std::sync::Mutex::new((None, Duration::ZERO)),
-                    capacity: Arc::new(Notify::new()),
+                    capacity: Arc::default(),
                 })
             })
             .clone()
@@ -205,7 +204,7 @@ impl Pool {
         &self,
         origin: &Origin,
         timings: &mut Checkout,
-        exclude: Option<&Arc<ConnShared>>,
+        exclude: Option<&Arc<ConnHandle>>,
         deadline: Option<Instant>,
     ) -> Result<Arc<ConnHandle>, Error> {
         // The common case, a connection with room, takes no await and no clock read; the
@@ -222,7 +221,7 @@ impl Pool {
     fn checkout_now(
         &self,
         origin: &Origin,
-        exclude: Option<&Arc<ConnShared>>,
+        exclude: Option<&Arc<ConnHandle>>,
     ) -> Option<Arc<ConnHandle>> {
         {
             let last = self.last.read().unwrap_or_else(|e| e.into_inner());
@@ -238,7 +237,7 @@ impl Pool {
     fn reserve(
         &self,
         pool: &OriginPool,
-        exclude: Option<&Arc<ConnShared>>,
+        exclude: Option<&Arc<ConnHandle>>,
     ) -> (Option<Arc<ConnHandle>>, bool) {
         let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
         let mut prune = false;
@@ -258,7 +257,7 @@ impl Pool {
             }
             healthy += 1;
             let has_room = c.load() < self.limit(c);
-            if exclude.is_some_and(|x| Arc::ptr_eq(x, &c.shared)) {
+            if exclude.is_some_and(|x| Arc::ptr_eq(x, c)) {
                 if has_room {
                     fallback = Some(c);
                 }
@@ -283,10 +282,11 @@ impl Pool {
         &self,
         pool: Arc<OriginPool>,
         timings: &mut Checkout,
-        exclude: Option<&Arc<ConnShared>>,
+        exclude: Option<&Arc<ConnHandle>>,
         deadline: Option<Instant>,
     ) -> Result<Arc<ConnHandle>, Error> {
         let start = Instant::now();
+        let _waiting = pool.capacity.waiting();
         loop {
             let notified = pool.capacity.notified();
             let (best, prune) = self.reserve(&pool, exclude);
@@ -367,7 +367,7 @@ impl Pool {
                     .write()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(handle.clone());
-                pool.capacity.notify_waiters();
+                pool.capacity.notify_all();
                 return Ok(handle);
             }
             // Every connection is full: wait for a slot, within the queue deadline.
@@ -455,7 +455,7 @@ impl Pool {
         shared
             .peer_max_streams
             .store(self.config.proto.assumed_peer_max_streams, Relaxed);
-        *shared.capacity.lock().unwrap_or_else(|e| e.into_inner()) = Some(pool.capacity.clone());
+        let _ = shared.capacity.set(pool.capacity.clone());
         let cancel = CancellationToken::new();
         let role = Role::Client(Box::new(ClientState::new(
             shared.clone(),

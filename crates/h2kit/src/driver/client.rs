@@ -40,8 +40,60 @@ pub(crate) struct ConnShared {
     pub calmed: AtomicBool,
     /// Streams the driver still keeps state for (a leak detector for tests and stats).
     pub tracked: AtomicUsize,
-    /// The origin pool's wake-up for requests waiting for a slot.
-    pub capacity: std::sync::Mutex<Option<Arc<tokio::sync::Notify>>>,
+    /// The origin pool's wake-up for requests waiting for a slot (set once, at connect).
+    pub capacity: std::sync::OnceLock<Arc<Capacity>>,
+}
+
+/// An origin pool's wake-up for requests waiting for a stream slot, and how many wait.
+///
+/// A driver frees slots on most turns, and a `Notify` without waiters still costs an atomic
+/// read-modify-write per `notify_one` (it stores a permit). Waiters are rare (a pool at its
+/// limit), so the driver looks at the count first, with a plain load.
+#[derive(Debug, Default)]
+pub(crate) struct Capacity {
+    notify: tokio::sync::Notify,
+    waiters: AtomicUsize,
+}
+
+impl Capacity {
+    /// `n` slots freed (published before this call): wakes up to `n` waiters.
+    pub(crate) fn freed(&self, n: usize) {
+        // Store-buffering with `waiting`: either this load sees the waiter, or the waiter's
+        // look at the connections (after its own fence) sees the counts published before
+        // this fence. Both fences are needed for that (C++20 [atomics.fences]).
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        if self.waiters.load(Relaxed) == 0 {
+            return;
+        }
+        for _ in 0..n {
+            self.notify.notify_one();
+        }
+    }
+
+    /// A connection closed, its limit rose, or one was added: every waiter looks again.
+    pub(crate) fn notify_all(&self) {
+        self.notify.notify_waiters();
+    }
+
+    /// Counts the caller as waiting until the guard drops; call before looking for room.
+    pub(crate) fn waiting(&self) -> Waiting<'_> {
+        self.waiters.fetch_add(1, Relaxed);
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        Waiting(self)
+    }
+
+    pub(crate) fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.notify.notified()
+    }
+}
+
+/// See [`Capacity::waiting`].
+pub(crate) struct Waiting<'a>(&'a Capacity);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiters.fetch_sub(1, Relaxed);
+    }
 }
 
 /// The number of a client's open connections (all origins): each driver holds a guard.
@@ -114,13 +166,8 @@ impl ConnShared {
     }
 
     fn notify_all(&self) {
-        if let Some(n) = self
-            .capacity
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-        {
-            n.notify_waiters();
+        if let Some(c) = self.capacity.get() {
+            c.notify_all();
         }
     }
 }
@@ -657,21 +704,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             let freed = c.last_active.saturating_sub(now);
             c.last_active = now;
             if freed > 0 || closed || raised {
-                if let Some(n) = c
-                    .shared
-                    .capacity
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .as_ref()
-                {
+                if let Some(n) = c.shared.capacity.get() {
                     // A raised limit (the server's SETTINGS) or a closed connection concerns
                     // every waiter; a freed slot concerns one.
                     if closed || raised {
-                        n.notify_waiters();
+                        n.notify_all();
                     }
-                    for _ in 0..freed {
-                        n.notify_one();
-                    }
+                    n.freed(freed);
                 }
             }
         }
