@@ -123,11 +123,11 @@ async fn a_shared_request_head_serves_many_requests() {
     for i in 0..500 {
         let (c, g, p) = (client.clone(), get_head.clone(), post_head.clone());
         tasks.push(tokio::spawn(async move {
-            let res = c.send_shared(g, Bytes::new()).await.unwrap();
+            let res = c.send_shared(&g, Bytes::new()).await.unwrap();
             let body = res.into_body().collect().await.unwrap().to_bytes();
             assert_eq!(body, "hello /shared");
             let sent = Bytes::from(format!("body {i}"));
-            let res = c.send_shared(p, sent.clone()).await.unwrap();
+            let res = c.send_shared(&p, sent.clone()).await.unwrap();
             assert_eq!(res.into_body().collect().await.unwrap().to_bytes(), sent);
         }));
     }

@@ -250,7 +250,7 @@ fn validate(args: &Args) -> Result<Template, String> {
 /// One request to its end: Ok((status, body bytes)) or the failure's category.
 async fn exchange(client: &Client, req: &SharedRequest) -> Result<(u16, u64), String> {
     let res = client
-        .send_shared(req.parts.clone(), req.body.clone())
+        .send_shared(&req.parts, req.body.clone())
         .await
         .map_err(|e| failure_kind(&e.kind))?;
     let status = res.status().as_u16();

@@ -18,7 +18,7 @@ pub use stats::ClientStats;
 use crate::driver::client::Open;
 use crate::driver::Command;
 use crate::RecvBody;
-use pool::{Checkout, Origin, Pool};
+use pool::{Checkout, ConnHandle, Origin, Pool};
 
 /// How many attempts a response took: a response extension present only when the request
 /// was retried (a first-attempt response carries no extension, which saves two allocations
@@ -152,10 +152,9 @@ fn idempotent(m: &Method) -> bool {
 
 /// Cancels the stream if the request is dropped before its response arrives.
 /// An attempt's outcome, and the connection it used (to avoid on a retry).
-type Attempted = (
-    Result<Response<RecvBody>, Error>,
-    Option<Arc<crate::driver::client::ConnShared>>,
-);
+/// The connection itself rather than its shared state: the attempt already holds it, and a
+/// clone of the shared state cost two atomic operations per request.
+type Attempted = (Result<Response<RecvBody>, Error>, Option<Arc<ConnHandle>>);
 
 /// A request body as `send` found it: ready to send, or small enough to collect first.
 enum Prepared<B> {
@@ -242,29 +241,32 @@ impl Client {
                 body.map_err(|e| e.to_string()).boxed_unsync(),
             )))
         };
-        self.send_prepared(Arc::new(parts), body)
+        self.send_prepared(Head::Owned(Arc::new(parts)), body)
     }
 
     /// [`send`](Self::send) for a caller that sends the same request head many times (a load
     /// generator, a health check): the head is shared instead of built, moved and freed for
     /// every request, and the body, if any, is complete. Same retries, timeouts and errors.
-    pub fn send_shared(
-        &self,
-        parts: Arc<http::request::Parts>,
+    ///
+    /// The head is borrowed: the connection driver takes its own reference when the request
+    /// goes out, and a caller's clone for each request would cost two more atomic operations.
+    pub fn send_shared<'a>(
+        &'a self,
+        parts: &'a Arc<http::request::Parts>,
         body: Bytes,
-    ) -> impl std::future::Future<Output = Result<Response<RecvBody>, Error>> + Send + '_ {
+    ) -> impl std::future::Future<Output = Result<Response<RecvBody>, Error>> + Send + 'a {
         self.send_prepared::<http_body_util::Empty<Bytes>>(
-            parts,
+            Head::Borrowed(parts),
             Prepared::Ready(ReqBody::Full(body)),
         )
     }
 
     #[allow(clippy::manual_async_fn)] // on purpose, see `send`
-    fn send_prepared<B>(
-        &self,
-        parts: Arc<http::request::Parts>,
+    fn send_prepared<'a, B>(
+        &'a self,
+        parts: Head<'a>,
         body: Prepared<B>,
-    ) -> impl std::future::Future<Output = Result<Response<RecvBody>, Error>> + Send + '_
+    ) -> impl std::future::Future<Output = Result<Response<RecvBody>, Error>> + Send + 'a
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::fmt::Display,
@@ -345,7 +347,7 @@ impl Client {
         parts: &'a Arc<http::request::Parts>,
         body: ReqBody,
         origin: &'a Origin,
-        avoid: Option<Arc<crate::driver::client::ConnShared>>,
+        avoid: Option<Arc<ConnHandle>>,
         deadline: Option<Instant>,
     ) -> impl std::future::Future<Output = Attempted> + Send + 'a {
         async move {
@@ -370,7 +372,6 @@ impl Client {
                     return (Err(e), None);
                 }
             };
-            let shared = conn.shared.clone();
             // The phase list is built only for an error; a success allocates nothing for it.
             let fail = |kind, phases: &Phases| {
                 Err(Error {
@@ -408,7 +409,7 @@ impl Client {
                         },
                         &phases,
                     ),
-                    Some(shared),
+                    Some(conn),
                 );
             }
             let mut guard = CancelGuard {
@@ -430,7 +431,8 @@ impl Client {
                         if phase == Phase::Total {
                             phases.total = cfg.timeouts.total;
                         }
-                        return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
+                        drop(guard);
+                        return (fail(ErrorKind::Timeout(phase), &phases), Some(conn));
                     }
                     Ok(Some(o)) => {
                         if let Some(b) = stream_body.take() {
@@ -464,13 +466,15 @@ impl Client {
                     // that the very next request already goes elsewhere (the driver confirms it,
                     // and sends the PING, when it processes the cancel).
                     guard.timed_out = true;
-                    let received = shared
+                    let received = conn
+                        .shared
                         .frames_received
                         .load(std::sync::atomic::Ordering::Relaxed);
                     if opened.is_some_and(|o| received <= o.frames) {
-                        shared.mark_suspect();
+                        conn.shared.mark_suspect();
                     }
-                    return (fail(ErrorKind::Timeout(phase), &phases), Some(shared));
+                    drop(guard);
+                    return (fail(ErrorKind::Timeout(phase), &phases), Some(conn));
                 }
             };
             guard.armed = false;
@@ -508,7 +512,8 @@ impl Client {
                     &phases,
                 ),
             };
-            (result, Some(shared))
+            drop(guard);
+            (result, Some(conn))
         }
     }
 }
@@ -532,6 +537,23 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let client = self.clone();
         Box::pin(async move { client.send(req).await })
+    }
+}
+
+/// A request head: the request's own (`send`) or the caller's shared one (`send_shared`).
+enum Head<'a> {
+    Owned(Arc<http::request::Parts>),
+    Borrowed(&'a Arc<http::request::Parts>),
+}
+
+impl std::ops::Deref for Head<'_> {
+    type Target = Arc<http::request::Parts>;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Head::Owned(p) => p,
+            Head::Borrowed(p) => p,
+        }
     }
 }
 
