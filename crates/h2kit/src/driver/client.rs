@@ -293,7 +293,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         self.open(open);
     }
 
-    pub(super) fn open(&mut self, open: Open) {
+    pub(super) fn open(&mut self, mut open: Open) {
         if self.conn.error().is_some() {
             let _ = open.reply.send(Err(Error::ConnectionClosed));
             return;
@@ -319,7 +319,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 let frames = self.conn.stats().frames_received.total();
                 ctx.frames_at_open = frames;
                 self.streams.insert(stream, ctx);
-                open.reply.opened(stream, frames, self.now());
+                let now = self.now();
+                open.reply.opened(stream, frames, now);
                 if let Some(c) = self.client() {
                     c.waiting.insert(stream, open.reply);
                 }
