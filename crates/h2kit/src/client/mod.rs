@@ -18,7 +18,7 @@ pub use stats::ClientStats;
 use crate::driver::client::Open;
 use crate::driver::Command;
 use crate::RecvBody;
-use pool::{Checkout, ConnHandle, Origin, Pool};
+use pool::{Checkout, ConnHandle, OriginRef, Pool};
 
 /// How many attempts a response took: a response extension present only when the request
 /// was retried (a first-attempt response carries no extension, which saves two allocations
@@ -255,13 +255,11 @@ impl Client {
         parts: &'a Arc<http::request::Parts>,
         body: Bytes,
     ) -> impl std::future::Future<Output = Result<Response<RecvBody>, Error>> + Send + 'a {
-        self.send_prepared::<http_body_util::Empty<Bytes>>(
-            Head::Borrowed(parts),
-            Prepared::Ready(ReqBody::Full(body)),
-        )
+        self.send_ready(Head::Borrowed(parts), ReqBody::Full(body))
     }
 
-    #[allow(clippy::manual_async_fn)] // on purpose, see `send`
+    /// A body still to collect gets a future of its own around the request's: otherwise
+    /// every request's future would keep room for the collection, and the body twice.
     fn send_prepared<'a, B>(
         &'a self,
         parts: Head<'a>,
@@ -271,18 +269,25 @@ impl Client {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::fmt::Display,
     {
+        use tokio_util::either::Either;
+        match body {
+            Prepared::Ready(b) => Either::Left(self.send_ready(parts, b)),
+            Prepared::Collect(b) => Either::Right(async move {
+                let b = b.collect().await.map_err(|e| {
+                    Error::new(ErrorKind::InvalidRequest(format!("request body: {e}")))
+                })?;
+                self.send_ready(parts, ReqBody::Full(b.to_bytes())).await
+            }),
+        }
+    }
+
+    #[allow(clippy::manual_async_fn)] // on purpose, see `send`
+    fn send_ready<'a>(
+        &'a self,
+        parts: Head<'a>,
+        mut body: ReqBody,
+    ) -> impl std::future::Future<Output = Result<Response<RecvBody>, Error>> + Send + 'a {
         async move {
-            let mut body = match body {
-                Prepared::Ready(b) => b,
-                Prepared::Collect(b) => ReqBody::Full(
-                    b.collect()
-                        .await
-                        .map_err(|e| {
-                            Error::new(ErrorKind::InvalidRequest(format!("request body: {e}")))
-                        })?
-                        .to_bytes(),
-                ),
-            };
             let origin = origin_of(&parts.uri)?;
             let cfg = &self.inner.config;
             self.inner.counters.request();
@@ -299,7 +304,7 @@ impl Client {
                     ReqBody::Stream(s) => ReqBody::Stream(s.take()),
                 };
                 let (result, conn) = self
-                    .attempt(&parts, this_body, &origin, avoid.take(), deadline)
+                    .attempt(&parts, this_body, origin, avoid.take(), deadline)
                     .await;
                 let mut err = match result {
                     Ok(mut r) => {
@@ -346,7 +351,7 @@ impl Client {
         &'a self,
         parts: &'a Arc<http::request::Parts>,
         body: ReqBody,
-        origin: &'a Origin,
+        origin: OriginRef<'a>,
         avoid: Option<Arc<ConnHandle>>,
         deadline: Option<Instant>,
     ) -> impl std::future::Future<Output = Attempted> + Send + 'a {
@@ -657,7 +662,7 @@ impl Phases {
     }
 }
 
-fn origin_of(uri: &http::Uri) -> Result<Origin, Error> {
+fn origin_of(uri: &http::Uri) -> Result<OriginRef<'_>, Error> {
     let bad = |why: &str| Error::new(ErrorKind::InvalidRequest(format!("{why}: {uri}")));
     let tls = match uri.scheme_str() {
         Some("https") => true,
@@ -665,8 +670,7 @@ fn origin_of(uri: &http::Uri) -> Result<Origin, Error> {
         _ => return Err(bad("URL scheme must be http or https")),
     };
     match uri.authority() {
-        // A clone of the URI's authority shares its bytes: no allocation per request.
-        Some(a) if has_host(a) => Ok(Origin::new(tls, a.clone())),
+        Some(authority) if has_host(authority) => Ok(OriginRef { tls, authority }),
         _ => Err(bad("URL has no host")),
     }
 }
