@@ -365,7 +365,7 @@ impl Client {
             let conn = match within(checkout, None, Phase::Queue, deadline).await {
                 Ok(Ok(c)) => c,
                 Ok(Err(mut e)) => {
-                    e.phases = phases.to_vec();
+                    e.phases = phases.to_vec(None, None);
                     return (Err(e), None);
                 }
                 Err(phase) => {
@@ -378,10 +378,10 @@ impl Client {
                 }
             };
             // The phase list is built only for an error; a success allocates nothing for it.
-            let fail = |kind, phases: &Phases| {
+            let fail = |kind, phases: &Phases, response_headers, total| {
                 Err(Error {
                     kind,
-                    phases: phases.to_vec(),
+                    phases: phases.to_vec(response_headers, total),
                     attempts: 1,
                 })
             };
@@ -413,6 +413,8 @@ impl Client {
                             reset: false,
                         },
                         &phases,
+                        None,
+                        None,
                     ),
                     Some(conn),
                 );
@@ -423,21 +425,22 @@ impl Client {
                 armed: true,
                 timed_out: false,
             };
-            let limit = cfg.timeouts.response_headers;
             // The caller waits for the opening only when something depends on it: a body to
             // stream, or a phase timer that starts there. Otherwise the driver records it in the
             // reply slot without waking anyone, and the response is the only wake-up.
-            if stream_body.is_some() || cfg.timeouts.write.is_some() || limit.is_some() {
+            if stream_body.is_some()
+                || cfg.timeouts.write.is_some()
+                || cfg.timeouts.response_headers.is_some()
+            {
                 let opening = std::future::poll_fn(|cx| guard.reply.poll_opened(cx));
                 let opened = within(opening, cfg.timeouts.write, Phase::Write, deadline).await;
                 phases.write = written.map(|w| w.elapsed());
                 match opened {
                     Err(phase) => {
-                        if phase == Phase::Total {
-                            phases.total = cfg.timeouts.total;
-                        }
+                        let total = cfg.timeouts.total.filter(|_| phase == Phase::Total);
                         drop(guard);
-                        return (fail(ErrorKind::Timeout(phase), &phases), Some(conn));
+                        let e = fail(ErrorKind::Timeout(phase), &phases, None, total);
+                        return (e, Some(conn));
                     }
                     Ok(Some(o)) => {
                         if let Some(b) = stream_body.take() {
@@ -451,20 +454,22 @@ impl Client {
                 }
             }
             let waiting = std::future::poll_fn(|cx| guard.reply.poll_response(cx));
+            let limit = cfg.timeouts.response_headers;
             let response = match within(waiting, limit, Phase::ResponseHeaders, deadline).await {
                 Ok(r) => r,
                 Err(phase) => {
                     let opened = guard.reply.opened();
-                    match opened {
+                    let response_headers = match opened {
                         Some(o) => {
                             phases.write = written.map(|w| o.at.saturating_duration_since(w));
-                            phases.response_headers = Some(o.at.elapsed());
+                            Some(o.at.elapsed())
                         }
-                        None => phases.write = written.map(|w| w.elapsed()),
-                    }
-                    if phase == Phase::Total {
-                        phases.total = cfg.timeouts.total;
-                    }
+                        None => {
+                            phases.write = written.map(|w| w.elapsed());
+                            None
+                        }
+                    };
+                    let total = cfg.timeouts.total.filter(|_| phase == Phase::Total);
                     // The guard resets the stream (only if it is still open) and tells the driver
                     // it timed out: evidence about the connection's liveness. If nothing arrived
                     // since the request was written, the connection turns suspect right now, so
@@ -479,7 +484,8 @@ impl Client {
                         conn.shared.mark_suspect();
                     }
                     drop(guard);
-                    return (fail(ErrorKind::Timeout(phase), &phases), Some(conn));
+                    let e = fail(ErrorKind::Timeout(phase), &phases, response_headers, total);
+                    return (e, Some(conn));
                 }
             };
             guard.armed = false;
@@ -507,7 +513,7 @@ impl Client {
                         crate::Error::Request(why) => ErrorKind::InvalidRequest(why),
                         crate::Error::BodyIdle(_) => ErrorKind::Timeout(Phase::BodyIdle),
                     };
-                    fail(kind, &phases)
+                    fail(kind, &phases, None, None)
                 }
                 Err(crate::driver::reply::Closed) => fail(
                     ErrorKind::ConnectionLost {
@@ -515,6 +521,8 @@ impl Client {
                         reset: false,
                     },
                     &phases,
+                    None,
+                    None,
                 ),
             };
             drop(guard);
@@ -636,26 +644,30 @@ impl<F: std::future::Future> std::future::Future for Within<F> {
     }
 }
 
-/// How long each phase of an attempt took, so far.
+/// How long each phase of an attempt took, so far: what an attempt keeps while it waits
+/// (the rest is known only when it fails, and passed to `to_vec` then).
 #[derive(Default)]
 struct Phases {
-    checkout: Checkout,
+    /// Only for a checkout that waited (see `Pool::checkout`).
+    checkout: Option<Box<Checkout>>,
     write: Option<Duration>,
-    response_headers: Option<Duration>,
-    /// Set when the total deadline expired.
-    total: Option<Duration>,
 }
 
 impl Phases {
-    fn to_vec(&self) -> Vec<(Phase, Duration)> {
-        let c = &self.checkout;
+    /// With the response-headers phase, if it started, and the total deadline if it expired.
+    fn to_vec(
+        &self,
+        response_headers: Option<Duration>,
+        total: Option<Duration>,
+    ) -> Vec<(Phase, Duration)> {
+        let c = self.checkout.as_deref().cloned().unwrap_or_default();
         std::iter::once((Phase::Queue, Some(c.queue)))
             .chain([
                 (Phase::Connect, c.connect),
                 (Phase::Tls, c.tls),
                 (Phase::Write, self.write),
-                (Phase::ResponseHeaders, self.response_headers),
-                (Phase::Total, self.total),
+                (Phase::ResponseHeaders, response_headers),
+                (Phase::Total, total),
             ])
             .filter_map(|(p, d)| Some((p, d?)))
             .collect()

@@ -142,7 +142,7 @@ pub(crate) struct Pool {
 }
 
 /// Phase timings of one checkout.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Checkout {
     pub queue: Duration,
     pub connect: Option<Duration>,
@@ -218,7 +218,7 @@ impl Pool {
     pub(crate) async fn checkout(
         &self,
         origin: OriginRef<'_>,
-        timings: &mut Checkout,
+        timings: &mut Option<Box<Checkout>>,
         exclude: Option<&Arc<ConnHandle>>,
         deadline: Option<Instant>,
     ) -> Result<Arc<ConnHandle>, Error> {
@@ -228,6 +228,10 @@ impl Pool {
             return Ok(c);
         }
         let pool = self.origin_pool(origin);
+        // Timings only exist for a checkout that waited (none is a zero queue time): a
+        // request's future is touched whole on every request, so it carries a pointer to them
+        // rather than the timings.
+        let timings = timings.get_or_insert_with(Default::default);
         Box::pin(self.checkout_slow(pool, timings, exclude, deadline)).await
     }
 
