@@ -281,6 +281,33 @@ async fn cancelling_30_percent_of_10000_requests_never_calms_a_strict_server() {
     assert_eq!(client.stats().connections.goaways_received.total(), 0);
 }
 
+/// A request dropped while its connection is being set up (here, during the backoff after
+/// GOAWAY(ENHANCE_YOUR_CALM)) must not leave the pool thinking a connection is on its way:
+/// the next request opens one. Before the fix it waited forever (found as a rare hang of
+/// `cancelling_30_percent_of_10000_requests_never_calms_a_strict_server`).
+#[tokio::test]
+async fn a_request_dropped_while_its_connection_is_set_up_does_not_block_the_next() {
+    let s = Scripted::start("calm-now");
+    let client = Client::builder().build();
+    let first = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        client.send(get(s.url("/first"))),
+    )
+    .await;
+    assert!(
+        first.is_err(),
+        "the first request should still be in the backoff"
+    );
+    let res = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        client.send(get(s.url("/next"))),
+    )
+    .await
+    .expect("the next request waited for a connection nobody was opening")
+    .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
 #[tokio::test]
 async fn enhance_your_calm_moves_to_a_fresh_connection_after_a_backoff() {
     let s = Scripted::start("calm-now");

@@ -141,6 +141,28 @@ pub(crate) struct Pool {
     live: crate::driver::client::LiveConnections,
 }
 
+/// A connection being set up for an origin (one at a time: the others wait for it). Ends
+/// however the setup does: with a connection, an error, or the request giving up (its future
+/// dropped during the connect or the backoff before it). Before, only the first two ended it,
+/// and a request cancelled mid-connect left the count at one for good: every later request
+/// waited for a connection nobody was opening.
+struct Connecting<'a>(&'a OriginPool);
+
+impl<'a> Connecting<'a> {
+    fn start(pool: &'a OriginPool) -> Connecting<'a> {
+        pool.connecting.fetch_add(1, Relaxed);
+        Connecting(pool)
+    }
+}
+
+impl Drop for Connecting<'_> {
+    fn drop(&mut self) {
+        self.0.connecting.fetch_sub(1, Relaxed);
+        // Waiters look again: at the new connection, or to open one themselves.
+        self.0.capacity.notify_all();
+    }
+}
+
 /// Phase timings of one checkout.
 #[derive(Clone, Default)]
 pub(crate) struct Checkout {
@@ -237,7 +259,7 @@ impl Pool {
 
     /// A connection with room, reserved, if there is one now. The origin used last is
     /// looked at under its lock, without taking a reference to its pool.
-    fn checkout_now(
+    pub(crate) fn checkout_now(
         &self,
         origin: OriginRef<'_>,
         exclude: Option<&Arc<ConnHandle>>,
@@ -370,7 +392,7 @@ impl Pool {
             // One connection set up at a time: a burst waits for it rather than opening many.
             if connecting == 0 && !unsettled && open < self.config.max_connections_per_origin.max(1)
             {
-                pool.connecting.fetch_add(1, Relaxed);
+                let connecting = Connecting::start(&pool);
                 let until = pool.calm.lock().unwrap_or_else(|e| e.into_inner()).0;
                 if let Some(until) = until.filter(|u| *u > Instant::now()) {
                     tokio::time::sleep_until(until.into()).await;
@@ -378,15 +400,13 @@ impl Pool {
                 timings.queue = start.elapsed();
                 // Boxed: the connect and TLS futures are large and rarely live, and a
                 // request's future is moved several times on the way in.
-                let result = Box::pin(self.connect(&pool, timings)).await;
-                pool.connecting.fetch_sub(1, Relaxed);
-                let handle = result?;
+                let handle = Box::pin(self.connect(&pool, timings)).await?;
                 handle.shared.reserved.fetch_add(1, Relaxed);
                 pool.conns
                     .write()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(handle.clone());
-                pool.capacity.notify_all();
+                drop(connecting);
                 return Ok(handle);
             }
             // Every connection is full: wait for a slot, within the queue deadline.

@@ -694,15 +694,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             let raised = raised || settled;
             let now = active + c.queued.len() + c.cancelled_unconfirmed;
             c.shared.active.store(now, Relaxed);
-            if c.opened_unpublished > 0 {
-                c.shared
-                    .reserved
-                    .fetch_sub(std::mem::take(&mut c.opened_unpublished), Relaxed);
+            let released = std::mem::take(&mut c.opened_unpublished);
+            if released > 0 {
+                c.shared.reserved.fetch_sub(released, Relaxed);
             }
             if closed {
                 c.shared.closed.store(true, Relaxed);
             }
-            let freed = c.last_active.saturating_sub(now);
+            // Slots freed as the pool counts them (active + reserved): a reservation whose
+            // request never became a stream (its caller gave up while it was queued) frees
+            // one too. Counting only active streams left a request waiting for a slot
+            // asleep when the last activity was such a release.
+            let freed = (c.last_active + released).saturating_sub(now);
             c.last_active = now;
             if freed > 0 || closed || raised {
                 if let Some(n) = c.shared.capacity.get() {
