@@ -249,12 +249,15 @@ fn validate(args: &Args) -> Result<Template, String> {
 
 /// One request to its end: Ok((status, body bytes)) or the failure's category.
 async fn exchange(client: &Client, req: &SharedRequest) -> Result<(u16, u64), String> {
-    let res = client
-        .send_shared(&req.parts, req.body.clone())
-        .await
-        .map_err(|e| failure_kind(&e.kind))?;
-    let status = res.status().as_u16();
-    let mut body = res.into_body();
+    // In a block, so that the response head is gone before the body is awaited: the future
+    // keeps no room for it (see `closed_loop` on why its size counts).
+    let (status, mut body) = {
+        let res = client
+            .send_shared(&req.parts, req.body.clone())
+            .await
+            .map_err(|e| failure_kind(&e.kind))?;
+        (res.status().as_u16(), res.into_body())
+    };
     let mut bytes = 0u64;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| format!("response body: {e}"))?;

@@ -2,6 +2,7 @@
 //! the phase, and automatic retries of requests the server did not process.
 
 mod error;
+mod fast;
 mod pool;
 mod stats;
 
@@ -281,22 +282,36 @@ impl Client {
         }
     }
 
+    /// The common case (no phase timeouts, a complete body, a connection with room) takes
+    /// the fast path of `fast.rs`; everything else the general one, boxed.
+    fn send_ready<'a>(&'a self, parts: Head<'a>, body: ReqBody) -> fast::SendFuture<'a> {
+        fast::SendFuture::new(self, parts, body)
+    }
+
+    /// Every request that does not take the fast path, and the retries of those that did
+    /// (`retry_of`: the connection of the failed first attempt, already counted).
     #[allow(clippy::manual_async_fn)] // on purpose, see `send`
-    fn send_ready<'a>(
+    fn send_general<'a>(
         &'a self,
         parts: Head<'a>,
         mut body: ReqBody,
+        retry_of: Option<Arc<ConnHandle>>,
     ) -> impl std::future::Future<Output = Result<Response<RecvBody>, Error>> + Send + 'a {
         async move {
             let origin = origin_of(&parts.uri)?;
             let cfg = &self.inner.config;
-            self.inner.counters.request();
             // The total deadline is applied inside each phase rather than around the whole
             // request, so that a request that times out waiting for its response is evidence
             // about its connection's liveness whichever deadline expired first.
             let deadline = cfg.timeouts.total.map(|t| Instant::now() + t);
-            let mut attempt = 0;
-            let mut avoid = None;
+            let mut attempt = match retry_of {
+                Some(_) => 1,
+                None => {
+                    self.inner.counters.request();
+                    0
+                }
+            };
+            let mut avoid = retry_of;
             let result = loop {
                 attempt += 1;
                 let this_body = match &mut body {
@@ -316,16 +331,7 @@ impl Client {
                     Err(e) => e,
                 };
                 err.attempts = attempt;
-                let cause = match &err.kind {
-                    ErrorKind::Refused => Some(stats::RetryCause::Refused),
-                    ErrorKind::Unprocessed => Some(stats::RetryCause::Unprocessed),
-                    ErrorKind::ConnectionLost { .. }
-                        if cfg.retry_non_idempotent || idempotent(&parts.method) =>
-                    {
-                        Some(stats::RetryCause::Connection)
-                    }
-                    _ => None,
-                };
+                let cause = self.retry_cause(&err.kind, &parts.method);
                 // A streamed body was consumed by the attempt: it cannot be sent again.
                 let replayable = matches!(body, ReqBody::Full(_));
                 // Past the total deadline a retry could only time out.
@@ -489,46 +495,55 @@ impl Client {
                 }
             };
             guard.armed = false;
-            // Whether the request went out: asked of the slot only on the paths that need it.
-            let sent = || guard.reply.opened().is_some();
-            let result = match response {
-                Ok(Ok(res)) => Ok(res),
-                Ok(Err(e)) => {
-                    let kind = match e {
-                        crate::Error::Reset(h2kit_proto::ErrorCode::REFUSED_STREAM) => {
-                            ErrorKind::Refused
-                        }
-                        crate::Error::Reset(code) | crate::Error::Protocol(code) => {
-                            ErrorKind::Reset(code)
-                        }
-                        crate::Error::Unprocessed => ErrorKind::Unprocessed,
-                        crate::Error::ConnectionClosed => ErrorKind::ConnectionLost {
-                            maybe_processed: sent(),
-                            reset: false,
-                        },
-                        crate::Error::ConnectionReset => ErrorKind::ConnectionLost {
-                            maybe_processed: sent(),
-                            reset: true,
-                        },
-                        crate::Error::Request(why) => ErrorKind::InvalidRequest(why),
-                        crate::Error::BodyIdle(_) => ErrorKind::Timeout(Phase::BodyIdle),
-                    };
-                    fail(kind, &phases, None, None)
-                }
-                Err(crate::driver::reply::Closed) => fail(
-                    ErrorKind::ConnectionLost {
-                        maybe_processed: sent(),
-                        reset: false,
-                    },
-                    &phases,
-                    None,
-                    None,
-                ),
-            };
+            let result = reply_outcome(response, || guard.reply.opened().is_some())
+                .or_else(|kind| fail(kind, &phases, None, None));
             drop(guard);
             (result, Some(conn))
         }
     }
+
+    /// Why a failed attempt may be sent again, if it may (before the retry budget, the
+    /// body and the deadline have their say).
+    fn retry_cause(&self, kind: &ErrorKind, method: &Method) -> Option<stats::RetryCause> {
+        match kind {
+            ErrorKind::Refused => Some(stats::RetryCause::Refused),
+            ErrorKind::Unprocessed => Some(stats::RetryCause::Unprocessed),
+            ErrorKind::ConnectionLost { .. }
+                if self.inner.config.retry_non_idempotent || idempotent(method) =>
+            {
+                Some(stats::RetryCause::Connection)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What an attempt's reply means: the response, or why there is none. `sent` says whether
+/// the request went out; it is asked only on the paths that need it.
+fn reply_outcome(
+    reply: Result<crate::driver::reply::Response, crate::driver::reply::Closed>,
+    sent: impl Fn() -> bool,
+) -> Result<Response<RecvBody>, ErrorKind> {
+    let e = match reply {
+        Ok(Ok(res)) => return Ok(res),
+        Ok(Err(e)) => e,
+        Err(crate::driver::reply::Closed) => crate::Error::ConnectionClosed,
+    };
+    Err(match e {
+        crate::Error::Reset(h2kit_proto::ErrorCode::REFUSED_STREAM) => ErrorKind::Refused,
+        crate::Error::Reset(code) | crate::Error::Protocol(code) => ErrorKind::Reset(code),
+        crate::Error::Unprocessed => ErrorKind::Unprocessed,
+        crate::Error::ConnectionClosed => ErrorKind::ConnectionLost {
+            maybe_processed: sent(),
+            reset: false,
+        },
+        crate::Error::ConnectionReset => ErrorKind::ConnectionLost {
+            maybe_processed: sent(),
+            reset: true,
+        },
+        crate::Error::Request(why) => ErrorKind::InvalidRequest(why),
+        crate::Error::BodyIdle(_) => ErrorKind::Timeout(Phase::BodyIdle),
+    })
 }
 
 impl<B> tower_service::Service<Request<B>> for Client
