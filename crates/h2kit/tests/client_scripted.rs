@@ -281,6 +281,27 @@ async fn cancelling_30_percent_of_10000_requests_never_calms_a_strict_server() {
     assert_eq!(client.stats().connections.goaways_received.total(), 0);
 }
 
+/// A request's future does nothing until it is polled (the fast path sends on the first
+/// poll, not when the future is made): a future made and dropped sends nothing.
+#[tokio::test]
+async fn a_request_is_sent_only_once_its_future_is_polled() {
+    let s = Scripted::start("calm");
+    let client = Client::builder().build();
+    // A connection first, so that the fast path applies.
+    client.send(get(s.url("/warm"))).await.unwrap();
+    let unpolled = client.send(get(s.url("/unpolled")));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    drop(unpolled);
+    let res = client.send(get(s.url("/polled"))).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let paths: Vec<String> = s
+        .seen("request")
+        .iter()
+        .filter_map(|l| l.split(' ').nth(3).map(str::to_string))
+        .collect();
+    assert_eq!(paths, ["/warm", "/polled"]);
+}
+
 /// A request dropped while its connection is being set up (here, during the backoff after
 /// GOAWAY(ENHANCE_YOUR_CALM)) must not leave the pool thinking a connection is on its way:
 /// the next request opens one. Before the fix it waited forever (found as a rare hang of
