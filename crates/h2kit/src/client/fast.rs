@@ -63,15 +63,8 @@ struct Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        // Not opened yet: the driver sees the dropped reply slot and never sends it.
-        if !self.armed {
-            return;
-        }
-        if let Some(o) = self.reply.opened() {
-            let _ = self.conn.tx.send(Command::Cancel {
-                stream: o.stream,
-                timed_out: false,
-            });
+        if self.armed {
+            super::cancel(&self.conn.tx, &self.reply, false);
         }
     }
 }

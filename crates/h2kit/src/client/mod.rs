@@ -175,16 +175,20 @@ struct CancelGuard<'a> {
 
 impl Drop for CancelGuard<'_> {
     fn drop(&mut self) {
-        // Not opened yet: the driver sees the dropped reply slot and never sends it.
-        if !self.armed {
-            return;
+        if self.armed {
+            cancel(self.tx, &self.reply, self.timed_out);
         }
-        if let Some(o) = self.reply.opened() {
-            let _ = self.tx.send(Command::Cancel {
-                stream: o.stream,
-                timed_out: self.timed_out,
-            });
-        }
+    }
+}
+
+/// A request given up before its response: its stream is cancelled if it was opened. If it
+/// was not, the driver sees the dropped reply slot and never sends it.
+fn cancel(tx: &crate::driver::CommandTx, reply: &crate::driver::reply::ReplyRx, timed_out: bool) {
+    if let Some(o) = reply.opened() {
+        let _ = tx.send(Command::Cancel {
+            stream: o.stream,
+            timed_out,
+        });
     }
 }
 
