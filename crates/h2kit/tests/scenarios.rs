@@ -34,7 +34,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Runs one scenario on its own two-worker runtime, one scenario at a time: the lock is held
 /// until the runtime has shut down, so that no scenario's teardown (closing hundreds of
-/// sockets) steals the CPU from the next one's 10 ms deadlines.
+/// sockets) steals the CPU from the next one's 25 ms deadlines.
 fn scenario<F: std::future::Future<Output = ()>>(f: impl FnOnce() -> F) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -145,12 +145,16 @@ fn assert_polite_crossing(r: &ProxyReport, crossings: u64) {
 
 const UNPLUGS: [u64; 3] = [5_000, 15_000, 25_000];
 
-/// A server behind the proxy, and a client with a 10 ms deadline per request.
+/// A server behind the proxy, and a client with a 25 ms deadline per request.
 async fn netsplit_setup(connections: usize) -> (Client, String, ProxyHandle) {
     let origin = server(ServerConfig::default()).await;
     let (addr, px) = proxy(origin, Faults::default()).await;
     let mut config = ClientConfig::default();
-    config.timeouts.total = Some(Duration::from_millis(10));
+    // 25 ms, not 10: the request after an unplug sets up a new connection within its own
+    // deadline, and on a shared machine in a slow hour that alone took over 10 ms, which
+    // failed it too (seen at the session's start commit as often as after it, so the
+    // machine, not a change). Every claim below is about which requests fail, not how fast.
+    config.timeouts.total = Some(Duration::from_millis(25));
     config.ping_timeout = Duration::from_millis(500);
     config.max_connections_per_origin = connections;
     (client(config), format!("http://{addr}/"), px)
@@ -173,13 +177,13 @@ fn netsplit_checks(failures: &[(u64, h2kit::client::Error)], strays: usize, px: 
     assert_polite_crossing(&r, strays as u64);
 }
 
-/// 30,000 sequential requests with a 10 ms deadline; the live connection is unplugged (kept
+/// 30,000 sequential requests with a 25 ms deadline; the live connection is unplugged (kept
 /// open, nothing passes) at the 5,000th, 15,000th and 25,000th. Each unplug costs exactly the
 /// request in flight: it times out with no frame received since it was written, the
 /// connection turns suspect at once, and the next request opens a new connection. (Go's pool
 /// kept sending into the dead connection: 25,000 failures.)
 ///
-/// A stall of this 2-core machine can make any request miss a 10 ms deadline: up to two such
+/// A stall of this 2-core machine can make any request miss a 25 ms deadline: up to two such
 /// stray failures are tolerated, each alone (the request after it succeeds) — and an unplug
 /// soon after one must still cost only its own request (it once cost a hundred: the stray
 /// timeout's answered PING vouched for the connection for 2 s).
@@ -291,7 +295,7 @@ fn netsplit_concurrent_costs_at_most_the_requests_in_flight() {
             .map(|(n, _)| *n)
             .filter(|n| !UNPLUGS.iter().any(|at| (at - 100..at + 100).contains(n)))
             .collect();
-        // A stall of this 2-core machine longer than the 10 ms deadline (all of client, proxy and
+        // A stall of this 2-core machine longer than the 25 ms deadline (all of client, proxy and
         // server share it) can fail a request anywhere; such strays are rare (about one run in
         // ten sees one) and unrelated to the unplugs. A client that kept using the dead
         // connection would fail thousands.
