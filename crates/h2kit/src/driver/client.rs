@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering:
 use std::sync::Arc;
 
 use bytes::Bytes;
-use h2kit_proto::{ErrorCode, SendError, StreamId};
+use h2kit_proto::{ErrorCode, SendError, StreamId, StreamState};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Driver, Pending, Role, StreamCtx};
@@ -308,17 +308,22 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             .send_request(&open.parts, open.end_stream && open.body.is_none())
         {
             Ok(stream) => {
-                let mut ctx = StreamCtx::default();
-                if let Some(data) = open.body {
-                    ctx.pending = Some(Pending {
-                        data,
-                        end_stream: open.end_stream,
-                        ack: None,
-                    });
-                }
                 let frames = self.conn.stats().frames_received.total();
-                ctx.frames_at_open = frames;
-                self.streams.insert(stream, ctx);
+                // A request complete in its HEADERS (a GET) needs no stream context until a
+                // response body has to stream (`release_held` adds one then): the reply slot
+                // holds its opening, the engine its state. With many requests in flight the
+                // context's map entry was a cache miss to write and another to read back.
+                if open.body.is_some() || !open.end_stream {
+                    let mut ctx = StreamCtx::default();
+                    if let Some(data) = open.body {
+                        ctx.pending = Some(Pending {
+                            data,
+                            end_stream: open.end_stream,
+                            ack: None,
+                        });
+                    }
+                    self.streams.insert(stream, ctx);
+                }
                 let now = self.now();
                 open.reply.opened(stream, frames, now);
                 if let Some(c) = self.client() {
@@ -448,10 +453,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse().ok());
         let commands = self.sender();
-        if let Some(ctx) = self.streams.get_mut(&stream) {
-            ctx.body = Some(btx);
-            ctx.unreleased += unreleased;
-        }
+        // A request that was complete in its HEADERS has no context yet (see `open`).
+        let ctx = self.streams.entry(stream).or_default();
+        ctx.body = Some(btx);
+        ctx.unreleased += unreleased;
         let idle = self.client().and_then(|c| c.body_idle);
         let body = RecvBody::new(stream, brx, commands, len).with_idle_timeout(idle);
         self.deliver(stream, held.res, held.tx, body);
@@ -521,12 +526,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// no new streams, and one PING (never one per timeout) asks for evidence.
     pub(super) fn on_request_timeout(&mut self, stream: StreamId) {
         let frames = self.conn.stats().frames_received.total();
-        // Gone: its response completed in this turn's read, before the cancel was applied.
-        let completed = !self.streams.contains_key(&stream);
-        let silent = self
-            .streams
-            .get(&stream)
-            .is_some_and(|ctx| ctx.frames_at_open == frames);
+        // Closed: its response completed in this turn's read, before the cancel was applied.
+        let completed = self.conn.stream_state(stream) == StreamState::Closed;
+        // Still waiting: the frame count when it was opened is in its reply slot.
+        let silent = !completed
+            && self
+                .client()
+                .and_then(|c| c.waiting.get(&stream))
+                .and_then(|tx| tx.opened_frames())
+                == Some(frames);
         let may_ping = self.ping_allowed();
         let Some(c) = self.client() else { return };
         if !completed {

@@ -155,9 +155,6 @@ struct StreamCtx {
     body_dropped: bool,
     pending: Option<Pending>,
     handler: Option<tokio::task::AbortHandle>,
-    /// Client: frames received on the connection when this stream's request was written —
-    /// if the count has not moved when it times out, the connection is suspect.
-    frames_at_open: u64,
 }
 
 pub(crate) struct Driver<T> {
@@ -417,10 +414,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// proves the connection alive, so such a timeout does not make it suspect.
     fn apply_cancels(&mut self) {
         for (stream, timed_out) in std::mem::take(&mut self.cancels) {
-            self.fail_response(stream, Error::ConnectionClosed);
+            // Judged before the reply is failed: it looks at the waiting reply.
             if timed_out {
                 self.on_request_timeout(stream);
             }
+            self.fail_response(stream, Error::ConnectionClosed);
             self.conn.cancel(stream);
             if let Some(ctx) = self.streams.remove(&stream) {
                 if let Some(p) = ctx.pending {
@@ -726,12 +724,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// writes (a loopback send costs about 13 µs, most of it the receiver's TCP work): then a
     /// turn hands out everything.
     fn dispatch_batch(&self) -> usize {
-        if let Role::Client(c) = &self.role {
-            if c.live.count() >= OVERLAPPING_CONNECTIONS {
-                return usize::MAX;
-            }
-        }
-        (self.streams.len() / 4).clamp(8, 64)
+        let in_flight = match &self.role {
+            Role::Client(c) if c.live.count() >= OVERLAPPING_CONNECTIONS => return usize::MAX,
+            // Most client streams have no context (see `open`).
+            Role::Client(_) => self.conn.active_streams().0,
+            _ => self.streams.len(),
+        };
+        (in_flight / 4).clamp(8, 64)
     }
 
     /// Client side: hands out events until `budget` responses have completed; true if more

@@ -210,6 +210,19 @@ impl ReplyTx {
         }
     }
 
+    /// The frames received when the request was opened, if it was.
+    pub(crate) fn opened_frames(&self) -> Option<u64> {
+        if !self.opened {
+            return None;
+        }
+        // SAFETY: this end wrote the cell (before `OPENED`) and never writes it again; the
+        // caller only reads it.
+        self.inner()
+            .cells()
+            .opened
+            .with(|p| unsafe { (*p).map(|o| o.frames) })
+    }
+
     /// Whether the caller has given up (nobody will read the response).
     pub(crate) fn is_closed(&self) -> bool {
         self.inner().state.load(Acquire) & RX_GONE != 0
