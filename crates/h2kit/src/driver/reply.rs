@@ -90,7 +90,9 @@ impl<T> UnsafeCell<T> {
 struct Inner {
     state: AtomicU8,
     opened: UnsafeCell<Option<Opened>>,
-    response: UnsafeCell<Option<Response>>,
+    /// Boxed: the slot was allocated when the request was sent, a round of all the requests
+    /// in flight ago, and is cold by now; a fresh box is warm, and the slot stays small.
+    response: UnsafeCell<Option<Box<Response>>>,
     waker: UnsafeCell<Option<Waker>>,
     open_waker: UnsafeCell<Option<Waker>>,
     /// Loom builds: set instead of freeing, so that a use after free fails the model.
@@ -242,7 +244,10 @@ impl ReplyTx {
         let inner = unsafe { ptr.as_ref() };
         if let Some(r) = response {
             // SAFETY: written before `COMPLETE` is set; the caller takes it only after.
-            inner.cells().response.with_mut(|p| unsafe { *p = Some(r) });
+            inner
+                .cells()
+                .response
+                .with_mut(|p| unsafe { *p = Some(Box::new(r)) });
         }
         // Claims any registered waker; without one, this end has nothing left to do with the
         // slot and leaves in the same operation.
@@ -384,6 +389,7 @@ impl ReplyRx {
             .cells()
             .response
             .with_mut(|p| unsafe { (*p).take() })
+            .map(|r| *r)
             .ok_or(Closed)
     }
 }
