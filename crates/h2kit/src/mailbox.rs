@@ -8,52 +8,69 @@
 //! job with two small allocations. The mutex is per stream, never shared across streams.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use crate::driver::reply::register;
+
+/// Both kinds share their state and their send; they differ in how they end.
 struct State<T> {
-    queue: VecDeque<T>,
-    /// The sender is gone: after the queue drains, the receiver sees the end.
-    closed: bool,
-    receiver_gone: bool,
+    items: VecDeque<T>,
     waker: Option<Waker>,
+    receiver_gone: bool,
+    /// Mailbox only: the sender is gone; after the queue drains, the receiver sees the end.
+    closed: bool,
 }
 
 type Shared<T> = Arc<Mutex<State<T>>>;
 
-pub(crate) struct Sender<T>(Shared<T>);
-pub(crate) struct Receiver<T>(Shared<T>);
-
-pub(crate) fn mailbox<T>() -> (Sender<T>, Receiver<T>) {
-    let shared = Arc::new(Mutex::new(State {
-        queue: VecDeque::new(),
-        closed: false,
-        receiver_gone: false,
+fn shared<T>() -> Shared<T> {
+    Arc::new(Mutex::new(State {
+        items: VecDeque::new(),
         waker: None,
-    }));
-    (Sender(shared.clone()), Receiver(shared))
+        receiver_gone: false,
+        closed: false,
+    }))
 }
 
-fn lock<S>(s: &Mutex<S>) -> std::sync::MutexGuard<'_, S> {
+fn lock<T>(s: &Mutex<State<T>>) -> MutexGuard<'_, State<T>> {
     // A panic while holding this lock cannot leave the queue inconsistent (every critical
     // section is a single push, pop or flag store), so a poisoned lock is still usable.
     s.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Wakes the receiver, if it waits, after releasing the lock.
+fn wake<T>(mut s: MutexGuard<'_, State<T>>) {
+    let waker = s.waker.take();
+    drop(s);
+    if let Some(w) = waker {
+        w.wake();
+    }
+}
+
+/// Queues `msg`; gives it back if the receiver is gone.
+fn send<T>(shared: &Mutex<State<T>>, msg: T) -> Result<(), T> {
+    let mut s = lock(shared);
+    if s.receiver_gone {
+        return Err(msg);
+    }
+    s.items.push_back(msg);
+    wake(s);
+    Ok(())
+}
+
+pub(crate) struct Sender<T>(Shared<T>);
+pub(crate) struct Receiver<T>(Shared<T>);
+
+pub(crate) fn mailbox<T>() -> (Sender<T>, Receiver<T>) {
+    let shared = shared();
+    (Sender(shared.clone()), Receiver(shared))
+}
+
 impl<T> Sender<T> {
     /// Queues `msg`; gives it back if the receiver is gone.
     pub(crate) fn send(&self, msg: T) -> Result<(), T> {
-        let mut s = lock(&self.0);
-        if s.receiver_gone {
-            return Err(msg);
-        }
-        s.queue.push_back(msg);
-        let waker = s.waker.take();
-        drop(s);
-        if let Some(w) = waker {
-            w.wake();
-        }
-        Ok(())
+        send(&self.0, msg)
     }
 }
 
@@ -61,27 +78,20 @@ impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let mut s = lock(&self.0);
         s.closed = true;
-        let waker = s.waker.take();
-        drop(s);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        wake(s);
     }
 }
 
 impl<T> Receiver<T> {
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut s = lock(&self.0);
-        if let Some(msg) = s.queue.pop_front() {
+        if let Some(msg) = s.items.pop_front() {
             return Poll::Ready(Some(msg));
         }
         if s.closed {
             return Poll::Ready(None);
         }
-        match &s.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => s.waker = Some(cx.waker().clone()),
-        }
+        register(&mut s.waker, cx);
         Poll::Pending
     }
 }
@@ -90,7 +100,7 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let mut s = lock(&self.0);
         s.receiver_gone = true;
-        s.queue.clear();
+        s.items.clear();
     }
 }
 
@@ -102,16 +112,8 @@ impl<T> Drop for Receiver<T> {
 /// uncontended lock, and the driver takes everything queued in one lock per batch. The
 /// driver's waker is stored only when it found the queue empty, so a burst of commands wakes
 /// it once.
-struct QueueState<T> {
-    items: VecDeque<T>,
-    waker: Option<Waker>,
-    receiver_gone: bool,
-}
-
-type QueueShared<T> = Arc<Mutex<QueueState<T>>>;
-
-pub(crate) struct QueueTx<T>(QueueShared<T>);
-pub(crate) struct QueueRx<T>(QueueShared<T>);
+pub(crate) struct QueueTx<T>(Shared<T>);
+pub(crate) struct QueueRx<T>(Shared<T>);
 
 impl<T> Clone for QueueTx<T> {
     fn clone(&self) -> Self {
@@ -120,28 +122,14 @@ impl<T> Clone for QueueTx<T> {
 }
 
 pub(crate) fn queue<T>() -> (QueueTx<T>, QueueRx<T>) {
-    let shared = Arc::new(Mutex::new(QueueState {
-        items: VecDeque::new(),
-        waker: None,
-        receiver_gone: false,
-    }));
+    let shared = shared();
     (QueueTx(shared.clone()), QueueRx(shared))
 }
 
 impl<T> QueueTx<T> {
     /// Queues `msg`; gives it back if the receiver is gone.
     pub(crate) fn send(&self, msg: T) -> Result<(), T> {
-        let mut s = lock(&self.0);
-        if s.receiver_gone {
-            return Err(msg);
-        }
-        s.items.push_back(msg);
-        let waker = s.waker.take();
-        drop(s);
-        if let Some(w) = waker {
-            w.wake();
-        }
-        Ok(())
+        send(&self.0, msg)
     }
 }
 
@@ -155,10 +143,7 @@ impl<T> QueueRx<T> {
     ) -> Poll<()> {
         let mut s = lock(&self.0);
         if s.items.is_empty() {
-            match &s.waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => s.waker = Some(cx.waker().clone()),
-            }
+            register(&mut s.waker, cx);
             return Poll::Pending;
         }
         if out.is_empty() {

@@ -23,9 +23,7 @@ use http::Response;
 
 use super::pool::ConnHandle;
 use super::{origin_of, reply_outcome, Client, Error, Head, Phases, ReqBody};
-use crate::driver::client::Open;
 use crate::driver::reply::ReplyRx;
-use crate::driver::Command;
 use crate::RecvBody;
 
 type General<'a> = Pin<Box<dyn Future<Output = Result<Response<RecvBody>, Error>> + Send + 'a>>;
@@ -80,18 +78,18 @@ impl<'a> SendFuture<'a> {
 
     /// The first poll: the fast path if it applies, else the general one.
     fn start(client: &'a Client, parts: Head<'a>, body: ReqBody) -> SendFuture<'a> {
-        let t = &client.inner.config.timeouts;
-        let untimed = t.write.is_none() && t.response_headers.is_none() && t.total.is_none();
         match body {
-            ReqBody::Full(body) if untimed => match Self::send_now(client, &parts, &body) {
-                Some(waiting) => SendFuture::Fast(Fast {
-                    client,
-                    parts,
-                    body,
-                    waiting,
-                }),
-                None => Self::general(client, parts, ReqBody::Full(body), None),
-            },
+            ReqBody::Full(body) if !client.inner.config.timeouts.phased() => {
+                match Self::send_now(client, &parts, &body) {
+                    Some(waiting) => SendFuture::Fast(Fast {
+                        client,
+                        parts,
+                        body,
+                        waiting,
+                    }),
+                    None => Self::general(client, parts, ReqBody::Full(body), None),
+                }
+            }
             body => Self::general(client, parts, body, None),
         }
     }
@@ -113,20 +111,8 @@ impl<'a> SendFuture<'a> {
     ) -> Option<Waiting> {
         let origin = origin_of(&parts.uri).ok()?;
         let conn = client.inner.pool.checkout_now(origin, None)?;
-        let (reply_tx, reply) = crate::driver::reply::channel();
-        let open = Open {
-            parts: parts.clone(),
-            body: (!body.is_empty()).then(|| body.clone()),
-            end_stream: true,
-            reply: reply_tx,
-        };
-        if conn.tx.send(Command::Open(open)).is_err() {
-            // The connection's driver is gone: the general path finds another.
-            conn.shared
-                .reserved
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            return None;
-        }
+        // `None`: the connection's driver is gone; the general path finds another.
+        let reply = conn.open(parts, (!body.is_empty()).then(|| body.clone()), true)?;
         client.inner.counters.request();
         Some(Waiting {
             conn,

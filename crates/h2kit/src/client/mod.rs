@@ -16,7 +16,6 @@ use http_body_util::BodyExt;
 pub use error::{Error, ErrorKind, Phase};
 pub use stats::ClientStats;
 
-use crate::driver::client::Open;
 use crate::driver::Command;
 use crate::RecvBody;
 use pool::{Checkout, ConnHandle, OriginRef, Pool};
@@ -45,6 +44,15 @@ pub struct Timeouts {
     /// Between frames of the response body (the body fails with `Error::BodyIdle`).
     pub body_idle: Option<Duration>,
     pub total: Option<Duration>,
+}
+
+impl Timeouts {
+    /// Whether a deadline runs while a request is written or waits for its response (the
+    /// attempt then reads the clock when it hands the request over, and the fast path does
+    /// not apply).
+    fn phased(&self) -> bool {
+        self.write.is_some() || self.response_headers.is_some() || self.total.is_some()
+    }
 }
 
 /// Client settings. Defaults: 4 connections per origin, streams per connection limited by the
@@ -151,7 +159,6 @@ fn idempotent(m: &Method) -> bool {
     )
 }
 
-/// Cancels the stream if the request is dropped before its response arrives.
 /// An attempt's outcome, and the connection it used (to avoid on a retry).
 /// The connection itself rather than its shared state: the attempt already holds it, and a
 /// clone of the shared state cost two atomic operations per request.
@@ -163,6 +170,7 @@ enum Prepared<B> {
     Collect(B),
 }
 
+/// Cancels the stream if the request is dropped before its response arrives.
 struct CancelGuard<'a> {
     /// Borrowed from the checked-out connection: a clone would cost two atomic increments
     /// and decrements per request.
@@ -395,27 +403,14 @@ impl Client {
                     attempts: 1,
                 })
             };
-            let (reply_tx, reply) = crate::driver::reply::channel();
             let (first, end_stream, mut stream_body) = match body {
                 ReqBody::Full(b) => ((!b.is_empty()).then_some(b), true, None),
                 ReqBody::Stream(s) => (None, false, s),
             };
-            let open = Open {
-                parts: parts.clone(),
-                body: first,
-                end_stream,
-                reply: reply_tx,
-            };
             // When the request was handed over: only phase timeouts report it, so the clock is
             // read only when one is set.
-            let timed = cfg.timeouts.write.is_some()
-                || cfg.timeouts.response_headers.is_some()
-                || cfg.timeouts.total.is_some();
-            let written = timed.then(Instant::now);
-            if conn.tx.send(Command::Open(open)).is_err() {
-                conn.shared
-                    .reserved
-                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            let written = cfg.timeouts.phased().then(Instant::now);
+            let Some(reply) = conn.open(parts, first, end_stream) else {
                 return (
                     fail(
                         ErrorKind::ConnectionLost {
@@ -428,7 +423,7 @@ impl Client {
                     ),
                     Some(conn),
                 );
-            }
+            };
             let mut guard = CancelGuard {
                 tx: &conn.tx,
                 reply,

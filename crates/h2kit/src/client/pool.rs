@@ -91,6 +91,28 @@ impl ConnHandle {
     fn suspect(&self) -> bool {
         self.shared.suspect.load(Relaxed)
     }
+
+    /// Hands a request to the connection's driver, on the slot reserved for it at checkout;
+    /// `None` if the driver is gone (the reservation is released).
+    pub(crate) fn open(
+        &self,
+        parts: &Arc<http::request::Parts>,
+        body: Option<bytes::Bytes>,
+        end_stream: bool,
+    ) -> Option<crate::driver::reply::ReplyRx> {
+        let (reply_tx, reply) = crate::driver::reply::channel();
+        let open = crate::driver::client::Open {
+            parts: parts.clone(),
+            body,
+            end_stream,
+            reply: reply_tx,
+        };
+        if self.tx.send(Command::Open(open)).is_err() {
+            self.shared.reserved.fetch_sub(1, Relaxed);
+            return None;
+        }
+        Some(reply)
+    }
 }
 
 /// FNV-1a for the origin map. `Authority` hashes byte by byte (lowercased, to agree with its
@@ -198,16 +220,27 @@ impl Pool {
         }
     }
 
+    /// `f` of the origin pool used last, if `origin` is its origin. A request whose
+    /// authority is a clone of the last one's (a client reusing a base URI) shares its bytes:
+    /// the same address and length mean the same, immutable text, so the pool is found
+    /// without hashing or comparing the authority byte by byte (together about 600
+    /// instructions per request, by callgrind).
+    fn with_last<R>(
+        &self,
+        origin: OriginRef<'_>,
+        f: impl FnOnce(&Arc<OriginPool>) -> R,
+    ) -> Option<R> {
+        let last = self.last.read().unwrap_or_else(|e| e.into_inner());
+        last.as_ref().filter(|p| p.origin.same_as(origin)).map(f)
+    }
+
     fn origin_pool(&self, origin: OriginRef<'_>) -> Arc<OriginPool> {
-        // A request whose authority is a clone of the last one's (a client reusing a base
-        // URI) shares its bytes: the same address and length mean the same, immutable text,
-        // so the pool is found without hashing or comparing the authority byte by byte
-        // (together about 600 instructions per request, by callgrind).
-        if let Some(p) = self.last.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            if p.origin.same_as(origin) {
-                return p.clone();
-            }
-        }
+        self.with_last(origin, Arc::clone)
+            .unwrap_or_else(|| self.find_origin_pool(origin))
+    }
+
+    /// The origin's pool from the map (made if new), which becomes the one used last.
+    fn find_origin_pool(&self, origin: OriginRef<'_>) -> Arc<OriginPool> {
         let origin = origin.owned();
         let found = self
             .origins
@@ -264,13 +297,10 @@ impl Pool {
         origin: OriginRef<'_>,
         exclude: Option<&Arc<ConnHandle>>,
     ) -> Option<Arc<ConnHandle>> {
-        {
-            let last = self.last.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(p) = last.as_ref().filter(|p| p.origin.same_as(origin)) {
-                return self.reserve(p, exclude).0;
-            }
+        match self.with_last(origin, |p| self.reserve(p, exclude).0) {
+            Some(c) => c,
+            None => self.reserve(&self.find_origin_pool(origin), exclude).0,
         }
-        self.reserve(&self.origin_pool(origin), exclude).0
     }
 
     /// Reserves a slot on the best connection, if one has room; also says whether closed

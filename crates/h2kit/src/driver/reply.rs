@@ -402,7 +402,8 @@ fn reclaim(state: &AtomicU8, bit: u8, events: u8) -> bool {
         .is_ok()
 }
 
-fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
+/// Stores the task's waker in `slot`, unless the one there already wakes it.
+pub(crate) fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
     match slot {
         Some(w) if w.will_wake(cx.waker()) => {}
         w => *w = Some(cx.waker().clone()),
