@@ -147,7 +147,10 @@ impl<T> QueueRx<T> {
             return Poll::Pending;
         }
         if out.is_empty() {
-            // Swap buffers: the driver's emptied one becomes the queue's next.
+            // Swap buffers: the driver's emptied one becomes the queue's next, from its first
+            // slot (`clear` resets the ring's head): otherwise the senders would write their
+            // way round the whole ring, a cold slot each time, once it had grown.
+            out.clear();
             std::mem::swap(&mut s.items, out);
         } else {
             out.append(&mut s.items);

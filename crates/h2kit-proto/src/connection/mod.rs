@@ -276,7 +276,14 @@ impl Connection {
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if self.events.is_empty() {
+            // Back to the ring's first slot. A ring that once grew (a read that brought a
+            // thousand responses) would otherwise go round all of its slots, each cold by the
+            // time it is written again; from slot 0 a turn's events reuse the same warm few.
+            self.events.clear();
+        }
+        event
     }
 
     /// The next chunk of bytes to write to the transport, acknowledgements first. The driver
