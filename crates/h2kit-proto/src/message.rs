@@ -25,9 +25,19 @@ pub enum Head {
 }
 
 impl Head {
+    /// A response's head without its header fields (see `Config::keep_response_headers`);
+    /// any other head unchanged.
+    pub(crate) fn without_response_fields(self) -> Head {
+        match self {
+            Head::Response(r) if !r.headers().is_empty() => Head::Response(status_only(&r)),
+            other => other,
+        }
+    }
+
     /// A copy of a head as [`HeadBuilder::finish`] made it (`Request` and `Response` are not
-    /// `Clone` because of their extensions; a decoded head carries only [`Protocol`]).
-    pub(crate) fn duplicate(&self) -> Head {
+    /// `Clone` because of their extensions; a decoded head carries only [`Protocol`]); a
+    /// response's without its header fields unless `fields`.
+    pub(crate) fn duplicate(&self, fields: bool) -> Head {
         match self {
             Head::Request(r) => {
                 let mut req = Request::new(());
@@ -41,10 +51,10 @@ impl Head {
                 Head::Request(Box::new(req))
             }
             Head::Response(r) => {
-                let mut res = Response::new(());
-                *res.status_mut() = r.status();
-                *res.version_mut() = r.version();
-                *res.headers_mut() = r.headers().clone();
+                let mut res = status_only(r);
+                if fields {
+                    *res.headers_mut() = r.headers().clone();
+                }
                 Head::Response(res)
             }
             Head::Trailers(t) => Head::Trailers(t.clone()),
@@ -318,6 +328,14 @@ impl HeadBuilder {
         }
         Ok(Head::Request(Box::new(req)))
     }
+}
+
+/// A response with `r`'s status and version, and no header fields.
+fn status_only(r: &Response<()>) -> Response<()> {
+    let mut res = Response::new(());
+    *res.status_mut() = r.status();
+    *res.version_mut() = r.version();
+    res
 }
 
 /// RFC 9110 §8.6: one or more digits. (A list of identical values is collapsed by the caller

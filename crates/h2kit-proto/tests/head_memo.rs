@@ -210,6 +210,113 @@ fn repeated_requests_are_copied_whole_on_the_server() {
     }
 }
 
+/// A client that does not keep response fields (`Config::keep_response_headers` off).
+fn client_without_fields() -> Peer {
+    let config = Config {
+        keep_response_headers: false,
+        ..Config::default()
+    };
+    Peer::client(config, Settings::default())
+}
+
+#[test]
+fn without_kept_fields_a_response_still_has_its_status_and_length_rule() {
+    // Decoded (the first, which indexes `server`), remembered, then copied from the memo: each
+    // is the status alone, and each still declares content-length 17 (RFC 9113 §8.1.1), so a
+    // body of another length is malformed whichever path the head took.
+    let mut p = client_without_fields();
+    let mut first = Vec::new();
+    indexed(&mut first, 8);
+    literal(&mut first, 0x40, "server", "memo/1");
+    content_length(&mut first, "17");
+    let blocks = [
+        first,
+        repeat_block(),
+        repeat_block(),
+        repeat_block(),
+        repeat_block(),
+    ];
+    for (i, block) in blocks.iter().enumerate() {
+        let id = open(&mut p);
+        let r = respond(&mut p, id, block);
+        assert_eq!(r.status(), 200, "response {i}");
+        assert!(r.headers().is_empty(), "response {i}: {:?}", r.headers());
+        assert_eq!(p.conn.declared_length(id), Some(17), "response {i}");
+        p.send(&[data(id.0, 5, true)]).unwrap();
+        p.expect_rst(id.0, ErrorCode::PROTOCOL_ERROR);
+    }
+}
+
+#[test]
+fn without_kept_fields_the_decoder_still_follows_the_table() {
+    // The fields are decoded even though they are dropped: a later block that refers to the
+    // entry a dropped field added (index 62) decodes, where a skipped decode would leave the
+    // index undefined, a COMPRESSION_ERROR (RFC 7541 §2.3.3).
+    let mut p = client_without_fields();
+    index_server(&mut p, "memo/1");
+    for _ in 0..3 {
+        let id = open(&mut p);
+        let r = respond(&mut p, id, &repeat_block());
+        assert_eq!(r.status(), 200);
+        assert!(p.conn.error().is_none());
+    }
+}
+
+#[test]
+fn without_kept_fields_a_malformed_response_is_still_refused() {
+    // RFC 9113 §8.2.2: validation does not depend on the fields being kept.
+    let mut p = client_without_fields();
+    let mut bad = Vec::new();
+    indexed(&mut bad, 8);
+    literal(&mut bad, 0x00, "connection", "close");
+    let id = open(&mut p);
+    p.events.clear();
+    p.send(&[Frame::Headers(Headers {
+        stream_id: id,
+        block: Bytes::copy_from_slice(&bad),
+        end_stream: true,
+        end_headers: true,
+        priority: None,
+        pad: None,
+    })])
+    .unwrap();
+    assert!(!p.events.iter().any(|e| matches!(e, Event::Headers { .. })));
+    p.expect_rst(id.0, ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn without_kept_fields_trailers_are_still_delivered() {
+    let mut p = client_without_fields();
+    let id = open(&mut p);
+    let mut head = Vec::new();
+    indexed(&mut head, 8);
+    respond(&mut p, id, &head);
+    let mut trailers = Vec::new();
+    literal(&mut trailers, 0x00, "grpc-status", "0");
+    p.events.clear();
+    p.send(&[Frame::Headers(Headers {
+        stream_id: id,
+        block: Bytes::from(trailers),
+        end_stream: true,
+        end_headers: true,
+        priority: None,
+        pad: None,
+    })])
+    .unwrap();
+    let t = p
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Headers {
+                head: Head::Trailers(t),
+                ..
+            } => Some(t),
+            _ => None,
+        })
+        .expect("trailers");
+    assert_eq!(t["grpc-status"], "0");
+}
+
 mod props {
     use super::*;
     use bytes::BytesMut;

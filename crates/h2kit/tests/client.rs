@@ -220,6 +220,41 @@ async fn against_nghttpd() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_keeps_no_response_fields_still_gets_status_length_and_body() {
+    // `keep_response_headers` off (what `h2kit load` uses): nghttpd's six header fields are
+    // dropped, but the status, the body and its declared length (the body's size hint, from
+    // the engine) are all there, for a small body and for one that streams across reads, and
+    // for the repeats whose head comes from the memo.
+    let dir = std::env::temp_dir().join(format!("h2kit-nofields-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.join("small.txt"), b"small\n").unwrap();
+    std::fs::write(dir.join("big.bin"), &big).unwrap();
+    let server = Nghttpd::start(&dir, &["--no-tls"], &[]);
+    let mut config = ClientConfig::default();
+    config.proto.keep_response_headers = false;
+    let client = Client::builder().config(config).build();
+    let base = format!("http://127.0.0.1:{}", server.1);
+    first_response(&client, &format!("{base}/small.txt")).await;
+    for _ in 0..4 {
+        for (path, want) in [("small.txt", &b"small\n"[..]), ("big.bin", &big[..])] {
+            let res = client.send(get(format!("{base}/{path}"))).await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            assert!(res.headers().is_empty(), "{path}: {:?}", res.headers());
+            assert_eq!(
+                http_body::Body::size_hint(res.body()).exact(),
+                Some(want.len() as u64),
+                "{path}"
+            );
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            assert!(body == want, "{path}: {} bytes", body.len());
+        }
+    }
+    drop(server);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn body_idle_timeout_and_tower_service() {
     use tower::ServiceExt;
     // A body that sends one chunk, then stalls.

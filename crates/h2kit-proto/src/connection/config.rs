@@ -37,6 +37,14 @@ pub struct Config {
     pub assumed_peer_max_streams: u32,
     /// Flood limits (rapid reset, empty frames, CONTINUATION); see [`super::FloodLimits`].
     pub flood: super::FloodLimits,
+    /// Client: whether a response's header fields reach the application (default true).
+    /// Off, a response carries its status and nothing else, for clients that read nothing
+    /// else (a load generator): every field is still decoded, since the HPACK decoder must
+    /// follow the peer's dynamic table (RFC 7541 §2.3.2), and still validated (RFC 9113 §8.2,
+    /// content-length against the DATA received, §8.1.1). Trailers are unaffected. What it
+    /// saves: a response's `HeaderMap` is a dozen cache lines to write and then to free, the
+    /// largest part of a small response's memory.
+    pub keep_response_headers: bool,
 }
 
 impl Default for Config {
@@ -54,6 +62,7 @@ impl Default for Config {
             settings_timeout: Duration::from_secs(10),
             assumed_peer_max_streams: 100,
             flood: super::FloodLimits::default(),
+            keep_response_headers: true,
         }
     }
 }

@@ -50,19 +50,21 @@ pub(super) enum Seen {
 }
 
 impl HeadMemo {
-    /// The head `block` decodes to as the same kind in the same decoder generation, if kept.
+    /// The head `block` decodes to as the same kind in the same decoder generation, if kept
+    /// (a response's without its header fields unless `fields`).
     pub(super) fn lookup(
         &self,
         kind: Kind,
         generation: u64,
         block: &[u8],
+        fields: bool,
     ) -> Result<(Head, Option<u64>), Seen> {
         let same = self.kind == Some(kind)
             && self.generation == generation
             && self.block[..self.len as usize] == *block;
         match &self.head {
             _ if !same => Err(Seen::New),
-            Some((h, len)) => Ok((h.duplicate(), *len)),
+            Some((h, len)) => Ok((h.duplicate(fields), *len)),
             None => Err(Seen::Repeat),
         }
     }

@@ -415,6 +415,13 @@ impl Connection {
         }
     }
 
+    /// The content-length the peer declared for the message it sends on `id` (RFC 9113
+    /// §8.1.1), while the stream is open: known whether or not the fields reach the
+    /// application (see `Config::keep_response_headers`).
+    pub fn declared_length(&self, id: StreamId) -> Option<u64> {
+        self.streams.get(&id)?.content_length
+    }
+
     /// Whether a stream has received all the DATA its content-length declared (or its
     /// END_STREAM): dropping its body then calls for no reset.
     pub fn recv_complete(&self, id: StreamId) -> bool {

@@ -257,10 +257,11 @@ impl Connection {
         kind: Kind,
     ) -> Result<(Head, Option<u64>), HeadError> {
         let generation = self.decoder.generation();
+        let fields = kind != Kind::Response || self.config.keep_response_headers;
         let seen = match self
             .head_memo
             .as_deref()
-            .map(|m| m.lookup(kind, generation, block))
+            .map(|m| m.lookup(kind, generation, block, fields))
         {
             Some(Ok(hit)) => return Ok(hit),
             Some(Err(seen)) => seen,
@@ -279,6 +280,10 @@ impl Connection {
         if self.decoder.last_was_pure() {
             let memo = self.head_memo.get_or_insert_with(Box::default);
             memo.store(seen, kind, generation, block, &head, len);
+        }
+        if !fields {
+            // Decoded and validated like any other (the memo keeps them whole); dropped here.
+            return Ok((head.without_response_fields(), len));
         }
         Ok((head, len))
     }

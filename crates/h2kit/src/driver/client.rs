@@ -447,11 +447,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             unreleased += chunk.len();
             let _ = btx.send(BodyMsg::Data(chunk));
         }
-        let len = held
-            .res
-            .headers()
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse().ok());
+        // From the engine, which has it even when the fields were not kept.
+        let len = self.conn.declared_length(stream);
         let commands = self.sender();
         // A request that was complete in its HEADERS has no context yet (see `open`).
         let ctx = self.streams.entry(stream).or_default();
