@@ -9,6 +9,7 @@ use bytes::Bytes;
 use h2kit_proto::{ErrorCode, SendError, StreamId, StreamState};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use super::held::{Held, HeldHeads};
 use super::{Driver, Pending, Role, StreamCtx};
 use crate::body::{BodyMsg, RecvBody};
 use crate::Error;
@@ -185,19 +186,6 @@ pub(crate) struct Open {
     pub reply: ResponseTx,
 }
 
-/// A response head held back while the rest of the turn's events are handed out. Servers
-/// often answer with a HEADERS frame and one DATA frame ending the stream, in the same write;
-/// when the whole body turns up among the events of the read that brought the head, the
-/// caller gets it complete: no channel for the body, no command per chunk to return the
-/// window (it goes back at once), no second wake-up. A head is never held past the turn
-/// (nghttpd, for one, writes the HEADERS of many streams before their DATA, so the body is
-/// seldom right behind its head).
-pub(crate) struct Held {
-    res: http::Response<()>,
-    tx: ResponseTx,
-    chunks: crate::body::Chunks,
-}
-
 pub(crate) struct ClientState {
     pub shared: Arc<ConnShared>,
     /// This connection among its client's open ones (see `Driver::dispatch_batch`).
@@ -205,7 +193,7 @@ pub(crate) struct ClientState {
     /// Responses not yet received, by stream.
     waiting: h2kit_proto::stream::StreamIdMap<ResponseTx>,
     /// Response heads received in this turn whose bodies may still complete in it.
-    held: h2kit_proto::stream::StreamIdMap<Held>,
+    held: HeldHeads,
     /// Opens waiting for a concurrency slot (the pool normally avoids this).
     queued: VecDeque<Open>,
     /// `active` as last published, to tell the pool when slots free up.
@@ -374,14 +362,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             // Held until this turn's events are handed out: if the rest of the body is among
             // them, it goes with the head (see `Held`).
             if let Some(c) = self.client() {
-                c.held.insert(
-                    stream,
-                    Held {
-                        res,
-                        tx,
-                        chunks: Default::default(),
-                    },
-                );
+                let chunks = Default::default();
+                c.held.insert(stream, Held { res, tx, chunks });
             }
             return;
         }
@@ -409,7 +391,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     }
 
     pub(super) fn is_held(&self, stream: StreamId) -> bool {
-        matches!(&self.role, Role::Client(c) if c.held.contains_key(&stream))
+        matches!(&self.role, Role::Client(c) if c.held.contains(stream))
     }
 
     /// DATA for a stream whose head is held: kept with it; the last chunk completes the
@@ -418,7 +400,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         let Some(c) = self.client() else {
             return;
         };
-        let Some(held) = c.held.get_mut(&stream) else {
+        let Some(held) = c.held.get_mut(stream) else {
             return;
         };
         if !data.is_empty() {
@@ -427,7 +409,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         if !end_stream {
             return;
         }
-        let Some(held) = c.held.remove(&stream) else {
+        let Some(held) = c.held.remove(stream) else {
             return;
         };
         self.conn.release_capacity(stream, held.chunks.len);
@@ -438,9 +420,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     /// Hands out a held head with a streaming body (its chunks so far first): its body did
     /// not end in this turn's events, or something other than DATA came for its stream.
     pub(super) fn release_held(&mut self, stream: StreamId) {
-        let Some(held) = self.client().and_then(|c| c.held.remove(&stream)) else {
-            return;
-        };
+        if let Some(held) = self.client().and_then(|c| c.held.remove(stream)) {
+            self.release(stream, held);
+        }
+    }
+
+    fn release(&mut self, stream: StreamId, held: Held) {
         let (btx, brx) = crate::mailbox::mailbox();
         let mut unreleased = 0;
         for chunk in held.chunks {
@@ -461,12 +446,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
 
     /// Hands out every held head: the turn's events are all handed out.
     pub(super) fn release_all_held(&mut self) {
-        let held: Vec<StreamId> = match self.client() {
-            Some(c) if !c.held.is_empty() => c.held.keys().copied().collect(),
+        let mut heads = match self.client() {
+            Some(c) if !c.held.is_empty() => c.held.take_all(),
             _ => return,
         };
-        for stream in held {
-            self.release_held(stream);
+        for (stream, held) in heads.drain(..).flatten() {
+            self.release(stream, held);
+        }
+        if let Some(c) = self.client() {
+            c.held.restore(heads);
         }
     }
 

@@ -27,6 +27,7 @@ use crate::server::Handler;
 use crate::stats::StatsSink;
 
 pub(crate) mod client;
+mod held;
 mod pump;
 pub(crate) mod reply;
 
