@@ -362,8 +362,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             // Held until this turn's events are handed out: if the rest of the body is among
             // them, it goes with the head (see `Held`).
             if let Some(c) = self.client() {
-                let chunks = Default::default();
-                c.held.insert(stream, Held { res, tx, chunks });
+                c.held.insert(stream, Held::new(res, tx));
             }
             return;
         }
@@ -413,8 +412,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             return;
         };
         self.conn.release_capacity(stream, held.chunks.len);
-        let body = RecvBody::buffered(held.chunks, None);
-        self.deliver(stream, held.res, held.tx, body);
+        let (res, tx, chunks) = held.into_parts();
+        self.deliver(stream, res, tx, RecvBody::buffered(chunks, None));
     }
 
     /// Hands out a held head with a streaming body (its chunks so far first): its body did
@@ -426,9 +425,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     }
 
     fn release(&mut self, stream: StreamId, held: Held) {
+        let (res, tx, chunks) = held.into_parts();
         let (btx, brx) = crate::mailbox::mailbox();
         let mut unreleased = 0;
-        for chunk in held.chunks {
+        for chunk in chunks {
             unreleased += chunk.len();
             let _ = btx.send(BodyMsg::Data(chunk));
         }
@@ -441,7 +441,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         ctx.unreleased += unreleased;
         let idle = self.client().and_then(|c| c.body_idle);
         let body = RecvBody::new(stream, brx, commands, len).with_idle_timeout(idle);
-        self.deliver(stream, held.res, held.tx, body);
+        self.deliver(stream, res, tx, body);
     }
 
     /// Hands out every held head: the turn's events are all handed out.

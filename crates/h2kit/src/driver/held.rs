@@ -13,9 +13,47 @@ use h2kit_proto::StreamId;
 use super::client::ResponseTx;
 
 pub(crate) struct Held {
-    pub res: http::Response<()>,
-    pub tx: ResponseTx,
+    head: HeldHead,
+    tx: ResponseTx,
     pub chunks: crate::body::Chunks,
+}
+
+/// A held head is copied into the store and out again, and most heads a load sees have no
+/// fields to keep (`keep_response_headers` off): for those the status and version are the
+/// head, 4 bytes where an `http::Response` is 112.
+enum HeldHead {
+    Bare(http::StatusCode, http::Version),
+    Full(Box<http::Response<()>>),
+}
+
+impl Held {
+    pub fn new(res: http::Response<()>, tx: ResponseTx) -> Held {
+        let head = if res.headers().is_empty() && res.extensions().is_empty() {
+            HeldHead::Bare(res.status(), res.version())
+        } else {
+            HeldHead::Full(Box::new(res))
+        };
+        Held {
+            head,
+            tx,
+            chunks: Default::default(),
+        }
+    }
+
+    /// The response head as it was given to [`new`](Self::new), its caller and its body so
+    /// far.
+    pub fn into_parts(self) -> (http::Response<()>, ResponseTx, crate::body::Chunks) {
+        let res = match self.head {
+            HeldHead::Bare(status, version) => {
+                let mut res = http::Response::new(());
+                *res.status_mut() = status;
+                *res.version_mut() = version;
+                res
+            }
+            HeldHead::Full(res) => *res,
+        };
+        (res, self.tx, self.chunks)
+    }
 }
 
 /// The turn's held heads, in arrival order, found by stream through a small index.
@@ -84,11 +122,28 @@ mod tests {
 
     fn held() -> Held {
         let (tx, _rx) = super::super::reply::channel();
-        Held {
-            res: http::Response::new(()),
-            tx,
-            chunks: Default::default(),
-        }
+        Held::new(http::Response::new(()), tx)
+    }
+
+    #[test]
+    fn a_head_comes_back_as_it_was_held() {
+        let (tx, _rx) = super::super::reply::channel();
+        let mut bare = http::Response::new(());
+        *bare.status_mut() = http::StatusCode::CREATED;
+        *bare.version_mut() = http::Version::HTTP_2;
+        let (r, _, _) = Held::new(bare, tx).into_parts();
+        assert_eq!(r.status(), 201);
+        assert_eq!(r.version(), http::Version::HTTP_2);
+        assert!(r.headers().is_empty());
+        let (tx, _rx) = super::super::reply::channel();
+        let full = http::Response::builder()
+            .status(404)
+            .header("server", "x")
+            .body(())
+            .unwrap();
+        let (r, _, _) = Held::new(full, tx).into_parts();
+        assert_eq!(r.status(), 404);
+        assert_eq!(r.headers()["server"], "x");
     }
 
     #[test]
