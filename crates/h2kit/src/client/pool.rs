@@ -3,7 +3,7 @@
 //! full and no more may open.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Relaxed};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -171,9 +171,15 @@ pub(crate) struct Pool {
 struct Connecting<'a>(&'a OriginPool);
 
 impl<'a> Connecting<'a> {
-    fn start(pool: &'a OriginPool) -> Connecting<'a> {
-        pool.connecting.fetch_add(1, Relaxed);
-        Connecting(pool)
+    /// Claims the origin's one setup, if no other request holds it. One atomic step: with
+    /// requests on several threads, a load of the count and a later increment let two of
+    /// them see none and both connect, one more connection than the origin may have (a
+    /// rare, timing-dependent failure of the dropped-connection scenario test).
+    fn try_start(pool: &'a OriginPool) -> Option<Connecting<'a>> {
+        pool.connecting
+            .compare_exchange(0, 1, AcqRel, Relaxed)
+            .ok()
+            .map(|_| Connecting(pool))
     }
 }
 
@@ -379,7 +385,6 @@ impl Pool {
                 }
                 conns.retain(|c| c.usable());
             }
-            let connecting = pool.connecting.load(Relaxed);
             let (open, unsettled, grace) = {
                 let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
                 // Suspect connections do not count: the next request gets a fresh connection.
@@ -420,9 +425,20 @@ impl Pool {
                 continue;
             }
             // One connection set up at a time: a burst waits for it rather than opening many.
-            if connecting == 0 && !unsettled && open < self.config.max_connections_per_origin.max(1)
-            {
-                let connecting = Connecting::start(&pool);
+            let connecting = (!unsettled && open < self.config.max_connections_per_origin.max(1))
+                .then(|| Connecting::try_start(&pool))
+                .flatten();
+            if let Some(connecting) = connecting {
+                // A setup that ended between the count above and the claim put its connection
+                // in the list before it let go: look again, now that no other can start.
+                let open_now = {
+                    let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
+                    conns.iter().filter(|c| !c.suspect()).count()
+                };
+                if open_now > open {
+                    drop(connecting);
+                    continue;
+                }
                 let until = pool.calm.lock().unwrap_or_else(|e| e.into_inner()).0;
                 if let Some(until) = until.filter(|u| *u > Instant::now()) {
                     tokio::time::sleep_until(until.into()).await;
