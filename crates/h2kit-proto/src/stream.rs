@@ -50,6 +50,9 @@ pub(crate) struct Stream {
     pub data_received: u64,
     /// Client side: the request was HEAD, so the response carries no content (RFC 9110 §9.3.2).
     pub head_request: bool,
+    /// Client side: where the response head waits in the event queue, until the first DATA
+    /// (see `connection::events`).
+    pub head_event: Option<u32>,
 }
 
 impl Stream {
@@ -65,6 +68,7 @@ impl Stream {
             content_length: None,
             data_received: 0,
             head_request: false,
+            head_event: None,
         }
     }
 

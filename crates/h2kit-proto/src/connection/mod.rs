@@ -8,6 +8,7 @@
 //! same call. The driver owns the socket and only moves bytes.
 
 mod config;
+mod events;
 mod guard;
 mod memo;
 mod recv;
@@ -164,7 +165,7 @@ pub struct Connection {
     urgent: BytesMut,
     preface_sent: bool,
     header_buf: BytesMut,
-    events: VecDeque<Event>,
+    events: events::EventQueue,
     stats: Stats,
     error: Option<Error>,
     want_streams_available: bool,
@@ -226,7 +227,7 @@ impl Connection {
             urgent: BytesMut::new(),
             preface_sent: false,
             header_buf: BytesMut::new(),
-            events: VecDeque::new(),
+            events: Default::default(),
             stats: Stats::default(),
             error: None,
             want_streams_available: false,
@@ -276,14 +277,19 @@ impl Connection {
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        let event = self.events.pop_front();
-        if self.events.is_empty() {
-            // Back to the ring's first slot. A ring that once grew (a read that brought a
-            // thousand responses) would otherwise go round all of its slots, each cold by the
-            // time it is written again; from slot 0 a turn's events reuse the same warm few.
-            self.events.clear();
-        }
-        event
+        self.events.pop()
+    }
+
+    /// Client: called right after [`poll_event`](Self::poll_event) returned the head of a
+    /// response on `stream` that did not end the stream, the response's whole body if it is
+    /// already queued: the first DATA frame after the head ended the stream, in the same
+    /// [`recv`](Self::recv) or a later one before the head was polled. That DATA event is then
+    /// not returned by `poll_event`; its bytes count against the flow-control windows like
+    /// any others ([`release_capacity`](Self::release_capacity) once consumed). A driver can
+    /// so hand a small response out complete, though servers such as nghttpd write the
+    /// HEADERS of many streams before their DATA.
+    pub fn take_whole_body(&mut self, stream: StreamId) -> Option<Bytes> {
+        self.events.take_linked(stream)
     }
 
     /// The next chunk of bytes to write to the transport, acknowledgements first. The driver
@@ -528,7 +534,7 @@ impl Connection {
             self.active_local -= 1;
             if self.want_streams_available && self.can_open_stream() {
                 self.want_streams_available = false;
-                self.events.push_back(Event::StreamsAvailable);
+                self.events.push(Event::StreamsAvailable);
             }
         } else {
             self.active_remote -= 1;

@@ -87,7 +87,7 @@ impl Connection {
                 }
                 if self.streams.contains_key(&id) {
                     self.send_reset(id, e.code);
-                    self.events.push_back(Event::Reset {
+                    self.events.push(Event::Reset {
                         stream: id,
                         code: e.code,
                         remote: false,
@@ -381,6 +381,7 @@ impl Connection {
                 "stream depends on itself (RFC 9113 §5.3.1)",
             ));
         }
+        let response = matches!(head, Head::Response(_));
         if let Some(s) = self.streams.get_mut(&id) {
             if starts_body {
                 s.phase = RecvPhase::Body;
@@ -391,11 +392,16 @@ impl Connection {
                 s.recv_closed = true;
             }
         }
-        self.events.push_back(Event::Headers {
+        let at = self.events.push(Event::Headers {
             stream: id,
             head,
             end_stream,
         });
+        if starts_body && response && !end_stream {
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.head_event = Some(at);
+            }
+        }
         if end_stream {
             self.maybe_close(id);
         }
@@ -527,6 +533,8 @@ impl Connection {
                 "DATA beyond the stream window (RFC 9113 §6.9.1)",
             ));
         }
+        // Only the first DATA after the head can complete the response with it.
+        let head_event = stream.head_event.take();
         stream.data_received += d.data.len() as u64;
         let too_long = match stream.content_length {
             _ if stream.head_request => !d.data.is_empty(),
@@ -550,12 +558,15 @@ impl Connection {
         if padding > 0 {
             self.release_capacity(id, padding as usize);
         }
-        self.events.push_back(Event::Data {
+        let at = self.events.push(Event::Data {
             stream: id,
             data: d.data,
             end_stream: d.end_stream,
         });
         if d.end_stream {
+            if let Some(head) = head_event {
+                self.events.link(head, at);
+            }
             self.maybe_close(id);
         }
         Ok(())
@@ -606,7 +617,7 @@ impl Connection {
         self.stats.resets_received.add(r.code);
         if self.streams.contains_key(&id) {
             self.close_stream(id, Ended::ResetByPeer);
-            self.events.push_back(Event::Reset {
+            self.events.push(Event::Reset {
                 stream: id,
                 code: r.code,
                 remote: true,
@@ -676,7 +687,7 @@ impl Connection {
     fn unblock(&mut self, id: StreamId) {
         if let Some(s) = self.streams.get_mut(&id) {
             s.send_blocked = false;
-            self.events.push_back(Event::SendCapacity { stream: id });
+            self.events.push(Event::SendCapacity { stream: id });
         }
     }
 
@@ -689,7 +700,7 @@ impl Connection {
                 ));
             };
             self.apply_acked_settings(&acked);
-            self.events.push_back(Event::LocalSettingsAcked);
+            self.events.push(Event::LocalSettingsAcked);
             return Ok(());
         }
         if !self.peer_settings_received && s.get(Setting::MaxConcurrentStreams).is_none() {
@@ -697,7 +708,7 @@ impl Connection {
             self.peer_max_streams = u32::MAX;
             if self.want_streams_available && self.can_open_stream() {
                 self.want_streams_available = false;
-                self.events.push_back(Event::StreamsAvailable);
+                self.events.push(Event::StreamsAvailable);
             }
         }
         self.peer_settings_received = true;
@@ -717,7 +728,7 @@ impl Connection {
                     self.peer_max_streams = v;
                     if raised && self.want_streams_available && self.can_open_stream() {
                         self.want_streams_available = false;
-                        self.events.push_back(Event::StreamsAvailable);
+                        self.events.push(Event::StreamsAvailable);
                     }
                 }
                 Setting::InitialWindowSize => {
@@ -745,7 +756,7 @@ impl Connection {
             }
         }
         self.write_frame(&Frame::Settings(Settings::ack()));
-        self.events.push_back(Event::RemoteSettings(s));
+        self.events.push(Event::RemoteSettings(s));
         Ok(())
     }
 
@@ -798,7 +809,7 @@ impl Connection {
         if self.shutdown == (Shutdown::Draining { ping: payload }) {
             self.finish_shutdown();
         }
-        self.events.push_back(Event::PingAck { payload, rtt });
+        self.events.push(Event::PingAck { payload, rtt });
     }
 
     fn recv_goaway(&mut self, g: frame::GoAway) {
@@ -816,9 +827,9 @@ impl Connection {
         for id in unprocessed {
             // The peer ignores these streams' frames; we drop any it sent before its GOAWAY.
             self.close_stream(id, Ended::ResetByUs);
-            self.events.push_back(Event::Unprocessed { stream: id });
+            self.events.push(Event::Unprocessed { stream: id });
         }
-        self.events.push_back(Event::GoAway {
+        self.events.push(Event::GoAway {
             last_stream_id: g.last_stream_id,
             code: g.code,
             debug_data: g.debug_data,

@@ -359,6 +359,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             return;
         };
         if !end_stream {
+            // Its whole body already came (one DATA frame): out complete, at once.
+            if let Some(data) = self.conn.take_whole_body(stream) {
+                self.conn.release_capacity(stream, data.len());
+                let mut chunks = crate::body::Chunks::default();
+                chunks.push(data);
+                self.deliver(stream, res, tx, RecvBody::buffered(chunks, None));
+                return;
+            }
             // Held until this turn's events are handed out: if the rest of the body is among
             // them, it goes with the head (see `Held`).
             if let Some(c) = self.client() {

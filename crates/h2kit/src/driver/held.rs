@@ -1,11 +1,12 @@
 //! Response heads held back while the rest of a turn's events are handed out.
 //!
 //! Servers often answer with a HEADERS frame and one DATA frame ending the stream, in the same
-//! write; when the whole body turns up among the events of the read that brought the head, the
-//! caller gets it complete: no channel for the body, no command per chunk to return the window
-//! (it goes back at once), no second wake-up. A head is never held past the turn (nghttpd, for
-//! one, writes the HEADERS of many streams before their DATA, so the body is seldom right
-//! behind its head).
+//! write. When that DATA is already queued behind the head, the engine hands it over with the
+//! head (`Connection::take_whole_body`) and nothing is held. Otherwise (a body in several
+//! frames, or one whose DATA has not been read yet) the head is held here: when the whole
+//! body turns up among the turn's events, the caller still gets it complete: no channel for
+//! the body, no command per chunk to return the window (it goes back at once), no second
+//! wake-up. A head is never held past the turn.
 
 use h2kit_proto::stream::StreamIdMap;
 use h2kit_proto::StreamId;
