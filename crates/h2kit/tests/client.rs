@@ -353,6 +353,16 @@ async fn finished_streams_leave_no_state_behind() {
             .unwrap();
         res.into_body().collect().await.unwrap();
     }
+    // Requests with a body have a stream context from the start; their small responses come
+    // whole with their heads (`take_whole_body`), and the context must go with them too.
+    for i in 0..200 {
+        let req = http::Request::post(format!("http://{addr}/echo"))
+            .body(Full::new(Bytes::from(format!("body {i}"))))
+            .unwrap();
+        let res = client.send(req).await.unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body, format!("body {i}"));
+    }
     // Published after the driver's next turn.
     let mut tracked = usize::MAX;
     for _ in 0..50 {

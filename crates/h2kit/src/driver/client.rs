@@ -359,14 +359,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             return;
         };
         if !end_stream {
-            // Its whole body already came (one DATA frame): out complete, at once.
-            if let Some(data) = self.conn.take_whole_body(stream) {
-                self.conn.release_capacity(stream, data.len());
-                let mut chunks = crate::body::Chunks::default();
-                chunks.push(data);
-                self.deliver(stream, res, tx, RecvBody::buffered(chunks, None));
-                return;
-            }
             // Held until this turn's events are handed out: if the rest of the body is among
             // them, it goes with the head (see `Held`).
             if let Some(c) = self.client() {
@@ -375,6 +367,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             return;
         }
         self.deliver(stream, res, tx, RecvBody::empty());
+    }
+
+    /// A response whose whole body, one DATA frame, the engine handed over with its head
+    /// (`Connection::take_whole_body`): out complete, at once.
+    pub(super) fn on_whole_response(
+        &mut self,
+        stream: StreamId,
+        res: http::Response<()>,
+        data: Bytes,
+    ) {
+        self.conn.release_capacity(stream, data.len());
+        let Some(tx) = self.client().and_then(|c| c.waiting.remove(&stream)) else {
+            return;
+        };
+        let mut chunks = crate::body::Chunks::default();
+        chunks.push(data);
+        self.deliver(stream, res, tx, RecvBody::buffered(chunks, None));
     }
 
     fn deliver(

@@ -830,6 +830,30 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
 
     /// Hands out one event; true if it ended a stream's receiving side.
     fn dispatch_one(&mut self, e: Event) -> bool {
+        // A response head whose whole body the engine hands over with it: complete, like an
+        // event that ends the stream.
+        if let Event::Headers {
+            stream,
+            head: Head::Response(_),
+            end_stream: false,
+        } = &e
+        {
+            let stream = *stream;
+            if let Some(data) = self.conn.take_whole_body(stream) {
+                let Event::Headers {
+                    head: Head::Response(res),
+                    ..
+                } = e
+                else {
+                    unreachable!("matched above")
+                };
+                self.on_whole_response(stream, res, data);
+                if self.conn.stream_state(stream) == StreamState::Closed {
+                    self.forget(stream);
+                }
+                return true;
+            }
+        }
         // A stream whose receiving side this event closes may be finished altogether.
         let touched = match &e {
             Event::Headers {
