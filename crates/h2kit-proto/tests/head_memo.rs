@@ -43,17 +43,21 @@ fn open(p: &mut Peer) -> StreamId {
     id
 }
 
-fn respond(p: &mut Peer, id: StreamId, block: &[u8]) -> http::Response<()> {
-    p.events.clear();
-    p.send(&[Frame::Headers(Headers {
+/// One HEADERS frame carrying `block` whole.
+fn headers(id: StreamId, block: &[u8], end_stream: bool) -> Frame {
+    Frame::Headers(Headers {
         stream_id: id,
         block: Bytes::copy_from_slice(block),
-        end_stream: false,
+        end_stream,
         end_headers: true,
         priority: None,
         pad: None,
-    })])
-    .unwrap();
+    })
+}
+
+fn respond(p: &mut Peer, id: StreamId, block: &[u8]) -> http::Response<()> {
+    p.events.clear();
+    p.send(&[headers(id, block, false)]).unwrap();
     p.events
         .drain(..)
         .find_map(|e| match e {
@@ -160,22 +164,19 @@ fn a_kept_head_carries_its_content_length_rule() {
 fn a_malformed_head_is_refused_every_time_it_repeats() {
     // Only heads that passed validation are kept: a repeated block with a connection-specific
     // field (RFC 9113 §8.2.2) is a stream error each time, never a copy of an earlier success.
-    let mut p = client();
+    expect_malformed_refused(&mut client(), 4);
+}
+
+/// A response with a connection-specific field, `times` times: each a stream error, no head
+/// handed out.
+fn expect_malformed_refused(p: &mut Peer, times: usize) {
     let mut bad = Vec::new();
     indexed(&mut bad, 8);
     literal(&mut bad, 0x00, "connection", "close");
-    for _ in 0..4 {
-        let id = open(&mut p);
+    for _ in 0..times {
+        let id = open(p);
         p.events.clear();
-        p.send(&[Frame::Headers(Headers {
-            stream_id: id,
-            block: Bytes::copy_from_slice(&bad),
-            end_stream: true,
-            end_headers: true,
-            priority: None,
-            pad: None,
-        })])
-        .unwrap();
+        p.send(&[headers(id, &bad, true)]).unwrap();
         assert!(!p.events.iter().any(|e| matches!(e, Event::Headers { .. })));
         p.expect_rst(id.0, ErrorCode::PROTOCOL_ERROR);
     }
@@ -194,15 +195,8 @@ fn repeated_requests_are_copied_whole_on_the_server() {
     literal(&mut block, 0x00, "x-token", "t");
     for i in 0..4u32 {
         p.events.clear();
-        p.send(&[Frame::Headers(Headers {
-            stream_id: StreamId(1 + 2 * i),
-            block: Bytes::copy_from_slice(&block),
-            end_stream: true,
-            end_headers: true,
-            priority: None,
-            pad: None,
-        })])
-        .unwrap();
+        p.send(&[headers(StreamId(1 + 2 * i), &block, true)])
+            .unwrap();
         let r = common::first_request(&p.events).expect("a request head");
         assert_eq!(r.method(), "GET");
         assert_eq!(r.uri(), "http://a.test/same?q=1");
@@ -265,23 +259,7 @@ fn without_kept_fields_the_decoder_still_follows_the_table() {
 #[test]
 fn without_kept_fields_a_malformed_response_is_still_refused() {
     // RFC 9113 §8.2.2: validation does not depend on the fields being kept.
-    let mut p = client_without_fields();
-    let mut bad = Vec::new();
-    indexed(&mut bad, 8);
-    literal(&mut bad, 0x00, "connection", "close");
-    let id = open(&mut p);
-    p.events.clear();
-    p.send(&[Frame::Headers(Headers {
-        stream_id: id,
-        block: Bytes::copy_from_slice(&bad),
-        end_stream: true,
-        end_headers: true,
-        priority: None,
-        pad: None,
-    })])
-    .unwrap();
-    assert!(!p.events.iter().any(|e| matches!(e, Event::Headers { .. })));
-    p.expect_rst(id.0, ErrorCode::PROTOCOL_ERROR);
+    expect_malformed_refused(&mut client_without_fields(), 2);
 }
 
 #[test]
@@ -294,15 +272,7 @@ fn without_kept_fields_trailers_are_still_delivered() {
     let mut trailers = Vec::new();
     literal(&mut trailers, 0x00, "grpc-status", "0");
     p.events.clear();
-    p.send(&[Frame::Headers(Headers {
-        stream_id: id,
-        block: Bytes::from(trailers),
-        end_stream: true,
-        end_headers: true,
-        priority: None,
-        pad: None,
-    })])
-    .unwrap();
+    p.send(&[headers(id, &trailers, true)]).unwrap();
     let t = p
         .events
         .iter()
