@@ -5,20 +5,15 @@ use bytes::{BufMut, BytesMut};
 
 use super::*;
 
-/// Writes a 9-octet frame header (§4.1).
+/// Writes a 9-octet frame header (§4.1), as one array: one copy of a known size (two `put_*`
+/// calls were two calls to `memcpy` per frame).
 pub fn put_header(dst: &mut BytesMut, length: usize, kind: u8, flags: u8, stream_id: StreamId) {
-    dst.extend_from_slice(&header(length, kind, flags, stream_id));
-}
-
-/// A 9-octet frame header (§4.1), as one array: written with one copy of a known size (two
-/// `put_*` calls were two calls to `memcpy` per frame).
-pub fn header(length: usize, kind: u8, flags: u8, stream_id: StreamId) -> [u8; HEADER_LEN] {
     debug_assert!(length <= MAX_MAX_FRAME_SIZE as usize);
     let len = (length as u32).to_be_bytes();
     let id = (stream_id.0 & MAX_WINDOW_SIZE).to_be_bytes();
-    [
+    dst.extend_from_slice(&[
         len[1], len[2], len[3], kind, flags, id[0], id[1], id[2], id[3],
-    ]
+    ]);
 }
 
 fn pad_fields(pad: Option<u8>) -> (u8, usize) {

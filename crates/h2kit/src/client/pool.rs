@@ -191,6 +191,12 @@ impl Drop for Connecting<'_> {
     }
 }
 
+/// Connections that count against `max_connections_per_origin`: suspect ones do not, so that
+/// the next request gets a fresh connection.
+fn open_count(conns: &[Arc<ConnHandle>]) -> usize {
+    conns.iter().filter(|c| !c.suspect()).count()
+}
+
 /// Phase timings of one checkout.
 #[derive(Clone, Default)]
 pub(crate) struct Checkout {
@@ -387,8 +393,7 @@ impl Pool {
             }
             let (open, unsettled, grace) = {
                 let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
-                // Suspect connections do not count: the next request gets a fresh connection.
-                let open = conns.iter().filter(|c| !c.suspect()).count();
+                let open = open_count(&conns);
                 // A connection whose SETTINGS have not arrived may well have room: its limit
                 // so far is an assumption. Wait for them rather than open another connection.
                 let unsettled = conns
@@ -431,10 +436,7 @@ impl Pool {
             if let Some(connecting) = connecting {
                 // A setup that ended between the count above and the claim put its connection
                 // in the list before it let go: look again, now that no other can start.
-                let open_now = {
-                    let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
-                    conns.iter().filter(|c| !c.suspect()).count()
-                };
+                let open_now = open_count(&pool.conns.read().unwrap_or_else(|e| e.into_inner()));
                 if open_now > open {
                     drop(connecting);
                     continue;

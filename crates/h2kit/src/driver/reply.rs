@@ -40,6 +40,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::AtomicU8;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::task::{Context, Poll, Waker};
+use std::thread::LocalKey;
 use std::time::Instant;
 
 use h2kit_proto::StreamId;
@@ -132,14 +133,8 @@ static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::ne
 pub(crate) fn channel() -> (ReplyTx, ReplyRx) {
     #[cfg(h2kit_loom)]
     LIVE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    #[cfg(not(h2kit_loom))]
-    let spare = SPARE_SLOTS
-        .try_with(|s| s.borrow_mut().pop())
-        .ok()
-        .flatten();
-    #[cfg(h2kit_loom)]
-    let spare = None;
-    let inner = NonNull::from(Box::leak(spare.unwrap_or_else(|| Box::new(Inner::new()))));
+    let slot = take_spare(&SPARE_SLOTS).unwrap_or_else(|| Box::new(Inner::new()));
+    let inner = NonNull::from(Box::leak(slot));
     (
         ReplyTx {
             inner,
@@ -167,37 +162,52 @@ pub(crate) struct ResponseBox(Box<Option<Response>>);
 const SPARE_MAX: usize = 512;
 
 /// Boxes kept for reuse, the allocations themselves being the point (hence `Vec<Box<_>>`).
-#[cfg(not(h2kit_loom))]
 #[allow(clippy::vec_box)]
 type Spares<T> = std::cell::RefCell<Vec<Box<T>>>;
 
-#[cfg(not(h2kit_loom))]
 thread_local! {
-    static SPARE: Spares<Option<Response>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SPARE_BOXES: Spares<Option<Response>> = const { std::cell::RefCell::new(Vec::new()) };
     static SPARE_SLOTS: Spares<Inner> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The spare freed last on this thread, if any. Loom builds never reuse one: every slot the
+/// model sees is a fresh allocation, poisoned when freed.
+fn take_spare<T>(spares: &'static LocalKey<Spares<T>>) -> Option<Box<T>> {
+    if cfg!(h2kit_loom) {
+        return None;
+    }
+    spares.try_with(|s| s.borrow_mut().pop()).ok().flatten()
+}
+
+/// Keeps `b` for this thread's next use, unless `SPARE_MAX` are kept already.
+fn keep_spare<T>(spares: &'static LocalKey<Spares<T>>, b: Box<T>) {
+    if cfg!(h2kit_loom) {
+        return;
+    }
+    let _ = spares.try_with(move |s| {
+        let mut s = s.borrow_mut();
+        if s.len() < SPARE_MAX {
+            s.push(b);
+        }
+    });
 }
 
 impl ResponseBox {
     fn new(response: Response) -> ResponseBox {
-        #[cfg(not(h2kit_loom))]
-        if let Some(mut b) = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten() {
-            *b = Some(response);
-            return ResponseBox(b);
+        match take_spare(&SPARE_BOXES) {
+            Some(mut b) => {
+                *b = Some(response);
+                ResponseBox(b)
+            }
+            None => ResponseBox(Box::new(Some(response))),
         }
-        ResponseBox(Box::new(Some(response)))
     }
 
     /// The response; the box goes back to this thread's spares.
     fn into_inner(self) -> Option<Response> {
         let mut b = self.0;
         let response = b.take();
-        #[cfg(not(h2kit_loom))]
-        let _ = SPARE.try_with(move |s| {
-            let mut s = s.borrow_mut();
-            if s.len() < SPARE_MAX {
-                s.push(b);
-            }
-        });
+        keep_spare(&SPARE_BOXES, b);
         response
     }
 }
@@ -227,12 +237,7 @@ unsafe fn free(inner: NonNull<Inner>) {
         // request, as response boxes are (see `ResponseBox`): a slot is about 80 bytes,
         // allocated and freed once per request.
         *slot = Inner::new();
-        let _ = SPARE_SLOTS.try_with(move |s| {
-            let mut s = s.borrow_mut();
-            if s.len() < SPARE_MAX {
-                s.push(slot);
-            }
-        });
+        keep_spare(&SPARE_SLOTS, slot);
     }
 }
 
