@@ -41,7 +41,39 @@ fn json_counts_add_up() {
         .sum();
     assert_eq!(statuses, succeeded);
     assert_eq!(v["connections_opened"].as_u64(), Some(2));
+    assert_eq!(v["busy_poll"], false);
     assert!(v["latency_us"]["p99"].as_u64().unwrap() >= v["latency_us"]["p50"].as_u64().unwrap());
+}
+
+/// `--busy-poll` on one thread and on several: every request answered, the report says the
+/// figures were taken polling, and the process ends (the pollers stop with the run).
+#[test]
+fn busy_poll_runs_complete_and_say_so() {
+    for threads in ["1", "2"] {
+        let (code, out, err) = load(&[
+            "-n",
+            "4000",
+            "-c",
+            "2",
+            "-m",
+            "20",
+            "--threads",
+            threads,
+            "--busy-poll",
+            "--json",
+        ]);
+        assert_eq!(code, Some(0), "{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("valid JSON");
+        assert_eq!(v["requests"].as_u64(), Some(4000), "{v}");
+        assert_eq!(v["failed"].as_u64(), Some(0), "{v}");
+        assert_eq!(v["busy_poll"], true);
+    }
+    let (code, out, err) = load(&["-n", "100", "--busy-poll"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.lines().next().unwrap().ends_with(", busy-polling"),
+        "{out}"
+    );
 }
 
 /// The open model sends at the requested rate whatever the responses do: every full second of

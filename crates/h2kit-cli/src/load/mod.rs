@@ -12,6 +12,7 @@
 //!
 //! Without a URL it starts h2kit's server in-process on a free 127.0.0.1 port and loads it.
 
+mod busy_poll;
 mod html;
 mod progress;
 mod record;
@@ -76,6 +77,11 @@ pub struct Args {
     /// Worker threads (default: one per core; 1 runs everything on one thread).
     #[arg(long)]
     threads: Option<usize>,
+    /// Poll the sockets instead of sleeping while responses keep coming (sleep after 200µs
+    /// without any). For a generator on CPUs of its own: it keeps them busy, and in return
+    /// the server does not have to wake it (on a VM, nghttpd's CPU per request fell 8.6%).
+    #[arg(long)]
+    busy_poll: bool,
 }
 
 /// What every request needs; shared, never copied per request except by `Bytes`/`Arc` clones.
@@ -166,6 +172,7 @@ pub fn run(args: Args) -> Result<(), String> {
         let shards = Arc::new(Shards::new(if threads == 1 { 1 } else { 2 * threads }));
         let progress = progress::start(plan.measure, plan.end, plan.requests, &shards, !args.json);
         let template = Arc::new(template.shared());
+        let pollers = args.busy_poll.then(|| busy_poll::start(threads));
         match args.rate {
             Some(rate) => open_loop(&client, &template, plan, rate, &shards).await,
             None => {
@@ -174,6 +181,7 @@ pub fn run(args: Args) -> Result<(), String> {
             }
         }
         let elapsed = Instant::now().saturating_duration_since(plan.measure);
+        drop(pollers);
         progress.finish();
         let rec = shards.merged();
         let stats = client.stats();
@@ -183,6 +191,7 @@ pub fn run(args: Args) -> Result<(), String> {
             streams: args.streams,
             rate: args.rate,
             warm_up: args.warm_up,
+            busy_poll: args.busy_poll,
             elapsed,
             rec: &rec,
             stats: &stats,

@@ -15,6 +15,8 @@ pub struct Report<'a> {
     pub streams: usize,
     pub rate: Option<f64>,
     pub warm_up: Option<Duration>,
+    /// `--busy-poll`: figures taken with it are not comparable with figures taken without.
+    pub busy_poll: bool,
     /// From the end of the warm-up to the last response.
     pub elapsed: Duration,
     pub rec: &'a Recorder,
@@ -92,6 +94,7 @@ impl Report<'_> {
             "connections": self.connections,
             "streams_per_connection": self.streams,
             "warm_up_seconds": self.warm_up.map(|w| w.as_secs_f64()),
+            "busy_poll": self.busy_poll,
             "seconds": secs,
             // Requests the client sent but the report does not count (the warm-up's).
             "warm_up_requests": self.stats.requests.saturating_sub(self.requests()),
@@ -125,9 +128,10 @@ impl Report<'_> {
             .warm_up
             .map(|w| format!(" after {:.1}s warm-up", w.as_secs_f64()))
             .unwrap_or_default();
+        let polling = if self.busy_poll { ", busy-polling" } else { "" };
         let _ = writeln!(
             o,
-            "h2kit load {}: {}, {secs:.2}s{warm}",
+            "h2kit load {}: {}, {secs:.2}s{warm}{polling}",
             self.url,
             self.model()
         );
