@@ -70,10 +70,10 @@ def med(tool, prof, i):
 def cpu_us(tool, prof):
     return statistics.median(float(r[4]) / float(r[5]) * 1e6 for r in rows if r[0] == tool and r[1] == prof)
 print()
-print("| profile | h2kit load req/s | h2kit load --busy-poll req/s | h2load req/s | ratios | CPU µs/req: h2kit / --busy-poll / h2load |")
-print("|---|---|---|---|---|---|")
+print("| profile | h2kit load req/s | `--busy-poll` | h2load | h2kit / h2load | `--busy-poll` / h2load | CPU µs/req: h2kit / `--busy-poll` / h2load |")
+print("|---|---|---|---|---|---|---|")
 for p in profiles:
     a, bp, b = med("h2kit", p, 3), med("h2kit-bp", p, 3), med("h2load", p, 3)
     cpu = " / ".join(f"{cpu_us(t, p):.2f}" for t in ("h2kit", "h2kit-bp", "h2load"))
-    print(f"| {p} | {a:,.0f} | {bp:,.0f} | {b:,.0f} | {a / b:.2f}× / {bp / b:.2f}× | {cpu} |")
+    print(f"| {p} | {a:,.0f} | {bp:,.0f} | {b:,.0f} | {a / b:.2f}× | {bp / b:.2f}× | {cpu} |")
 PY
