@@ -56,13 +56,19 @@ impl Report<'_> {
         })
     }
 
+    /// How the load was made, for the text and HTML headings.
     pub fn model(&self) -> String {
-        match self.rate {
+        let model = match self.rate {
             Some(r) => format!("open model, {r} req/s scheduled"),
             None => format!(
                 "{} connection(s) × {} streams",
                 self.connections, self.streams
             ),
+        };
+        if self.busy_poll {
+            model + ", busy-polling"
+        } else {
+            model
         }
     }
 
@@ -128,10 +134,9 @@ impl Report<'_> {
             .warm_up
             .map(|w| format!(" after {:.1}s warm-up", w.as_secs_f64()))
             .unwrap_or_default();
-        let polling = if self.busy_poll { ", busy-polling" } else { "" };
         let _ = writeln!(
             o,
-            "h2kit load {}: {}, {secs:.2}s{warm}{polling}",
+            "h2kit load {}: {}, {secs:.2}s{warm}",
             self.url,
             self.model()
         );
