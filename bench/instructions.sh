@@ -14,15 +14,10 @@ N=${N:-20000}
 C=${C:-10}
 M=${M:-100}
 
-cargo build --release -q -p h2kit-cli
-WWW=$(mktemp -d)
+# shellcheck source=bench/nghttpd.sh
+. bench/nghttpd.sh 18193
 OUT=$(mktemp -d)
-printf 'hello from h2kit\n' > "$WWW/index.html"
-taskset -c 1 nghttpd --no-tls -d "$WWW" 18193 > /dev/null 2>&1 &
-NGHTTPD=$!
-trap 'kill $NGHTTPD 2>/dev/null || true; rm -rf "$WWW" "$OUT"' EXIT
-sleep 1
-URL=http://127.0.0.1:18193/
+trap "kill $NGHTTPD 2>/dev/null || true; rm -rf '$WWW' '$OUT'" EXIT
 
 # Instructions of one run of "$@" under callgrind.
 count() {

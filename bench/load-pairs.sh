@@ -11,15 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PAIRS=${PAIRS:-10}
 N=${N:-800000}
-cargo build --release -q -p h2kit-cli
-
-WWW=$(mktemp -d)
-printf 'hello from h2kit\n' > "$WWW/index.html"
-taskset -c 1 nghttpd --no-tls -d "$WWW" 18192 > /dev/null 2>&1 &
-NGHTTPD=$!
-trap 'kill $NGHTTPD 2>/dev/null || true' EXIT
-sleep 1
-URL=http://127.0.0.1:18192/
+# shellcheck source=bench/nghttpd.sh
+. bench/nghttpd.sh 18192
 RAW=$(mktemp)
 
 run() {

@@ -14,15 +14,8 @@ mkdir -p "$OUT"
 RAW="$OUT/load-raw.txt"
 : > "$RAW"
 
-cargo build --release -q -p h2kit-cli
-
-WWW=$(mktemp -d)
-printf 'hello from h2kit\n' > "$WWW/index.html"
-taskset -c 1 nghttpd --no-tls -d "$WWW" 18192 > /dev/null 2>&1 &
-NGHTTPD=$!
-trap 'kill $NGHTTPD 2>/dev/null || true' EXIT
-sleep 1
-URL=http://127.0.0.1:18192/
+# shellcheck source=bench/nghttpd.sh
+. bench/nghttpd.sh 18192
 
 PROFILES=(
   "c1-m100|1|100|400000"
