@@ -96,11 +96,17 @@ fn primed(value: &str) -> Peer {
     p
 }
 
-/// A response that adds `server: {value}` to the table.
-fn index_server(p: &mut Peer, value: &str) {
+/// A head block: `:status: 200` and `server: {value}`, added to the table.
+fn status_and_server(value: &str) -> Vec<u8> {
     let mut b = Vec::new();
     indexed(&mut b, 8);
     literal(&mut b, 0x40, "server", value);
+    b
+}
+
+/// A response that adds `server: {value}` to the table.
+fn index_server(p: &mut Peer, value: &str) {
+    let b = status_and_server(value);
     let id = open(p);
     respond(p, id, &b);
 }
@@ -108,9 +114,7 @@ fn index_server(p: &mut Peer, value: &str) {
 #[test]
 fn a_repeated_head_decodes_to_the_same_fields_every_time() {
     let mut p = client();
-    let mut first = Vec::new();
-    indexed(&mut first, 8);
-    literal(&mut first, 0x40, "server", "memo/1");
+    let mut first = status_and_server("memo/1");
     content_length(&mut first, "17");
     literal(&mut first, 0x10, "x-secret", "s3");
     let id = open(&mut p);
@@ -219,9 +223,7 @@ fn without_kept_fields_a_response_still_has_its_status_and_length_rule() {
     // is the status alone, and each still declares content-length 17 (RFC 9113 §8.1.1), so a
     // body of another length is malformed whichever path the head took.
     let mut p = client_without_fields();
-    let mut first = Vec::new();
-    indexed(&mut first, 8);
-    literal(&mut first, 0x40, "server", "memo/1");
+    let mut first = status_and_server("memo/1");
     content_length(&mut first, "17");
     let blocks = [
         first,

@@ -515,14 +515,15 @@ mod tests {
         }
     }
 
-    fn cx_with(count: &Arc<Count>) -> Waker {
-        Waker::from(count.clone())
+    /// A waker that counts its wakes, and the count.
+    fn counting_waker() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
     }
 
     #[test]
     fn opening_wakes_only_a_caller_that_waits_for_it() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = cx_with(&count);
+        let (count, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
 
         let (mut tx, mut rx) = channel();
@@ -556,8 +557,7 @@ mod tests {
         // One exchange to its end, then the next on the same thread: it gets the freed slot
         // and the freed response box back, and behaves as a fresh one (nothing opened, no
         // response, no waker left from before).
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = cx_with(&count);
+        let (count, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
         let (mut tx, mut rx) = channel();
         let first_slot = rx.inner;
@@ -591,8 +591,7 @@ mod tests {
 
     #[test]
     fn either_end_going_away_is_seen_by_the_other() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = cx_with(&count);
+        let (count, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
 
         let (tx, mut rx) = channel();
@@ -614,11 +613,7 @@ mod tests {
 
     #[test]
     fn a_changed_waker_is_the_one_woken() {
-        let (a, b) = (
-            Arc::new(Count(AtomicUsize::new(0))),
-            Arc::new(Count(AtomicUsize::new(0))),
-        );
-        let (wa, wb) = (cx_with(&a), cx_with(&b));
+        let ((a, wa), (b, wb)) = (counting_waker(), counting_waker());
         let (tx, mut rx) = channel();
         assert!(rx.poll_response(&mut Context::from_waker(&wa)).is_pending());
         assert!(rx.poll_response(&mut Context::from_waker(&wb)).is_pending());
