@@ -53,6 +53,11 @@ pub(crate) struct Stream {
     /// Client side: where the response head waits in the event queue, until the first DATA
     /// (see `connection::events`).
     pub head_event: Option<u32>,
+    /// The application reads no more of the peer's message (`Connection::discard_incoming`):
+    /// its DATA is checked like any other, then dropped instead of delivered.
+    pub discard: bool,
+    /// A drain deadline is queued for this stream (see `Connection::check_drain`).
+    pub draining: bool,
 }
 
 impl Stream {
@@ -69,7 +74,16 @@ impl Stream {
             data_received: 0,
             head_request: false,
             head_event: None,
+            discard: false,
+            draining: false,
         }
+    }
+
+    /// Whether DATA the application consumed reopens the stream window: while the peer is
+    /// still sending, except for a message nobody reads once our side has ended (its drain is
+    /// bounded by the window it has left, see `Connection::discard_incoming`).
+    pub fn returns_credit(&self) -> bool {
+        !(self.recv_closed || (self.discard && self.send_closed))
     }
 
     pub fn state(&self) -> StreamState {

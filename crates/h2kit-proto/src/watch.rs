@@ -3,7 +3,9 @@
 //! production failures h2kit exists for.
 //!
 //! - RST_STREAM for a stream that is already closed (§5.1: both END_STREAMs seen, or reset
-//!   before), the "reset after END_STREAM" of clients that cancel finished requests.
+//!   before), the "reset after END_STREAM" of clients that cancel finished requests. A reset
+//!   that answers a frame the other side sent on the closed stream (DATA, HEADERS, a
+//!   WINDOW_UPDATE of 0: the stream error of §5.1 and §6.1) is not one.
 //! - More PINGs from one side than a configured number per window, the pattern that gets a
 //!   client told ENHANCE_YOUR_CALM.
 //! - A new stream beyond the receiver's SETTINGS_MAX_CONCURRENT_STREAMS (§5.1.2).
@@ -173,6 +175,9 @@ pub struct Watcher {
     streams: HashMap<u32, StreamObs>,
     counts: [SideCounts; 2],
     anomalies: [u64; 5],
+    /// Closed streams on which a side was sent a frame it may answer with RST_STREAM: (stream,
+    /// the side that may answer), oldest first.
+    owed: VecDeque<(u32, Side)>,
 }
 
 const DEFAULT_WINDOW: i64 = 65_535;
@@ -180,6 +185,9 @@ const MAX_UNACKED: usize = 16;
 /// Streams tracked at most; beyond it new streams are counted but not followed (an abusive
 /// peer opening streams it never closes cannot grow the observer without bound).
 const MAX_TRACKED: usize = 100_000;
+/// Frames on closed streams whose answer (a RST_STREAM) is awaited, at most: answers follow
+/// at once, so only the latest matter.
+const MAX_OWED: usize = 256;
 
 impl Watcher {
     pub fn new(config: WatchConfig) -> Watcher {
@@ -194,6 +202,7 @@ impl Watcher {
             streams: HashMap::new(),
             counts: Default::default(),
             anomalies: [0; 5],
+            owed: VecDeque::new(),
         }
     }
 
@@ -218,9 +227,20 @@ impl Watcher {
     pub fn frame(&mut self, sender: Side, frame: &Frame, now: Instant) -> Option<Anomaly> {
         let s = sender.idx();
         let r = sender.other().idx();
+        let answerable = match frame {
+            Frame::Data(_) | Frame::Headers(_) => true,
+            Frame::WindowUpdate(w) => w.increment == 0,
+            _ => false,
+        };
+        let id = frame.stream_id();
+        if answerable && self.is_closed(id) {
+            if self.owed.len() >= MAX_OWED {
+                self.owed.pop_front();
+            }
+            self.owed.push_back((id.0, sender.other()));
+        }
         let c = &mut self.counts[s];
         c.frames.add(frame.frame_type().map_or(0xff, |t| t as u8));
-        let id = frame.stream_id();
         let found = match frame {
             Frame::Settings(set) if set.ack => {
                 // The sender acknowledged the receiver's oldest outstanding SETTINGS: from now
@@ -412,9 +432,21 @@ impl Watcher {
         found
     }
 
+    /// A stream that was opened and is no longer followed: closed (or beyond `MAX_TRACKED`).
+    fn is_closed(&self, id: StreamId) -> bool {
+        !id.is_zero()
+            && !self.streams.contains_key(&id.0)
+            && id.0 <= self.ends[Side::initiator(id).idx()].highest_initiated
+    }
+
     fn rst(&mut self, sender: Side, id: StreamId, code: crate::ErrorCode) -> Option<Anomaly> {
         if self.streams.contains_key(&id.0) {
             self.close(id);
+            return None;
+        }
+        // The answer to a frame the other side sent on the closed stream.
+        if let Some(i) = self.owed.iter().position(|o| *o == (id.0, sender)) {
+            self.owed.remove(i);
             return None;
         }
         let initiator = Side::initiator(id);

@@ -118,17 +118,33 @@ fn rfc9113_5_1_data_on_a_half_closed_remote_stream_is_stream_closed() {
     assert_eq!(p.conn.stream_state(StreamId(1)), StreamState::Closed);
 }
 
+/// §6.1: DATA on a stream neither open nor half-closed (local) is a stream error STREAM_CLOSED;
+/// RFC 9113 allows (no longer requires) a connection error once END_STREAM went both ways. The
+/// stream error is the answer whether our END_STREAM went out before the frame arrived or not.
 #[test]
-fn rfc9113_5_1_frames_after_end_stream_both_ways_are_a_connection_error() {
-    let mut p = server();
-    let h = p.get(1, true);
-    p.send(&[h]).unwrap();
-    let res = http::Response::new(()).into_parts().0;
-    p.conn.send_response(StreamId(1), &res, true).unwrap();
-    p.output();
-    assert_eq!(p.conn.stream_state(StreamId(1)), StreamState::Closed);
-    let _ = p.send(&[data(1, 5, true)]);
-    p.expect_goaway(ErrorCode::STREAM_CLOSED);
+fn rfc9113_6_1_data_after_end_stream_both_ways_is_stream_closed_as_in_half_closed_remote() {
+    for responded_first in [false, true] {
+        let mut p = server();
+        let h = p.get(1, true);
+        p.send(&[h]).unwrap();
+        let res = http::Response::new(()).into_parts().0;
+        if responded_first {
+            p.conn.send_response(StreamId(1), &res, true).unwrap();
+            p.output();
+            assert_eq!(p.conn.stream_state(StreamId(1)), StreamState::Closed);
+        }
+        let _ = p.send(&[data(1, 5, true)]);
+        p.expect_rst(1, ErrorCode::STREAM_CLOSED);
+        // Answered once; the connection goes on.
+        p.send(&[data(1, 5, true)]).unwrap();
+        p.expect_silence();
+        let h = p.get(3, true);
+        p.send(&[h]).unwrap();
+        assert_eq!(
+            p.conn.stream_state(StreamId(3)),
+            StreamState::HalfClosedRemote
+        );
+    }
 }
 
 /// A client keeps no record of the streams it opened that finished normally (one entry per
@@ -160,12 +176,12 @@ fn rfc9113_5_1_a_clients_finished_streams_are_closed_without_being_remembered() 
             }
             "data" => {
                 let _ = p.send(&[data(first, 5, true)]);
-                p.expect_goaway(ErrorCode::STREAM_CLOSED);
+                p.expect_rst(first, ErrorCode::STREAM_CLOSED);
             }
             _ => {
                 let h = p.headers(first, &[(":status", "200")], true);
                 let _ = p.send(&[h]);
-                p.expect_goaway(ErrorCode::STREAM_CLOSED);
+                p.expect_rst(first, ErrorCode::STREAM_CLOSED);
             }
         }
     }
@@ -244,6 +260,31 @@ fn rfc9113_5_1_frames_after_the_peers_own_reset_are_stream_closed() {
     // Answered once; further frames are dropped.
     p.send(&[data(1, 5, false)]).unwrap();
     p.expect_silence();
+}
+
+/// A closed stream answered with our RST_STREAM is remembered from that answer: its late
+/// frames are dropped for `reset_retention` after it, not after the stream first closed.
+#[test]
+fn rfc9113_5_1_a_stream_answered_late_is_remembered_from_the_answer() {
+    let keep = Config::default().reset_retention;
+    let mut p = Peer::client(Config::default(), Settings::default());
+    let id = p.conn.send_request(&get_head(), true).unwrap();
+    p.send(&[rst(id.0, ErrorCode::CANCEL)]).unwrap();
+    p.output();
+    // Half the memory later, a late frame: answered, and from now on dropped.
+    p.advance(keep / 2);
+    let _ = p.send(&[data(id.0, 5, false)]);
+    p.expect_rst(id.0, ErrorCode::STREAM_CLOSED);
+    // When the first closing's memory would have expired: still dropped.
+    p.advance(keep / 2);
+    p.conn.handle_timeout(p.now);
+    p.send(&[data(id.0, 5, false)]).unwrap();
+    p.expect_silence();
+    // Once the answer's memory expires, a client takes the stream as finished.
+    p.advance(keep / 2);
+    p.conn.handle_timeout(p.now);
+    let _ = p.send(&[data(id.0, 5, false)]);
+    p.expect_rst(id.0, ErrorCode::STREAM_CLOSED);
 }
 
 // §5.1.1 Stream identifiers

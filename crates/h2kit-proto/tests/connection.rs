@@ -238,18 +238,30 @@ fn cancel_while_the_peer_is_still_sending_resets_with_cancel() {
         .is_err());
 }
 
+/// The server answered (413) before the upload ended, and the client gives the upload up. An
+/// END_STREAM would tell the server the request is complete: with its content-length of 100
+/// and nothing sent, a malformed request the server must reset with PROTOCOL_ERROR (RFC 9113
+/// §8.1.1); without one, a truncated body taken as whole. RST_STREAM(CANCEL) says what
+/// happened, and the stream is open on both sides' receiving ends, so it is no reset of a
+/// closed stream.
 #[test]
-fn cancel_after_the_response_ended_but_before_the_upload_did_finishes_cleanly() {
+fn cancel_after_the_response_ended_but_before_the_upload_did_resets_the_upload() {
     let mut p = Pair::connected();
     let id = p.client.send_request(&post("/", 100), false).unwrap();
     p.run();
     p.server.send_response(id, &status(413), true).unwrap();
     p.run();
-    // The server is done; the client gives up its upload: an empty END_STREAM, no reset.
     p.client.cancel(id);
     p.run();
-    assert!(p.sent(Side::Client, FrameType::RstStream).is_empty());
+    let rst = p.sent(Side::Client, FrameType::RstStream);
+    assert!(
+        matches!(rst.as_slice(), [Frame::RstStream(r)] if r.code == ErrorCode::CANCEL),
+        "{rst:?}"
+    );
+    assert!(p.sent(Side::Server, FrameType::RstStream).is_empty());
+    assert!(p.sent(Side::Client, FrameType::Data).is_empty());
     assert_eq!(p.client.stream_state(id), StreamState::Closed);
+    assert_eq!(p.server.stream_state(id), StreamState::Closed);
 }
 
 /// Seed scenario 2: a server at its limit ends a stream and the client's next HEADERS arrives

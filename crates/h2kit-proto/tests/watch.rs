@@ -96,6 +96,26 @@ fn reset_of_a_closed_stream_is_flagged_and_of_an_open_one_is_not() {
     assert_eq!(w.open_streams(), 0);
 }
 
+/// RFC 9113 §6.1: DATA on a closed stream gets a stream error STREAM_CLOSED. That reset
+/// answers the late frame; it is no reset of a closed stream for its own sake, and answers
+/// exactly once.
+#[test]
+fn a_reset_answering_a_frame_on_a_closed_stream_is_not_flagged() {
+    let now = Instant::now();
+    let mut w = Watcher::new(WatchConfig::default());
+    w.frame(W::Client, &headers(1, true), now);
+    w.frame(W::Server, &headers(1, true), now);
+    assert_eq!(w.open_streams(), 0);
+    assert!(w.frame(W::Client, &data(1, 5, false), now).is_none());
+    assert!(w.frame(W::Server, &rst(1), now).is_none());
+    // A second reset answers nothing.
+    assert!(w.frame(W::Server, &rst(1), now).is_some());
+    // Nor does the side that sent the late frame get to reset for free.
+    w.frame(W::Client, &data(1, 5, false), now);
+    assert!(w.frame(W::Client, &rst(1), now).is_some());
+    assert_eq!(count(&w, AnomalyKind::RstOnClosedStream), 2);
+}
+
 #[test]
 fn pings_beyond_the_rate_are_flagged() {
     let t0 = Instant::now();

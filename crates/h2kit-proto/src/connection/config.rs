@@ -24,10 +24,22 @@ pub struct Config {
     pub max_header_list_size: u32,
     pub header_table_size: u32,
     pub max_header_block_bytes: usize,
-    /// How long frames on a stream we reset are silently dropped (§5.1 "closed").
+    /// How long we remember how a closed stream ended — END_STREAM both ways, RST_STREAM sent
+    /// or RST_STREAM received — which decides what late frames on it mean (§5.1 "closed"):
+    /// dropped after our reset, a stream error STREAM_CLOSED otherwise. A client does not
+    /// remember its own streams that ended normally (any of its closed streams not remembered
+    /// is taken as such).
     pub reset_retention: Duration,
-    /// How many reset streams are remembered at most (memory bound for the above).
+    /// How many closed streams are remembered at most (the memory bound for the above; the
+    /// oldest is forgotten first).
     pub max_reset_retained: usize,
+    /// How long a stream whose incoming message the application discards
+    /// ([`Connection::discard_incoming`](super::Connection::discard_incoming)) waits, once our
+    /// side of it has ended, for the peer to end its side before we send RST_STREAM(NO_ERROR)
+    /// (RFC 9113 §8.1). Until then the stream stays half-closed (local) and every rule is
+    /// enforced on it; the peer can also send at most the stream window it has left, after
+    /// which the reset comes at once.
+    pub drain_timeout: Duration,
     /// A SETTINGS frame not acknowledged within this is a SETTINGS_TIMEOUT (§6.5.3).
     pub settings_timeout: Duration,
     /// Client: the peer's concurrency limit assumed until its SETTINGS arrive. RFC 9113's
@@ -59,6 +71,7 @@ impl Default for Config {
             max_header_block_bytes: 64 << 10,
             reset_retention: Duration::from_secs(10),
             max_reset_retained: 1024,
+            drain_timeout: Duration::from_secs(5),
             settings_timeout: Duration::from_secs(10),
             assumed_peer_max_streams: 100,
             flood: super::FloodLimits::default(),

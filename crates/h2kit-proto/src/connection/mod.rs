@@ -8,6 +8,7 @@
 //! same call. The driver owns the socket and only moves bytes.
 
 mod config;
+mod drain;
 mod events;
 mod guard;
 mod memo;
@@ -109,7 +110,9 @@ enum Ended {
     Finished,
 }
 
-type EndedMap = HashMap<StreamId, Ended, BuildHasherDefault<IdHasher>>;
+/// How each remembered stream ended, and since when (the entry of `ended_queue` that expires
+/// it carries the same instant; older entries for the stream are stale).
+type EndedMap = HashMap<StreamId, (Ended, Instant), BuildHasherDefault<IdHasher>>;
 
 pub struct Connection {
     role: Role,
@@ -150,6 +153,9 @@ pub struct Connection {
     /// How recently closed streams ended, remembered for `reset_retention` (bounded count).
     ended: EndedMap,
     ended_queue: VecDeque<(StreamId, Instant)>,
+    /// Streams whose incoming message is discarded and whose local side has ended, with the
+    /// instant by which the peer must end its side (`drain_timeout`); in deadline order.
+    draining: VecDeque<(StreamId, Instant)>,
 
     next_ping: u64,
     pings_in_flight: Vec<(u64, Instant)>,
@@ -216,6 +222,7 @@ impl Connection {
             guard: guard::Guard::new(config.flood, now),
             ended: EndedMap::default(),
             ended_queue: VecDeque::new(),
+            draining: VecDeque::new(),
             next_ping: 1,
             pings_in_flight: Vec::new(),
             shutdown: Shutdown::None,
@@ -329,23 +336,31 @@ impl Connection {
             .ended_queue
             .front()
             .map(|(_, t)| *t + self.config.reset_retention);
-        match (settings, reset) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let drain = self.draining.front().map(|(_, t)| *t);
+        [settings, reset, drain].into_iter().flatten().min()
     }
 
-    /// Expires what is due at `now`: remembered resets, and an unacknowledged SETTINGS, which
-    /// is a connection error of type SETTINGS_TIMEOUT (§6.5.3).
+    /// Expires what is due at `now`: remembered closed streams, discarded streams whose peer
+    /// did not end them within `drain_timeout` (RST_STREAM(NO_ERROR)), and an unacknowledged
+    /// SETTINGS, which is a connection error of type SETTINGS_TIMEOUT (§6.5.3).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.last_instant = self.last_instant.max(now);
+        while let Some(&(id, t)) = self.draining.front() {
+            if t > now {
+                break;
+            }
+            self.draining.pop_front();
+            if self.error.is_none() && self.streams.contains_key(&id) {
+                self.send_reset(id, crate::ErrorCode::NO_ERROR);
+            }
+        }
         let keep = self.config.reset_retention;
         while let Some(&(id, t)) = self.ended_queue.front() {
             if t + keep > now {
                 break;
             }
             self.ended_queue.pop_front();
-            self.ended.remove(&id);
+            self.forget_ended(id, t);
         }
         if self.error.is_none() {
             if let Some((_, t)) = self.pending_settings.front() {
@@ -375,6 +390,7 @@ impl Connection {
         self.streams.shrink_to_fit();
         self.ended.shrink_to_fit();
         self.ended_queue.shrink_to_fit();
+        self.draining.shrink_to_fit();
         self.decoder.shrink_to_fit();
         self.head_memo = None;
     }
@@ -514,13 +530,27 @@ impl Connection {
         if self.config.max_reset_retained == 0 || (how == Ended::Finished && self.is_local(id)) {
             return;
         }
-        if self.ended.insert(id, how).is_none() {
-            if self.ended_queue.len() >= self.config.max_reset_retained {
-                if let Some((old, _)) = self.ended_queue.pop_front() {
-                    self.ended.remove(&old);
-                }
+        // Remembered anew (a closed stream answered with our RST_STREAM): the memory runs
+        // from now, and the earlier queue entry no longer expires it.
+        let at = self.last_instant;
+        self.ended.insert(id, (how, at));
+        if self.ended_queue.len() >= self.config.max_reset_retained {
+            if let Some((old, t)) = self.ended_queue.pop_front() {
+                self.forget_ended(old, t);
             }
-            self.ended_queue.push_back((id, self.last_instant));
+        }
+        self.ended_queue.push_back((id, at));
+    }
+
+    /// How a stream ended, if remembered.
+    fn ended(&self, id: StreamId) -> Option<Ended> {
+        self.ended.get(&id).map(|(how, _)| *how)
+    }
+
+    /// Expires the memory of `id` that began at `at` (not a newer one).
+    fn forget_ended(&mut self, id: StreamId, at: Instant) {
+        if self.ended.get(&id).is_some_and(|(_, t)| *t == at) {
+            self.ended.remove(&id);
         }
     }
 
@@ -541,17 +571,19 @@ impl Connection {
         }
     }
 
-    /// Closes the stream if both directions have ended.
+    /// Closes the stream if both directions have ended; if only ours has and the peer's
+    /// message is discarded, the peer is given a bound to end its side (`check_drain`).
     fn maybe_close(&mut self, id: StreamId) {
-        if self
-            .streams
-            .get(&id)
-            .is_some_and(|s| s.send_closed && s.recv_closed)
-        {
+        let Some(s) = self.streams.get(&id) else {
+            return;
+        };
+        if s.send_closed && s.recv_closed {
             self.close_stream(id, Ended::Finished);
             // Useful work: a completed stream earns back resets.
             let n = self.guard.limits.resets_per_completed_stream;
             self.guard.resets.refill(f64::from(n));
+        } else if s.send_closed && s.discard {
+            self.check_drain(id);
         }
     }
 

@@ -96,7 +96,7 @@ impl Connection {
                     // RST_STREAM must not be sent on an idle stream (§5.1): the error
                     // becomes a connection error, which §5.4.1 always allows.
                     return self.connection_error(Error::connection(e.code, e.reason));
-                } else if self.ended.get(&id) != Some(&Ended::ResetByUs) {
+                } else if self.ended(id) != Some(Ended::ResetByUs) {
                     // A closed stream we have not reset: answer once with RST_STREAM (§5.4.2)
                     // and remember that we did, so later frames are only dropped.
                     self.write_frame(&Frame::RstStream(frame::RstStream {
@@ -104,7 +104,6 @@ impl Connection {
                         code: e.code,
                     }));
                     self.stats.resets_sent.add(e.code);
-                    self.ended.remove(&id);
                     self.remember(id, Ended::ResetByUs);
                 }
                 Ok(())
@@ -391,6 +390,11 @@ impl Connection {
                 check_final_length(s, id)?;
                 s.recv_closed = true;
             }
+            if s.discard {
+                // Trailers of a message nobody reads: checked, then dropped.
+                self.maybe_close(id);
+                return Ok(());
+            }
         }
         let at = self.events.push(Event::Headers {
             stream: id,
@@ -551,6 +555,22 @@ impl Connection {
         }
         if d.end_stream {
             check_final_length(stream, id)?;
+        }
+        if stream.discard {
+            // Checked like any other DATA; nobody reads it (see `drain`).
+            let ours_ended = stream.send_closed;
+            if ours_ended || d.end_stream {
+                self.release_connection(flow);
+            } else {
+                self.release_capacity(id, flow as usize);
+            }
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.recv_closed = d.end_stream;
+            }
+            self.maybe_close(id);
+            return Ok(());
+        }
+        if d.end_stream {
             stream.recv_closed = true;
         }
         // Padding never reaches the application: it is returned at once (§6.1).
@@ -572,10 +592,16 @@ impl Connection {
         Ok(())
     }
 
-    /// DATA or HEADERS on a stream that is neither idle nor open (§5.1 "closed").
+    /// DATA or HEADERS on a stream that is closed (§5.1 "closed").
+    ///
+    /// After our own RST_STREAM the peer may not know yet: dropped (§5.1). Otherwise a stream
+    /// error STREAM_CLOSED, which §6.1 requires for DATA on any stream that is neither open nor
+    /// half-closed (local), and which is also the answer in half-closed (remote) (§5.1). RFC
+    /// 9113 allows, but no longer requires, a connection error after END_STREAM both ways;
+    /// keeping to the stream error makes the answer the same whether our own END_STREAM went
+    /// out before the frame arrived or after — a matter of timing the peer cannot see.
     fn frame_on_closed(&mut self, id: StreamId, what: &'static str) -> Result<(), Error> {
-        match self.ended.get(&id) {
-            // We reset it and the peer had not seen that yet: dropped.
+        match self.ended(id) {
             Some(Ended::ResetByUs) => {
                 self.stats.frames_ignored += 1;
                 Ok(())
@@ -583,25 +609,29 @@ impl Connection {
             Some(Ended::ResetByPeer) => Err(Error::stream(
                 id,
                 ErrorCode::STREAM_CLOSED,
-                "frame after the peer's own RST_STREAM (RFC 9113 §5.1)",
+                "frame after the peer's own RST_STREAM (RFC 9113 §5.1, §6.1)",
             )),
-            Some(Ended::Finished) => Err(conn_err(
+            Some(Ended::Finished) => Err(Error::stream(
+                id,
                 ErrorCode::STREAM_CLOSED,
-                "frame on a stream closed by END_STREAM (RFC 9113 §5.1)",
+                "frame on a stream closed by END_STREAM (RFC 9113 §5.1, §6.1)",
             )),
             // One of ours that finished (those are not remembered), or a reset long forgotten.
-            None if self.is_local(id) => Err(conn_err(
+            None if self.is_local(id) => Err(Error::stream(
+                id,
                 ErrorCode::STREAM_CLOSED,
-                "frame on a stream closed by END_STREAM (RFC 9113 §5.1)",
+                "frame on a closed stream (RFC 9113 §5.1, §6.1)",
             )),
-            // Never opened (a lower identifier, implicitly closed) or long forgotten.
+            // A new header block on an identifier not above every earlier one: never opened
+            // (implicitly closed), or closed so long ago it was forgotten.
             None if what == "HEADERS" => Err(conn_err(
                 PROTOCOL,
                 "stream identifier not above every earlier one (RFC 9113 §5.1.1)",
             )),
-            None => Err(conn_err(
+            None => Err(Error::stream(
+                id,
                 ErrorCode::STREAM_CLOSED,
-                "DATA on a closed stream (RFC 9113 §5.1)",
+                "DATA on a closed stream (RFC 9113 §6.1)",
             )),
         }
     }

@@ -304,7 +304,9 @@ impl Connection {
 
     /// The application consumed `n` bytes of a stream's DATA (or discarded them): the
     /// connection window and, while the stream is still receiving, the stream window are
-    /// reopened, in batches (see [`RecvWindow`](crate::flow::RecvWindow)).
+    /// reopened, in batches (see [`RecvWindow`](crate::flow::RecvWindow)). A stream whose
+    /// message is discarded gets no stream credit once our side has ended (see
+    /// [`discard_incoming`](Self::discard_incoming)).
     pub fn release_capacity(&mut self, id: StreamId, n: usize) {
         if self.error.is_some() || n == 0 {
             return;
@@ -314,7 +316,7 @@ impl Connection {
             self.write_window_update(StreamId(0), inc);
         }
         let inc = match self.streams.get_mut(&id) {
-            Some(s) if !s.recv_closed => s.recv.release(n),
+            Some(s) if s.returns_credit() => s.recv.release(n),
             _ => None,
         };
         if let Some(inc) = inc {
@@ -333,21 +335,14 @@ impl Connection {
         self.send_reset(id, code);
     }
 
-    /// The application lost interest in a stream (dropped its future or body). The least
-    /// disruptive ending is chosen: nothing if the stream is already closed (even when its
-    /// END_STREAM was received but not yet consumed: the stream is closed on our side the
-    /// moment END_STREAM is processed); an empty END_STREAM if the peer has finished and we
-    /// have sent our head; RST_STREAM(CANCEL) only while the peer is still sending.
+    /// The application lost interest in a stream (dropped its future or body). Nothing is
+    /// sent if the stream is already closed (even when its END_STREAM was received but not
+    /// yet consumed: the stream is closed on our side the moment END_STREAM is processed);
+    /// otherwise RST_STREAM(CANCEL). That includes a stream whose peer has finished while our
+    /// own message has not: an END_STREAM would present a truncated message as complete (and
+    /// one that declared its content-length as malformed, RFC 9113 §8.1.1).
     pub fn cancel(&mut self, id: StreamId) {
-        let Some(s) = self.streams.get(&id) else {
-            self.stats.suppressed_resets += 1;
-            return;
-        };
-        if s.recv_closed && s.head_sent && !s.send_closed {
-            let _ = self.send_data(id, Bytes::new(), true);
-        } else {
-            self.reset(id, ErrorCode::CANCEL);
-        }
+        self.reset(id, ErrorCode::CANCEL);
     }
 
     /// Writes RST_STREAM, closes the stream and remembers it so late frames are dropped.
@@ -418,6 +413,9 @@ impl Connection {
     pub(super) fn finish_shutdown(&mut self) {
         let last = StreamId(self.last_processed_peer_id);
         self.write_goaway(last, ErrorCode::NO_ERROR, Bytes::new());
+        // Streams that only wait for the peer to finish a message nobody reads have nothing
+        // left to drain.
+        self.reset_drained();
         self.goaway_sent = true;
         self.shutdown = Shutdown::Final;
     }

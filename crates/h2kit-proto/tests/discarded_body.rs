@@ -1,0 +1,201 @@
+//! A request body the server's application does not read (`Connection::discard_incoming`,
+//! RFC 9113 §8.1): the stream stays half-closed (local) while the client may still send, and
+//! is reset with NO_ERROR only past the documented bounds — the stream window the client has
+//! left once the response is complete, or `Config::drain_timeout`.
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::peer::{data, Peer};
+use h2kit_proto::frame::{self, Frame as Wire};
+use h2kit_proto::{Config, ErrorCode, StreamId};
+
+/// Our stream window in these tests (the client has acknowledged it).
+const WINDOW: usize = 1000;
+
+fn config() -> Config {
+    Config {
+        initial_stream_window: WINDOW as u32,
+        ..Config::default()
+    }
+}
+
+fn ok_response() -> http::response::Parts {
+    http::Response::new(()).into_parts().0
+}
+
+/// A POST whose body has not ended, on stream 1: (the peer, the stream).
+fn upload(p: &mut Peer) -> u32 {
+    let h = p.headers(
+        1,
+        &[
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":authority", "a.test"),
+            (":path", "/up"),
+        ],
+        false,
+    );
+    p.send(&[h]).unwrap();
+    p.events.clear();
+    1
+}
+
+/// A server that answered an upload completely without reading its body.
+fn answered_without_reading() -> (Peer, u32) {
+    let mut p = Peer::server(config());
+    let s = upload(&mut p);
+    p.conn
+        .send_response(StreamId(s), &ok_response(), true)
+        .unwrap();
+    p.conn.discard_incoming(StreamId(s));
+    p.output();
+    (p, s)
+}
+
+/// A discarded request body may use the rest of its stream window once our response is
+/// complete, no more: the reset comes the moment the window is used up, not a time later,
+/// and the peer's late frames are then dropped (§5.1 closed, after our RST_STREAM).
+#[test]
+fn a_discarded_body_is_reset_with_no_error_once_its_window_is_used_up() {
+    let (mut p, s) = answered_without_reading();
+    let mut sent = 0;
+    while sent + 300 < WINDOW {
+        p.send(&[data(s, 300, false)]).unwrap();
+        sent += 300;
+        let out = p.output();
+        // Connection credit comes back; the stream's does not.
+        assert!(
+            !out.iter().any(|f| matches!(f, Wire::RstStream(_))
+                || matches!(f, Wire::WindowUpdate(w) if w.stream_id == StreamId(s))),
+            "{out:?}"
+        );
+    }
+    p.send(&[data(s, WINDOW - sent, false)]).unwrap();
+    p.expect_rst(s, ErrorCode::NO_ERROR);
+    p.send(&[data(s, 10, true)]).unwrap();
+    p.expect_silence();
+    assert!(
+        p.events.is_empty(),
+        "discarded DATA was delivered: {:?}",
+        p.events
+    );
+}
+
+/// A body known complete by its content-length needs no window for its END_STREAM (an empty
+/// DATA frame): no reset while it is on its way, and the stream then closes normally.
+#[test]
+fn a_discarded_body_that_arrived_whole_is_left_to_end_its_stream() {
+    let mut p = Peer::server(config());
+    let h = p.headers(
+        1,
+        &[
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":authority", "a.test"),
+            (":path", "/up"),
+            ("content-length", "1000"),
+        ],
+        false,
+    );
+    p.send(&[h]).unwrap();
+    p.conn
+        .send_response(StreamId(1), &ok_response(), true)
+        .unwrap();
+    p.conn.discard_incoming(StreamId(1));
+    p.output();
+    p.send(&[data(1, WINDOW, false)]).unwrap();
+    p.expect_silence();
+    p.send(&[data(1, 0, true)]).unwrap();
+    p.expect_silence();
+    assert_eq!(p.conn.active_streams(), (0, 0));
+}
+
+/// The time bound: a peer that neither finishes nor uses up its window is reset after
+/// `drain_timeout`, counted from our END_STREAM, not from its last frame.
+#[test]
+fn a_discarded_body_is_reset_with_no_error_after_drain_timeout() {
+    let (mut p, s) = answered_without_reading();
+    let timeout = config().drain_timeout;
+    p.advance(timeout - Duration::from_millis(1));
+    p.send(&[data(s, 10, false)]).unwrap();
+    p.conn.handle_timeout(p.now);
+    p.expect_silence();
+    assert_eq!(
+        p.conn.poll_timeout(),
+        Some(p.now + Duration::from_millis(1)),
+        "the deadline stands"
+    );
+    p.advance(Duration::from_millis(1));
+    p.conn.handle_timeout(p.now);
+    p.expect_rst(s, ErrorCode::NO_ERROR);
+    assert_eq!(p.conn.active_streams(), (0, 0));
+}
+
+/// A stream whose body is discarded while our response is still being sent gets its stream
+/// credit back as usual: a peer that sends its whole request before reading the response must
+/// not be stalled by a handler streaming a long response without reading the request.
+#[test]
+fn a_discarded_body_keeps_its_window_while_our_side_still_sends() {
+    let mut p = Peer::server(config());
+    let s = upload(&mut p);
+    p.conn
+        .send_response(StreamId(s), &ok_response(), false)
+        .unwrap();
+    p.conn.discard_incoming(StreamId(s));
+    p.output();
+    for _ in 0..10 {
+        p.send(&[data(s, WINDOW / 2, false)]).unwrap();
+    }
+    let out = p.output();
+    assert!(
+        out.iter()
+            .any(|f| matches!(f, Wire::WindowUpdate(w) if w.stream_id == StreamId(s))),
+        "{out:?}"
+    );
+    assert!(
+        !out.iter().any(|f| matches!(f, Wire::RstStream(_))),
+        "{out:?}"
+    );
+    assert!(p.events.is_empty(), "discarded DATA was delivered");
+    // Our side ends: from now on the rest of the window is all the peer gets.
+    p.conn
+        .send_data(StreamId(s), Bytes::from_static(b"done"), true)
+        .unwrap();
+    let out = p.output();
+    assert!(
+        matches!(out.as_slice(), [Wire::Data(d)] if d.end_stream),
+        "{out:?}"
+    );
+}
+
+/// At the final GOAWAY of a graceful shutdown, streams that only wait for a discarded body are
+/// reset at once: nothing of ours is left on them.
+#[test]
+fn a_graceful_shutdown_does_not_wait_for_a_discarded_body() {
+    let (mut p, s) = answered_without_reading();
+    p.conn.graceful_shutdown(p.now);
+    let ping = p
+        .output()
+        .into_iter()
+        .find_map(|f| match f {
+            Wire::Ping(ping) if !ping.ack => Some(ping.payload),
+            _ => None,
+        })
+        .unwrap();
+    p.send(&[Wire::Ping(frame::Ping {
+        ack: true,
+        payload: ping,
+    })])
+    .unwrap();
+    let out = p.output();
+    assert!(
+        matches!(out.as_slice(), [Wire::GoAway(g), Wire::RstStream(r)]
+            if g.code == ErrorCode::NO_ERROR && g.last_stream_id == StreamId(s)
+                && r.stream_id == StreamId(s) && r.code == ErrorCode::NO_ERROR),
+        "{out:?}"
+    );
+    assert!(p.conn.is_closed());
+}
