@@ -49,6 +49,22 @@ const DEFER_BODY_UP_TO: u64 = 16 << 10;
 const COMPACT_AFTER: Duration = Duration::from_secs(1);
 /// Commands applied per turn before the loop also reads and writes (fairness).
 const COMMAND_BATCH: usize = 512;
+/// After we end a connection, how long and how much we keep reading (and discarding) what the
+/// peer still sends, so that our GOAWAY reaches it (see `Linger`).
+const LINGER_TIME: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 1 << 20;
+
+/// A connection we ended, waiting for the peer to close its side. Closing a socket with unread
+/// input makes the kernel answer with a TCP RST, and a peer that receives it may discard the
+/// GOAWAY it had not read yet — the one frame that says why the connection ended, or which of
+/// its requests were not processed. So the write side is shut (FIN, or TLS close_notify) and
+/// the peer's bytes are read and dropped until it closes, for at most `LINGER_TIME` and
+/// `LINGER_BYTES`.
+struct Linger {
+    until: Instant,
+    discarded: usize,
+    shut: bool,
+}
 
 /// The way into a connection driver.
 pub(crate) type CommandTx = crate::mailbox::QueueTx<Command>;
@@ -199,6 +215,7 @@ pub(crate) struct Driver<T> {
     stats: Option<StatsSink>,
     /// Metrics are flushed at most once a second while the connection is busy, and at its end.
     next_flush: Instant,
+    lingering: Option<Linger>,
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
@@ -244,6 +261,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             started: now,
             stats,
             next_flush: now + Duration::from_secs(1),
+            lingering: None,
         }
     }
 
@@ -269,6 +287,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.lingering.is_some() {
+            return self.poll_linger(cx);
+        }
         // Bytes that arrived with the accept (the sniffed preface) are processed first.
         if !self.read_buf.is_empty() && !self.conn.peer_settings_received() {
             let now = Instant::now().into_std();
@@ -329,14 +350,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     }
                     Poll::Ready(Err(e)) => {
                         self.io_error = Some(e.kind());
-                        return self.finish();
+                        return self.finish(cx);
                     }
                     Poll::Pending => {}
                 }
             }
             // The extra read of `dispatch_some` may have met the error.
             if self.io_error.is_some() {
-                return self.finish();
+                return self.finish(cx);
             }
             // 3b. Cancellations, now that what had arrived is known.
             if !self.cancels.is_empty() {
@@ -367,10 +388,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     }
                 }
                 match Pin::new(&mut self.io).poll_write(cx, &self.write_buf) {
-                    Poll::Ready(Ok(0)) => return self.finish(),
+                    Poll::Ready(Ok(0)) => return self.finish(cx),
                     Poll::Ready(Err(e)) => {
                         self.io_error = Some(e.kind());
-                        return self.finish();
+                        return self.finish(cx);
                     }
                     Poll::Ready(Ok(n)) => {
                         self.write_buf.advance(n);
@@ -394,7 +415,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             // 6. Done?
             let drained = self.write_buf.is_empty() && !self.conn.has_output();
             if drained && (self.conn.is_closed() || self.read_closed) {
-                return self.finish();
+                return self.finish(cx);
             }
             // 7. Timers.
             if self.poll_timers(cx) {
@@ -468,7 +489,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         *self.clock.get_or_insert_with(std::time::Instant::now)
     }
 
-    fn finish(&mut self) -> Poll<()> {
+    fn finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         // Whatever arrived complete is delivered before the rest fails.
         if self.events_pending {
             self.events_pending = false;
@@ -496,9 +517,51 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 h.abort();
             }
         }
+        if self.io_error.is_none() && !self.read_closed && self.conn.is_closed() {
+            self.lingering = Some(Linger {
+                until: Instant::now() + LINGER_TIME,
+                discarded: 0,
+                shut: false,
+            });
+            return self.poll_linger(cx);
+        }
         let _ = Pin::new(&mut self.io)
             .poll_shutdown(&mut Context::from_waker(std::task::Waker::noop()));
         Poll::Ready(())
+    }
+
+    /// See `Linger`: ready once the peer has closed, or the bounds are reached.
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(linger) = self.lingering.as_mut() else {
+            return Poll::Ready(());
+        };
+        if !linger.shut && Pin::new(&mut self.io).poll_shutdown(cx).is_ready() {
+            linger.shut = true;
+        }
+        loop {
+            self.read_buf.clear();
+            self.read_buf.reserve(READ_SMALL);
+            match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Ready(Ok(n)) => {
+                    linger.discarded += n;
+                    if linger.discarded > LINGER_BYTES {
+                        return Poll::Ready(());
+                    }
+                }
+                Poll::Pending => break,
+            }
+        }
+        if Instant::now() >= linger.until {
+            return Poll::Ready(());
+        }
+        if self.timer.deadline() != linger.until {
+            self.timer.as_mut().reset(linger.until);
+        }
+        if self.timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        Poll::Pending
     }
 
     /// Handshake, idle and shutdown-grace deadlines, and the engine's own timeouts.
@@ -1079,11 +1142,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 self.cancels.push((stream, timed_out));
             }
             Command::BodyDropped { stream } => {
+                // A handler that drops the request body: the engine drops what still comes
+                // (first, so that what was buffered unread reopens no stream window once the
+                // response is complete).
+                let server = matches!(self.role, Role::Server { .. });
+                if server {
+                    self.conn.discard_incoming(stream);
+                }
                 if let Some(ctx) = self.streams.get_mut(&stream) {
                     ctx.body_dropped = true;
                     ctx.body = None;
                     let n = std::mem::take(&mut ctx.unreleased);
                     self.conn.release_capacity(stream, n);
+                }
+                if server {
+                    self.after_send(stream);
                 }
                 // A client that drops a response body mid-stream cancels it — unless all of it
                 // has arrived (content-length reached, END_STREAM still in flight): then there
@@ -1126,14 +1199,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
-    /// After our side of a stream ended: if the peer is still sending a body nobody reads,
-    /// ask it to stop without error (RFC 9113 §8.1); forget streams that are fully closed.
+    /// After our side of a stream ended: a body nobody reads is left to the engine, which
+    /// drops it and asks the peer to stop only past a bound (`Connection::discard_incoming`);
+    /// forget streams that are fully closed.
     fn after_send(&mut self, stream: StreamId) {
         match self.conn.stream_state(stream) {
             StreamState::HalfClosedLocal
                 if self.streams.get(&stream).is_some_and(|c| c.body_dropped) =>
             {
-                self.conn.reset(stream, ErrorCode::NO_ERROR);
+                self.conn.discard_incoming(stream);
                 self.forget(stream);
             }
             StreamState::Closed => self.forget(stream),
