@@ -85,16 +85,6 @@ fn nghttp_verbose_over_h2c() {
     );
 }
 
-fn write_cert(dir: &Path) -> (String, String) {
-    let cert =
-        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let c = dir.join("cert.pem");
-    let k = dir.join("key.pem");
-    std::fs::write(&c, cert.cert.pem()).unwrap();
-    std::fs::write(&k, cert.signing_key.serialize_pem()).unwrap();
-    (c.display().to_string(), k.display().to_string())
-}
-
 #[test]
 fn nghttp_and_curl_over_tls_with_alpn_h2() {
     let dir = std::env::temp_dir().join(format!("h2kit-tls-{}", std::process::id()));

@@ -78,6 +78,18 @@ pub fn peer(program: &str, args: &[&str]) -> Output {
     out
 }
 
+/// A self-signed certificate for localhost and 127.0.0.1 and its key, written as PEM files
+/// into `dir`: (certificate path, key path).
+pub fn write_cert(dir: &std::path::Path) -> (String, String) {
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let c = dir.join("cert.pem");
+    let k = dir.join("key.pem");
+    std::fs::write(&c, cert.cert.pem()).unwrap();
+    std::fs::write(&k, cert.signing_key.serialize_pem()).unwrap();
+    (c.display().to_string(), k.display().to_string())
+}
+
 pub fn text(out: &Output) -> String {
     format!(
         "{}{}",
