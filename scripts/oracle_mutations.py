@@ -146,8 +146,8 @@ MUTATIONS = [
     (
         "a closed stream's memory expires by its first closing, not its last",
         "mod.rs",
-        "if self.ended.get(&id).is_some_and(|(_, t)| *t == at) {",
-        "if self.ended.contains_key(&id) {",
+        "if e.get().1 == seq {",
+        "if true {",
     ),
     (
         "a reset is sent on a stream that is already closed",

@@ -110,9 +110,10 @@ enum Ended {
     Finished,
 }
 
-/// How each remembered stream ended, and since when (the entry of `ended_queue` that expires
-/// it carries the same instant; older entries for the stream are stale).
-type EndedMap = HashMap<StreamId, (Ended, Instant), BuildHasherDefault<IdHasher>>;
+/// How each remembered stream ended, and the number of the `ended_queue` entry that expires
+/// it (older entries for the stream are stale). A number rather than the entry's instant: the
+/// map is touched for every stream a server finishes, and 4 bytes keep its entries small.
+type EndedMap = HashMap<StreamId, (Ended, u32), BuildHasherDefault<IdHasher>>;
 
 pub struct Connection {
     role: Role,
@@ -152,7 +153,10 @@ pub struct Connection {
     guard: guard::Guard,
     /// How recently closed streams ended, remembered for `reset_retention` (bounded count).
     ended: EndedMap,
-    ended_queue: VecDeque<(StreamId, Instant)>,
+    /// (stream, entry number, when it was remembered), oldest first.
+    ended_queue: VecDeque<(StreamId, u32, Instant)>,
+    /// The number of the next `ended_queue` entry.
+    ended_seq: u32,
     /// Streams whose incoming message is discarded and whose local side has ended, with the
     /// instant by which the peer must end its side (`drain_timeout`); in deadline order.
     draining: VecDeque<(StreamId, Instant)>,
@@ -222,6 +226,7 @@ impl Connection {
             guard: guard::Guard::new(config.flood, now),
             ended: EndedMap::default(),
             ended_queue: VecDeque::new(),
+            ended_seq: 0,
             draining: VecDeque::new(),
             next_ping: 1,
             pings_in_flight: Vec::new(),
@@ -335,7 +340,7 @@ impl Connection {
         let reset = self
             .ended_queue
             .front()
-            .map(|(_, t)| *t + self.config.reset_retention);
+            .map(|(_, _, t)| *t + self.config.reset_retention);
         let drain = self.draining.front().map(|(_, t)| *t);
         [settings, reset, drain].into_iter().flatten().min()
     }
@@ -355,12 +360,12 @@ impl Connection {
             }
         }
         let keep = self.config.reset_retention;
-        while let Some(&(id, t)) = self.ended_queue.front() {
+        while let Some(&(id, seq, t)) = self.ended_queue.front() {
             if t + keep > now {
                 break;
             }
             self.ended_queue.pop_front();
-            self.forget_ended(id, t);
+            self.forget_ended(id, seq);
         }
         if self.error.is_none() {
             if let Some((_, t)) = self.pending_settings.front() {
@@ -532,14 +537,15 @@ impl Connection {
         }
         // Remembered anew (a closed stream answered with our RST_STREAM): the memory runs
         // from now, and the earlier queue entry no longer expires it.
-        let at = self.last_instant;
-        self.ended.insert(id, (how, at));
+        let seq = self.ended_seq;
+        self.ended_seq = seq.wrapping_add(1);
+        self.ended.insert(id, (how, seq));
         if self.ended_queue.len() >= self.config.max_reset_retained {
-            if let Some((old, t)) = self.ended_queue.pop_front() {
-                self.forget_ended(old, t);
+            if let Some((old, old_seq, _)) = self.ended_queue.pop_front() {
+                self.forget_ended(old, old_seq);
             }
         }
-        self.ended_queue.push_back((id, at));
+        self.ended_queue.push_back((id, seq, self.last_instant));
     }
 
     /// How a stream ended, if remembered.
@@ -547,10 +553,13 @@ impl Connection {
         self.ended.get(&id).map(|(how, _)| *how)
     }
 
-    /// Expires the memory of `id` that began at `at` (not a newer one).
-    fn forget_ended(&mut self, id: StreamId, at: Instant) {
-        if self.ended.get(&id).is_some_and(|(_, t)| *t == at) {
-            self.ended.remove(&id);
+    /// Expires the memory of `id` that queue entry `seq` made (not a newer one).
+    fn forget_ended(&mut self, id: StreamId, seq: u32) {
+        use std::collections::hash_map::Entry;
+        if let Entry::Occupied(e) = self.ended.entry(id) {
+            if e.get().1 == seq {
+                e.remove();
+            }
         }
     }
 
