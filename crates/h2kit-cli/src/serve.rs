@@ -55,6 +55,12 @@ pub struct Args {
     /// its window at zero (0 turns it off).
     #[arg(long, default_value = "30s", value_parser = duration::parse)]
     send_stall_timeout: Duration,
+    /// A request body the handler does not read, once the response is complete: how long the
+    /// client may go on sending it (within the stream window it has left) before the stream
+    /// is reset with NO_ERROR (RFC 9113 §8.1). Until then the client's frames on the stream
+    /// get the answers the RFC requires, whenever the handler answered.
+    #[arg(long, default_value = "5s", value_parser = duration::parse)]
+    drain_timeout: Duration,
     /// After a connection is ended for a flood, refuse new connections from its address for
     /// this long, doubling per strike up to a minute (0 turns it off).
     #[arg(long, default_value = "1s", value_parser = duration::parse)]
@@ -112,6 +118,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 connection_window: args.connection_window,
                 max_frame_size: args.max_frame_size,
                 max_header_list_size: args.max_header_list_size,
+                drain_timeout: args.drain_timeout,
                 ..Default::default()
             },
             handshake_timeout: args.handshake_timeout,

@@ -408,3 +408,51 @@ fn the_answers_are_the_same_in_every_run() {
     );
     check(&first);
 }
+
+/// `--drain-timeout`: a client that, once the response is complete, neither ends its body nor
+/// uses up its window is told to stop with RST_STREAM(NO_ERROR) when the timeout expires, and
+/// not before; its frames until then still get the RFC's answers.
+#[test]
+fn an_unfinished_body_is_reset_with_no_error_when_the_drain_timeout_expires() {
+    let served = Served::start(&["--h2c", "--drain-timeout", "400ms"]);
+    let mut conn = Conn::client(connect(served.addr, None)).unwrap();
+    let request = wire::headers(
+        1,
+        &[
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":authority", "localhost"),
+            (":path", "/"),
+        ],
+        false,
+    );
+    conn.send(&request).unwrap();
+    let mut seen = Vec::new();
+    let mut ended = None;
+    while ended.is_none() {
+        let f = conn.recv().unwrap().expect("the response");
+        if f.stream == 1 {
+            seen.push(f.to_string());
+            if f.end_stream() {
+                ended = Some(std::time::Instant::now());
+            }
+        }
+    }
+    conn.send(&wire::data(1, b"more of the body", false)).unwrap();
+    let reset = loop {
+        let f = conn.recv().unwrap().expect("the reset");
+        if f.stream == 1 && f.kind != wire::kind::WINDOW_UPDATE {
+            seen.push(f.to_string());
+            break std::time::Instant::now();
+        }
+    };
+    let waited = reset - ended.unwrap();
+    assert_eq!(
+        seen,
+        ["HEADERS(1)", "DATA(1, END_STREAM)", "RST_STREAM(1, NO_ERROR)"]
+    );
+    assert!(
+        waited >= Duration::from_millis(350),
+        "reset after {waited:?}, before the drain timeout"
+    );
+}

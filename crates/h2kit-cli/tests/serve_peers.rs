@@ -241,7 +241,7 @@ fn bad_input_is_one_clear_line_and_exit_2() {
     let (code, err) = run(&["serve", "--idle-timeout", "soon"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("--idle-timeout"), "{err}");
-    for flag in ["--send-stall-timeout", "--flood-penalty"] {
+    for flag in ["--send-stall-timeout", "--flood-penalty", "--drain-timeout"] {
         let (code, err) = run(&["serve", flag, "forever"]);
         assert_eq!(code, Some(2));
         assert!(err.contains(flag) && err.lines().count() == 1, "{err}");
