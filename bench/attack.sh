@@ -16,6 +16,7 @@
 # The server's CPU (share of its core) during each run is shown too.
 #
 # Usage: bench/attack.sh        (REPS=5, SECS=4; needs nghttp2-client)
+#        H2KIT=/path/to/other/h2kit bench/attack.sh   (the server from another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-5}
@@ -27,7 +28,8 @@ RAW="$OUT/attack-raw.txt"
 
 cargo build --release -q -p h2kit-cli
 cargo build --release -q -p h2kit --example attacker
-taskset -c 1 target/release/h2kit serve --listen 127.0.0.1:18281 --log error > /dev/null &
+H2KIT=${H2KIT:-target/release/h2kit}
+taskset -c 1 "$H2KIT" serve --listen 127.0.0.1:18281 --log error > /dev/null &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 sleep 1
