@@ -53,16 +53,20 @@ const COMMAND_BATCH: usize = 512;
 /// peer still sends, so that our GOAWAY reaches it (see `Linger`).
 const LINGER_TIME: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 1 << 20;
+/// For a connection ended for a flood, enough for a bursty but benign peer's frames in flight:
+/// an attacker that keeps writing gets no megabyte of reading for free.
+const LINGER_BYTES_AFTER_FLOOD: usize = 64 << 10;
 
 /// A connection we ended, waiting for the peer to close its side. Closing a socket with unread
 /// input makes the kernel answer with a TCP RST, and a peer that receives it may discard the
 /// GOAWAY it had not read yet — the one frame that says why the connection ended, or which of
 /// its requests were not processed. So the write side is shut (FIN, or TLS close_notify) and
 /// the peer's bytes are read and dropped until it closes, for at most `LINGER_TIME` and
-/// `LINGER_BYTES`.
+/// `LINGER_BYTES` (`LINGER_BYTES_AFTER_FLOOD` after a flood).
 struct Linger {
     until: Instant,
     discarded: usize,
+    max_bytes: usize,
     shut: bool,
 }
 
@@ -518,9 +522,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             }
         }
         if self.io_error.is_none() && !self.read_closed && self.conn.is_closed() {
+            let max_bytes = if self.conn.stats().flood.is_some() {
+                LINGER_BYTES_AFTER_FLOOD
+            } else {
+                LINGER_BYTES
+            };
             self.lingering = Some(Linger {
                 until: Instant::now() + LINGER_TIME,
                 discarded: 0,
+                max_bytes,
                 shut: false,
             });
             return self.poll_linger(cx);
@@ -545,7 +555,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(()),
                 Poll::Ready(Ok(n)) => {
                     linger.discarded += n;
-                    if linger.discarded > LINGER_BYTES {
+                    if linger.discarded > linger.max_bytes {
                         return Poll::Ready(());
                     }
                 }
