@@ -194,7 +194,7 @@ impl Servers {
 }
 
 /// Every case × handler × order × transport, once: (label, expected, what happened).
-fn run_all(servers: &Servers) -> Vec<(String, Vec<String>, Vec<String>)> {
+fn run_all(servers: &Servers) -> Vec<wire::Exchange> {
     let mut results = Vec::new();
     for tls in [false, true] {
         for handler in [Handler::Inline, Handler::Spawned, Handler::Delayed] {
@@ -369,19 +369,10 @@ fn exchange(
     }
 }
 
-fn check(results: &[(String, Vec<String>, Vec<String>)]) {
-    let failures: Vec<String> = results
-        .iter()
-        .filter(|(_, want, got)| want != got)
-        .map(|(label, want, got)| format!("{label}\n    want {want:?}\n    got  {got:?}"))
-        .collect();
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
-}
-
 #[test]
 fn each_case_gets_the_rfc_answer_in_every_way_and_order() {
     let servers = Servers::start("once");
-    check(&run_all(&servers));
+    wire::assert_expected(&run_all(&servers));
 }
 
 /// The conformance run of CI: everything 20 times in one process, against the same servers;
@@ -389,24 +380,7 @@ fn each_case_gets_the_rfc_answer_in_every_way_and_order() {
 #[test]
 fn the_answers_are_the_same_in_every_run() {
     let servers = Servers::start("repeated");
-    let first = run_all(&servers);
-    let mut differences = Vec::new();
-    for run in 2..=20 {
-        let again = run_all(&servers);
-        for ((label, _, a), (_, _, b)) in first.iter().zip(&again) {
-            if a != b {
-                differences.push(format!(
-                    "run {run}, {label}:\n    run 1 {a:?}\n    now   {b:?}"
-                ));
-            }
-        }
-    }
-    assert!(
-        differences.is_empty(),
-        "answers differ between runs:\n{}",
-        differences.join("\n")
-    );
-    check(&first);
+    wire::assert_same_in_every_run(20, || run_all(&servers));
 }
 
 /// `--drain-timeout`: a client that, once the response is complete, neither ends its body nor
@@ -438,7 +412,8 @@ fn an_unfinished_body_is_reset_with_no_error_when_the_drain_timeout_expires() {
             }
         }
     }
-    conn.send(&wire::data(1, b"more of the body", false)).unwrap();
+    conn.send(&wire::data(1, b"more of the body", false))
+        .unwrap();
     let reset = loop {
         let f = conn.recv().unwrap().expect("the reset");
         if f.stream == 1 && f.kind != wire::kind::WINDOW_UPDATE {
@@ -449,7 +424,11 @@ fn an_unfinished_body_is_reset_with_no_error_when_the_drain_timeout_expires() {
     let waited = reset - ended.unwrap();
     assert_eq!(
         seen,
-        ["HEADERS(1)", "DATA(1, END_STREAM)", "RST_STREAM(1, NO_ERROR)"]
+        [
+            "HEADERS(1)",
+            "DATA(1, END_STREAM)",
+            "RST_STREAM(1, NO_ERROR)"
+        ]
     );
     assert!(
         waited >= Duration::from_millis(350),

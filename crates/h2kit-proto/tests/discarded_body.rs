@@ -8,22 +8,15 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::peer::{data, Peer};
-use h2kit_proto::frame::{self, Frame as Wire};
+use common::peer::{data, ok_response, with_stream_window, Peer};
+use h2kit_proto::frame::Frame as Wire;
 use h2kit_proto::{Config, ErrorCode, StreamId};
 
 /// Our stream window in these tests (the client has acknowledged it).
 const WINDOW: usize = 1000;
 
 fn config() -> Config {
-    Config {
-        initial_stream_window: WINDOW as u32,
-        ..Config::default()
-    }
-}
-
-fn ok_response() -> http::response::Parts {
-    http::Response::new(()).into_parts().0
+    with_stream_window(WINDOW as u32)
 }
 
 /// A POST whose body has not ended, on stream 1: (the peer, the stream).
@@ -176,21 +169,7 @@ fn a_discarded_body_keeps_its_window_while_our_side_still_sends() {
 #[test]
 fn a_graceful_shutdown_does_not_wait_for_a_discarded_body() {
     let (mut p, s) = answered_without_reading();
-    p.conn.graceful_shutdown(p.now);
-    let ping = p
-        .output()
-        .into_iter()
-        .find_map(|f| match f {
-            Wire::Ping(ping) if !ping.ack => Some(ping.payload),
-            _ => None,
-        })
-        .unwrap();
-    p.send(&[Wire::Ping(frame::Ping {
-        ack: true,
-        payload: ping,
-    })])
-    .unwrap();
-    let out = p.output();
+    let out = p.shut_down_gracefully();
     assert!(
         matches!(out.as_slice(), [Wire::GoAway(g), Wire::RstStream(r)]
             if g.code == ErrorCode::NO_ERROR && g.last_stream_id == StreamId(s)

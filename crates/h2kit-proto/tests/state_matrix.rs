@@ -25,7 +25,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::peer::{data, rst, window_update, Peer};
+use common::peer::{data, ok_response, rst, window_update, with_stream_window, Peer};
 use h2kit_proto::frame::{self, Frame as Wire, Settings};
 use h2kit_proto::{Config, ErrorCode, Event, StreamId};
 
@@ -487,14 +487,7 @@ const ALL_FRAMES: [Frame; 15] = [
 ];
 
 fn config() -> Config {
-    Config {
-        initial_stream_window: WINDOW as u32,
-        ..Config::default()
-    }
-}
-
-fn ok_response() -> http::response::Parts {
-    http::Response::new(()).into_parts().0
+    with_stream_window(WINDOW as u32)
 }
 
 fn post_head() -> http::request::Parts {
@@ -588,22 +581,8 @@ fn setup_server(state: State) -> (Peer, u32) {
             p.send(&[rst(s, ErrorCode::CANCEL)]).unwrap();
         }
         BeyondGoaway => {
-            p.conn.graceful_shutdown(p.now);
-            let ping = p
-                .output()
-                .into_iter()
-                .find_map(|f| match f {
-                    Wire::Ping(ping) if !ping.ack => Some(ping.payload),
-                    _ => None,
-                })
-                .expect("a graceful shutdown PINGs");
-            let ack = Wire::Ping(frame::Ping {
-                ack: true,
-                payload: ping,
-            });
-            p.send(&[ack]).unwrap();
-            assert!(p
-                .output()
+            let out = p.shut_down_gracefully();
+            assert!(out
                 .iter()
                 .any(|f| matches!(f, Wire::GoAway(g) if g.last_stream_id == StreamId(0))));
             // A request crossing the final GOAWAY: not processed.

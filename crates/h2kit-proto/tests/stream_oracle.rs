@@ -14,7 +14,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::peer::{data, rst, window_update, Peer};
+use common::peer::{data, ok_response, rst, window_update, with_stream_window, Peer};
 use h2kit_proto::frame::{self, Frame as Wire, Settings};
 use h2kit_proto::{Config, ErrorCode, Event, StreamId};
 use proptest::prelude::*;
@@ -26,10 +26,7 @@ const PEER_WINDOW: i64 = 65_535;
 const MAX_WINDOW: i64 = (1 << 31) - 1;
 
 fn config() -> Config {
-    Config {
-        initial_stream_window: OUR_WINDOW as u32,
-        ..Config::default()
-    }
+    with_stream_window(OUR_WINDOW as u32)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +104,18 @@ struct Answer {
     goaway: Option<ErrorCode>,
     /// The application got an event about the stream.
     delivered: bool,
+}
+
+impl Answer {
+    /// Accepted, and nothing done yet.
+    fn quiet() -> Answer {
+        Answer {
+            accepted: true,
+            frames: Vec::new(),
+            goaway: None,
+            delivered: false,
+        }
+    }
 }
 
 /// The reference model of one stream.
@@ -232,12 +241,7 @@ impl Model {
 
     /// The peer's frame: what the engine must answer.
     fn peer(&mut self, step: &Step) -> Answer {
-        let mut a = Answer {
-            accepted: true,
-            frames: Vec::new(),
-            goaway: None,
-            delivered: false,
-        };
+        let mut a = Answer::quiet();
         use ErrorCode as E;
         // Frames whose answer does not depend on the stream's state.
         match step {
@@ -357,12 +361,7 @@ impl Model {
 
     /// Our command: whether it is accepted, and what goes on the wire.
     fn ours(&mut self, step: &Step) -> Answer {
-        let mut a = Answer {
-            accepted: true,
-            frames: Vec::new(),
-            goaway: None,
-            delivered: false,
-        };
+        let mut a = Answer::quiet();
         match step {
             Step::Respond { end } => {
                 if self.role != Role::Server || !self.send_open() || self.our_head {
@@ -473,8 +472,7 @@ impl Engine {
                 }))
             }
             Step::Respond { end } => {
-                let res = http::Response::new(()).into_parts().0;
-                accepted = p.conn.send_response(id, &res, *end).is_ok();
+                accepted = p.conn.send_response(id, &ok_response(), *end).is_ok();
                 None
             }
             Step::Send { len, end } => {
@@ -509,9 +507,7 @@ impl Engine {
         }
         let mut answer = Answer {
             accepted,
-            frames: Vec::new(),
-            goaway: None,
-            delivered: false,
+            ..Answer::quiet()
         };
         for f in p.output() {
             match f {

@@ -328,6 +328,41 @@ impl<S: Read + Write> Conn<S> {
     }
 }
 
+/// One exchange of a conformance run: its label, the frames expected, the frames seen.
+pub type Exchange = (String, Vec<String>, Vec<String>);
+
+/// Fails, listing every exchange of `run` that did not see what it expected.
+pub fn assert_expected(run: &[Exchange]) {
+    let failures: Vec<String> = run
+        .iter()
+        .filter(|(_, want, got)| want != got)
+        .map(|(label, want, got)| format!("{label}\n    want {want:?}\n    got  {got:?}"))
+        .collect();
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// Runs `run` `times` times; fails on any exchange that saw something else in a later run than
+/// in the first (the answers must not depend on timing), then as [`assert_expected`].
+pub fn assert_same_in_every_run(times: usize, mut run: impl FnMut() -> Vec<Exchange>) {
+    let first = run();
+    let mut differences = Vec::new();
+    for n in 2..=times {
+        for ((label, _, a), (_, _, b)) in first.iter().zip(run()) {
+            if *a != b {
+                differences.push(format!(
+                    "run {n}, {label}:\n    run 1 {a:?}\n    now   {b:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "answers differ between runs:\n{}",
+        differences.join("\n")
+    );
+    assert_expected(&first);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -295,7 +295,7 @@ fn expected(case: &Case, ending: Ending) -> Transcript {
 }
 
 /// Every case, ending and order once: (label, expected, seen).
-fn run_all() -> Vec<(String, Transcript, Transcript)> {
+fn run_all() -> Vec<wire::Exchange> {
     let mut results = Vec::new();
     for case in CASES {
         for (ending, order) in [
@@ -314,39 +314,14 @@ fn run_all() -> Vec<(String, Transcript, Transcript)> {
     results
 }
 
-fn check(results: &[(String, Transcript, Transcript)]) {
-    let failures: Vec<String> = results
-        .iter()
-        .filter(|(_, want, got)| want != got)
-        .map(|(label, want, got)| format!("{label}\n    want {want:?}\n    got  {got:?}"))
-        .collect();
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
-}
-
 #[test]
 fn each_case_gets_the_rfc_answer_in_every_order() {
-    check(&run_all());
+    wire::assert_expected(&run_all());
 }
 
 #[test]
 fn the_answers_are_the_same_in_every_run() {
-    let first = run_all();
-    let mut differences = Vec::new();
-    for run in 2..=20 {
-        for ((label, _, a), (_, _, b)) in first.iter().zip(run_all()) {
-            if *a != b {
-                differences.push(format!(
-                    "run {run}, {label}:\n    run 1 {a:?}\n    now   {b:?}"
-                ));
-            }
-        }
-    }
-    assert!(
-        differences.is_empty(),
-        "answers differ between runs:\n{}",
-        differences.join("\n")
-    );
-    check(&first);
+    wire::assert_same_in_every_run(20, run_all);
 }
 
 /// RFC 9113 §8.1: a server may answer before the request body has been sent, then ask the

@@ -136,6 +136,23 @@ impl Peer {
         out
     }
 
+    /// Starts a graceful shutdown (§6.8) and acknowledges its PING, as a peer does: returns
+    /// what the connection wrote then (the final GOAWAY, and whatever it implies).
+    pub fn shut_down_gracefully(&mut self) -> Vec<Frame> {
+        self.conn.graceful_shutdown(self.now);
+        let payload = self
+            .output()
+            .into_iter()
+            .find_map(|f| match f {
+                Frame::Ping(p) if !p.ack => Some(p.payload),
+                _ => None,
+            })
+            .expect("a graceful shutdown PINGs");
+        self.send(&[Frame::Ping(Ping { ack: true, payload })])
+            .unwrap();
+        self.output()
+    }
+
     /// Asserts the connection answered with GOAWAY(code) and failed.
     pub fn expect_goaway(&mut self, code: ErrorCode) {
         let out = self.output();
@@ -211,4 +228,18 @@ pub fn get_head() -> http::request::Parts {
         .unwrap()
         .into_parts()
         .0
+}
+
+/// A 200 response head with no fields.
+pub fn ok_response() -> http::response::Parts {
+    http::Response::new(()).into_parts().0
+}
+
+/// The default configuration with a small stream window (the peers of these tests acknowledge
+/// it), so that DATA beyond it is easy to send.
+pub fn with_stream_window(window: u32) -> Config {
+    Config {
+        initial_stream_window: window,
+        ..Config::default()
+    }
 }
