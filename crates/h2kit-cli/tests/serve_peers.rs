@@ -53,6 +53,47 @@ fn curl_get_and_post_with_prior_knowledge() {
     assert!(out.stdout.iter().all(|b| *b == b'z'));
 }
 
+/// An upload to a handler that answers without reading it (`/` ignores the body): the body
+/// still fits the stream window, so the server lets it finish and resets nothing. curl 7.88
+/// fails such a transfer (exit 92, "stream was not closed cleanly") when the server resets the
+/// stream with NO_ERROR after its response, as h2kit did at once before; and it hangs after
+/// its last DATA until some frame arrives when the response came while its upload waited for
+/// a window (h2kit returns the discarded body's connection credit at its end). nghttp agrees.
+#[test]
+fn an_upload_the_handler_does_not_read_ends_cleanly_for_curl_and_nghttp() {
+    let s = Served::start(&["--h2c"]);
+    let file = std::env::temp_dir().join(format!("h2kit-unread-{}", std::process::id()));
+    std::fs::write(&file, vec![b'u'; 100_000]).unwrap();
+    let upload = format!("@{}", file.display());
+    let out = peer(
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "10",
+            "--http2-prior-knowledge",
+            "--data-binary",
+            &upload,
+            "-w",
+            "%{http_code}",
+            &s.url("/"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello from h2kit\n200"
+    );
+    let out = peer(
+        "nghttp",
+        &["-v", "-d", &file.display().to_string(), &s.url("/")],
+    );
+    std::fs::remove_file(&file).ok();
+    let trace = text(&out);
+    assert!(out.status.success(), "{trace}");
+    assert!(!trace.contains("RST_STREAM"), "{trace}");
+}
+
 #[test]
 fn curl_http1_request_gets_an_http1_answer() {
     let s = Served::start(&[]);

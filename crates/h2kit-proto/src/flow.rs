@@ -107,6 +107,18 @@ impl RecvWindow {
         Some(inc as u32)
     }
 
+    /// Returns everything consumed and not yet returned, however little: the increment to
+    /// advertise now, if any.
+    pub fn release_all(&mut self) -> Option<u32> {
+        let inc = self.unreleased.min(MAX_WINDOW_SIZE as i64 - self.window);
+        if inc <= 0 {
+            return None;
+        }
+        self.window += inc;
+        self.unreleased -= inc;
+        Some(inc as u32)
+    }
+
     /// Raise the window to `target` at once (the connection window after the preface): returns
     /// the increment to advertise.
     pub fn grow_to_target(&mut self) -> Option<u32> {
@@ -159,6 +171,16 @@ mod tests {
         assert_eq!(w.release(100), Some(500));
         assert_eq!(w.window(), 1000);
         assert_eq!(w.recv(1000), Ok(()));
+    }
+
+    #[test]
+    fn recv_window_returns_a_remainder_below_the_batch_on_request() {
+        let mut w = RecvWindow::new(1000, 1000);
+        w.recv(300).unwrap();
+        assert_eq!(w.release(300), None, "below half the window: batched");
+        assert_eq!(w.release_all(), Some(300));
+        assert_eq!(w.release_all(), None, "nothing left to return");
+        assert_eq!(w.window(), 1000);
     }
 
     #[test]

@@ -78,7 +78,10 @@ fn a_discarded_body_is_reset_with_no_error_once_its_window_is_used_up() {
 }
 
 /// A body known complete by its content-length needs no window for its END_STREAM (an empty
-/// DATA frame): no reset while it is on its way, and the stream then closes normally.
+/// DATA frame): no reset while it is on its way, and the stream then closes normally. Its
+/// connection credit then comes back whole, below the batching threshold or not: nothing else
+/// will use it, and some clients (curl 7.88) only notice their upload is over when a frame
+/// arrives after it.
 #[test]
 fn a_discarded_body_that_arrived_whole_is_left_to_end_its_stream() {
     let mut p = Peer::server(config());
@@ -102,7 +105,11 @@ fn a_discarded_body_that_arrived_whole_is_left_to_end_its_stream() {
     p.send(&[data(1, WINDOW, false)]).unwrap();
     p.expect_silence();
     p.send(&[data(1, 0, true)]).unwrap();
-    p.expect_silence();
+    let out = p.output();
+    assert!(
+        matches!(out.as_slice(), [Wire::WindowUpdate(w)] if w.stream_id.is_zero() && w.increment == WINDOW as u32),
+        "{out:?}"
+    );
     assert_eq!(p.conn.active_streams(), (0, 0));
 }
 

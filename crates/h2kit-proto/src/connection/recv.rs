@@ -559,7 +559,16 @@ impl Connection {
         if stream.discard {
             // Checked like any other DATA; nobody reads it (see `drain`).
             let ours_ended = stream.send_closed;
-            if ours_ended || d.end_stream {
+            if d.end_stream {
+                // The whole discarded message is in: its connection credit goes back now, not
+                // when later DATA completes a batch. Nothing else may follow on this stream,
+                // and some clients (curl 7.88) only notice that their upload is over when a
+                // frame arrives after it.
+                let _ = self.conn_recv.release(flow);
+                if let Some(inc) = self.conn_recv.release_all() {
+                    self.write_window_update(StreamId(0), inc);
+                }
+            } else if ours_ended {
                 self.release_connection(flow);
             } else {
                 self.release_capacity(id, flow as usize);
