@@ -185,3 +185,26 @@ fn a_graceful_shutdown_does_not_wait_for_a_discarded_body() {
     );
     assert!(p.conn.is_closed());
 }
+
+/// Bytes the application read before it stopped reading, released once the response is
+/// complete, reopen no stream window: what the peer may still send stays what it had left.
+#[test]
+fn bytes_read_before_the_discard_reopen_no_window_once_the_response_is_complete() {
+    let mut p = Peer::server(config());
+    let s = upload(&mut p);
+    p.send(&[data(s, 600, false)]).unwrap();
+    p.conn
+        .send_response(StreamId(s), &ok_response(), true)
+        .unwrap();
+    p.conn.discard_incoming(StreamId(s));
+    p.output();
+    p.conn.release_capacity(StreamId(s), 600);
+    let out = p.output();
+    assert!(
+        !out.iter()
+            .any(|f| matches!(f, Wire::WindowUpdate(w) if w.stream_id == StreamId(s))),
+        "{out:?}"
+    );
+    p.send(&[data(s, WINDOW - 600, false)]).unwrap();
+    p.expect_rst(s, ErrorCode::NO_ERROR);
+}
