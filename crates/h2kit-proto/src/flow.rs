@@ -98,13 +98,7 @@ impl RecvWindow {
         if self.unreleased < (self.target / 2).max(1) {
             return None;
         }
-        let inc = self.unreleased.min(MAX_WINDOW_SIZE as i64 - self.window);
-        if inc <= 0 {
-            return None;
-        }
-        self.window += inc;
-        self.unreleased -= inc;
-        Some(inc as u32)
+        self.release_all()
     }
 
     /// Returns everything consumed and not yet returned, however little: the increment to
