@@ -15,12 +15,12 @@ from pathlib import Path
 
 SRC = Path("crates/h2kit-proto/src/connection")
 
-# (name, file, edits): each edit is (text, replacement), or the pair itself for a single
-# one; every text must occur exactly once.
+# (name, file, text, replacement), or (name, [(file, text, replacement), ...]) for a rule that
+# lives in several places; every text must occur exactly once in its file.
 MUTATIONS = [
     (
         "a stream closed by END_STREAM both ways answers with a connection error (RFC 7540)",
-        "recv.rs",
+        "closed.rs",
         """            Some(Ended::Finished) => Err(Error::stream(
                 id,
                 ErrorCode::STREAM_CLOSED,""",
@@ -29,9 +29,9 @@ MUTATIONS = [
     ),
     (
         "frames after our own RST_STREAM are answered instead of dropped",
-        "recv.rs",
         [
             (
+                "closed.rs",
                 """            Some(Ended::ResetByUs) => {
                 self.stats.frames_ignored += 1;
                 Ok(())
@@ -43,6 +43,7 @@ MUTATIONS = [
             )),""",
             ),
             (
+                "recv.rs",
                 "} else if self.ended(id) != Some(Ended::ResetByUs) {",
                 "} else if true {",
             ),
@@ -50,7 +51,7 @@ MUTATIONS = [
     ),
     (
         "frames after the peer's RST_STREAM are dropped",
-        "recv.rs",
+        "closed.rs",
         """            Some(Ended::ResetByPeer) => Err(Error::stream(
                 id,
                 ErrorCode::STREAM_CLOSED,
@@ -146,7 +147,7 @@ MUTATIONS = [
     ),
     (
         "a closed stream's memory expires by its first closing, not its last",
-        "mod.rs",
+        "closed.rs",
         "if e.get().1 == seq {",
         "if true {",
     ),
@@ -180,26 +181,27 @@ def caught(test):
 
 def main():
     survivors = 0
-    for name, file, *edits in MUTATIONS:
-        edits = edits[0] if len(edits) == 1 else [tuple(edits)]
-        path = SRC / file
-        original = path.read_text()
-        mutated = original
-        for text, replacement in edits:
-            if mutated.count(text) != 1:
+    for name, *rest in MUTATIONS:
+        edits = rest[0] if len(rest) == 1 else [tuple(rest)]
+        originals = {file: (SRC / file).read_text() for file, _, _ in edits}
+        mutated = dict(originals)
+        missing = None
+        for file, text, replacement in edits:
+            if mutated[file].count(text) != 1:
+                missing = file
                 break
-            mutated = mutated.replace(text, replacement)
-        else:
-            text = None
-        if text is not None:
-            print(f"SKIPPED (text not found once in {file}): {name}")
+            mutated[file] = mutated[file].replace(text, replacement)
+        if missing:
+            print(f"SKIPPED (text not found once in {missing}): {name}")
             survivors += 1
             continue
         try:
-            path.write_text(mutated)
+            for file, text in mutated.items():
+                (SRC / file).write_text(text)
             by = [t for t in TESTS if caught(t)]
         finally:
-            path.write_text(original)
+            for file, text in originals.items():
+                (SRC / file).write_text(text)
         print(f"{'caught by ' + ', '.join(by) if by else 'SURVIVED'}: {name}")
         survivors += not by
     sys.exit(1 if survivors else 0)

@@ -7,6 +7,7 @@
 //! — above all, a stream no longer counting against the concurrency limit — happens in that
 //! same call. The driver owns the socket and only moves bytes.
 
+mod closed;
 mod config;
 mod drain;
 mod events;
@@ -14,6 +15,7 @@ mod guard;
 mod memo;
 mod recv;
 mod send;
+mod settings;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasherDefault;
@@ -524,43 +526,6 @@ impl Connection {
             stream_id: id,
             increment,
         }));
-    }
-
-    /// Remembers how a stream ended, so that late frames on it are judged by §5.1: for
-    /// `reset_retention`, at most `max_reset_retained` streams (oldest forgotten first).
-    fn remember(&mut self, id: StreamId, how: Ended) {
-        // A stream we opened that ended normally needs no entry: any of our own identifiers
-        // that is neither open nor remembered is treated as finished (`frame_on_closed`).
-        // That saves a map entry and its expiry for every request a client sends.
-        if self.config.max_reset_retained == 0 || (how == Ended::Finished && self.is_local(id)) {
-            return;
-        }
-        // Remembered anew (a closed stream answered with our RST_STREAM): the memory runs
-        // from now, and the earlier queue entry no longer expires it.
-        let seq = self.ended_seq;
-        self.ended_seq = seq.wrapping_add(1);
-        self.ended.insert(id, (how, seq));
-        if self.ended_queue.len() >= self.config.max_reset_retained {
-            if let Some((old, old_seq, _)) = self.ended_queue.pop_front() {
-                self.forget_ended(old, old_seq);
-            }
-        }
-        self.ended_queue.push_back((id, seq, self.last_instant));
-    }
-
-    /// How a stream ended, if remembered.
-    fn ended(&self, id: StreamId) -> Option<Ended> {
-        self.ended.get(&id).map(|(how, _)| *how)
-    }
-
-    /// Expires the memory of `id` that queue entry `seq` made (not a newer one).
-    fn forget_ended(&mut self, id: StreamId, seq: u32) {
-        use std::collections::hash_map::Entry;
-        if let Entry::Occupied(e) = self.ended.entry(id) {
-            if e.get().1 == seq {
-                e.remove();
-            }
-        }
     }
 
     /// Removes a stream that is now closed, in the same call as the frame that closed it.

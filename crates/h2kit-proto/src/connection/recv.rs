@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use super::memo::Seen;
 use super::{Connection, Ended, PendingBlock, Role, Shutdown, PREFACE};
 use crate::event::Event;
-use crate::frame::{self, Frame, Setting, Settings, StreamId};
+use crate::frame::{self, Frame, StreamId};
 use crate::message::{Head, HeadBuilder, Kind};
 use crate::stream::{RecvPhase, Stream};
 use crate::trace::{self, Direction};
@@ -16,11 +16,11 @@ use crate::{Error, ErrorCode};
 
 use super::guard::Flood as guard_kind;
 
-fn conn_err(code: ErrorCode, reason: &'static str) -> Error {
+pub(super) fn conn_err(code: ErrorCode, reason: &'static str) -> Error {
     Error::connection(code, reason)
 }
 
-const PROTOCOL: ErrorCode = ErrorCode::PROTOCOL_ERROR;
+pub(super) const PROTOCOL: ErrorCode = ErrorCode::PROTOCOL_ERROR;
 
 impl Connection {
     /// Processes everything complete in `buf` (consuming it; a partial frame stays). Events
@@ -601,50 +601,6 @@ impl Connection {
         Ok(())
     }
 
-    /// DATA or HEADERS on a stream that is closed (§5.1 "closed").
-    ///
-    /// After our own RST_STREAM the peer may not know yet: dropped (§5.1). Otherwise a stream
-    /// error STREAM_CLOSED, which §6.1 requires for DATA on any stream that is neither open nor
-    /// half-closed (local), and which is also the answer in half-closed (remote) (§5.1). RFC
-    /// 9113 allows, but no longer requires, a connection error after END_STREAM both ways;
-    /// keeping to the stream error makes the answer the same whether our own END_STREAM went
-    /// out before the frame arrived or after — a matter of timing the peer cannot see.
-    fn frame_on_closed(&mut self, id: StreamId, what: &'static str) -> Result<(), Error> {
-        match self.ended(id) {
-            Some(Ended::ResetByUs) => {
-                self.stats.frames_ignored += 1;
-                Ok(())
-            }
-            Some(Ended::ResetByPeer) => Err(Error::stream(
-                id,
-                ErrorCode::STREAM_CLOSED,
-                "frame after the peer's own RST_STREAM (RFC 9113 §5.1, §6.1)",
-            )),
-            Some(Ended::Finished) => Err(Error::stream(
-                id,
-                ErrorCode::STREAM_CLOSED,
-                "frame on a stream closed by END_STREAM (RFC 9113 §5.1, §6.1)",
-            )),
-            // One of ours that finished (those are not remembered), or a reset long forgotten.
-            None if self.is_local(id) => Err(Error::stream(
-                id,
-                ErrorCode::STREAM_CLOSED,
-                "frame on a closed stream (RFC 9113 §5.1, §6.1)",
-            )),
-            // A new header block on an identifier not above every earlier one: never opened
-            // (implicitly closed), or closed so long ago it was forgotten.
-            None if what == "HEADERS" => Err(conn_err(
-                PROTOCOL,
-                "stream identifier not above every earlier one (RFC 9113 §5.1.1)",
-            )),
-            None => Err(Error::stream(
-                id,
-                ErrorCode::STREAM_CLOSED,
-                "DATA on a closed stream (RFC 9113 §6.1)",
-            )),
-        }
-    }
-
     fn release_connection(&mut self, n: u32) {
         if let Some(inc) = self.conn_recv.release(n) {
             self.write_window_update(StreamId(0), inc);
@@ -723,100 +679,10 @@ impl Connection {
         Ok(())
     }
 
-    fn unblock(&mut self, id: StreamId) {
+    pub(super) fn unblock(&mut self, id: StreamId) {
         if let Some(s) = self.streams.get_mut(&id) {
             s.send_blocked = false;
             self.events.push(Event::SendCapacity { stream: id });
-        }
-    }
-
-    fn recv_settings(&mut self, s: Settings) -> Result<(), Error> {
-        if s.ack {
-            let Some((acked, _)) = self.pending_settings.pop_front() else {
-                return Err(conn_err(
-                    PROTOCOL,
-                    "SETTINGS ACK without SETTINGS sent (RFC 9113 §6.5.3)",
-                ));
-            };
-            self.apply_acked_settings(&acked);
-            self.events.push(Event::LocalSettingsAcked);
-            return Ok(());
-        }
-        if !self.peer_settings_received && s.get(Setting::MaxConcurrentStreams).is_none() {
-            // §6.5.2: no limit until the peer sets one; our assumption ends with its preface.
-            self.peer_max_streams = u32::MAX;
-            if self.want_streams_available && self.can_open_stream() {
-                self.want_streams_available = false;
-                self.events.push(Event::StreamsAvailable);
-            }
-        }
-        self.peer_settings_received = true;
-        for (k, v) in s.iter() {
-            match k {
-                Setting::HeaderTableSize => self.encoder.set_peer_max_table_size(v as usize),
-                Setting::EnablePush => {
-                    if self.role == Role::Client && v == 1 {
-                        return Err(conn_err(
-                            PROTOCOL,
-                            "server sent SETTINGS_ENABLE_PUSH=1 (RFC 9113 §6.5.2)",
-                        ));
-                    }
-                }
-                Setting::MaxConcurrentStreams => {
-                    let raised = v > self.peer_max_streams;
-                    self.peer_max_streams = v;
-                    if raised && self.want_streams_available && self.can_open_stream() {
-                        self.want_streams_available = false;
-                        self.events.push(Event::StreamsAvailable);
-                    }
-                }
-                Setting::InitialWindowSize => {
-                    // §6.9.2: every stream's send window moves by the difference.
-                    let delta = v as i64 - self.peer_initial_window as i64;
-                    self.peer_initial_window = v;
-                    let mut opened = Vec::new();
-                    for (id, st) in self.streams.iter_mut() {
-                        if st.send.adjust(delta).is_err() {
-                            return Err(conn_err(ErrorCode::FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE overflows a stream window (RFC 9113 §6.9.2)"));
-                        }
-                        if delta > 0 && st.send_blocked && st.send.available() > 0 {
-                            opened.push(*id);
-                        }
-                    }
-                    if self.conn_send.available() > 0 {
-                        for id in opened {
-                            self.unblock(id);
-                        }
-                    }
-                }
-                Setting::MaxFrameSize => self.peer_max_frame_size = v,
-                Setting::MaxHeaderListSize => self.peer_max_header_list_size = v,
-                Setting::EnableConnectProtocol | Setting::NoRfc7540Priorities => {}
-            }
-        }
-        self.write_frame(&Frame::Settings(Settings::ack()));
-        self.events.push(Event::RemoteSettings(s));
-        Ok(())
-    }
-
-    /// Our SETTINGS were acknowledged: now they bind (§6.5.3).
-    fn apply_acked_settings(&mut self, s: &Settings) {
-        if let Some(v) = s.get(Setting::HeaderTableSize) {
-            self.decoder.set_max_table_size(v as usize);
-        }
-        if let Some(v) = s.get(Setting::MaxHeaderListSize) {
-            self.decoder.set_max_header_list_size(v as usize);
-        }
-        if let Some(v) = s.get(Setting::MaxFrameSize) {
-            self.frames.set_max_frame_size(v);
-        }
-        if let Some(v) = s.get(Setting::MaxConcurrentStreams) {
-            self.local_max_streams = v;
-        }
-        if let Some(v) = s.get(Setting::InitialWindowSize) {
-            if v < self.local_initial_window {
-                self.apply_local_initial_window(v);
-            }
         }
     }
 

@@ -15,23 +15,29 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use h2kit_proto::stream::StreamIdMap;
-use h2kit_proto::{Connection, ErrorCode, Event, Head, StreamId, StreamState};
+use h2kit_proto::{Connection, Event, Head, StreamId, StreamState};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 use tokio_util::io::poll_read_buf;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::body::{BodyMsg, RecvBody};
+use crate::body::BodyMsg;
 use crate::server::Handler;
 use crate::stats::StatsSink;
 
 pub(crate) mod client;
+mod commands;
 mod held;
+mod linger;
 mod pump;
 pub(crate) mod reply;
+mod server;
+mod timers;
 
 use crate::Error;
+pub(crate) use commands::Command;
+use linger::Linger;
 pub(crate) use pump::{pump, send_response, PumpError};
 
 /// Stop reading from the peer while this much output is unwritten.
@@ -41,35 +47,10 @@ const MAX_OUTPUT_BACKLOG: usize = 1 << 20;
 const READ_SMALL: usize = 8192;
 const READ_LARGE: usize = 64 << 10;
 const IDLE_READ: usize = 512;
-/// Requests declaring at most this much body start their handler once the body is complete:
-/// it then runs inline in the turn that read the body, and its response joins that turn's
-/// write. (Small enough to sit within any initial window; larger bodies stream.)
-const DEFER_BODY_UP_TO: u64 = 16 << 10;
 /// A connection without streams for this long gives back idle memory.
 const COMPACT_AFTER: Duration = Duration::from_secs(1);
 /// Commands applied per turn before the loop also reads and writes (fairness).
 const COMMAND_BATCH: usize = 512;
-/// After we end a connection, how long and how much we keep reading (and discarding) what the
-/// peer still sends, so that our GOAWAY reaches it (see `Linger`).
-const LINGER_TIME: Duration = Duration::from_secs(1);
-const LINGER_BYTES: usize = 1 << 20;
-/// For a connection ended for a flood, enough for a bursty but benign peer's frames in flight:
-/// an attacker that keeps writing gets no megabyte of reading for free.
-const LINGER_BYTES_AFTER_FLOOD: usize = 64 << 10;
-
-/// A connection we ended, waiting for the peer to close its side. Closing a socket with unread
-/// input makes the kernel answer with a TCP RST, and a peer that receives it may discard the
-/// GOAWAY it had not read yet — the one frame that says why the connection ended, or which of
-/// its requests were not processed. So the write side is shut (FIN, or TLS close_notify) and
-/// the peer's bytes are read and dropped until it closes, for at most `LINGER_TIME` and
-/// `LINGER_BYTES` (`LINGER_BYTES_AFTER_FLOOD` after a flood).
-struct Linger {
-    until: Instant,
-    discarded: usize,
-    max_bytes: usize,
-    shut: bool,
-}
-
 /// The way into a connection driver.
 pub(crate) type CommandTx = crate::mailbox::QueueTx<Command>;
 
@@ -94,52 +75,6 @@ pub(crate) enum Role {
         new_handlers: Vec<(StreamId, http::Request<()>)>,
     },
     Client(Box<client::ClientState>),
-}
-
-/// Messages from handlers and bodies to the driver.
-pub(crate) enum Command {
-    /// A response head, possibly with its whole body when that is a single chunk.
-    Respond {
-        stream: StreamId,
-        /// Boxed: commands sit in channel blocks of 32 slots allocated per connection, so the
-        /// slot size (the largest variant) is memory every idle connection pays for.
-        parts: Box<http::response::Parts>,
-        body: Option<Bytes>,
-        end_stream: bool,
-    },
-    /// A body chunk. `ack` fires once the chunk is entirely in the engine (flow control
-    /// permitting), so each stream has at most one chunk waiting in the driver.
-    Data {
-        stream: StreamId,
-        data: Bytes,
-        end_stream: bool,
-        ack: oneshot::Sender<Result<(), Error>>,
-    },
-    Trailers {
-        stream: StreamId,
-        trailers: Box<http::HeaderMap>,
-    },
-    Reset {
-        stream: StreamId,
-        code: ErrorCode,
-    },
-    /// A body consumed `n` bytes: reopen the window.
-    Release {
-        stream: StreamId,
-        n: usize,
-    },
-    /// A body was dropped unread.
-    BodyDropped {
-        stream: StreamId,
-    },
-    /// Client: open a stream for a request.
-    Open(client::Open),
-    /// Client: the request was given up; end the stream if it is still open.
-    /// `timed_out`: because a deadline expired (evidence about the connection's liveness).
-    Cancel {
-        stream: StreamId,
-        timed_out: bool,
-    },
 }
 
 struct Pending {
@@ -456,38 +391,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
-    /// Resets streams whose data could not move for `send_stall_timeout` (the peer keeps its
-    /// window at zero: a slow-read attack, CVE-2019-9517). Their handlers see the reset.
-    fn reset_stalled(&mut self, now: Instant) -> bool {
-        let Some(limit) = self.config.send_stall_timeout else {
-            return false;
-        };
-        if self.stalled.is_empty() {
-            return false;
-        }
-        let expired: Vec<StreamId> = self
-            .stalled
-            .iter()
-            .filter(|(_, since)| now >= **since + limit)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in &expired {
-            self.stalled.remove(id);
-            let Some(mut ctx) = self.streams.remove(id) else {
-                continue;
-            };
-            if let Some(ack) = ctx.pending.take().and_then(|p| p.ack) {
-                let _ = ack.send(Err(Error::Protocol(ErrorCode::CANCEL)));
-            }
-            if let Some(h) = ctx.handler.take() {
-                h.abort();
-            }
-            self.conn.reset(*id, ErrorCode::CANCEL);
-            tracing::debug!(stream = id.0, "reset: no flow-control window for {limit:?}");
-        }
-        !expired.is_empty()
-    }
-
     /// See `clock`.
     fn now(&mut self) -> std::time::Instant {
         *self.clock.get_or_insert_with(std::time::Instant::now)
@@ -521,149 +424,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 h.abort();
             }
         }
-        if self.io_error.is_none() && !self.read_closed && self.conn.is_closed() {
-            let max_bytes = if self.conn.stats().flood.is_some() {
-                LINGER_BYTES_AFTER_FLOOD
-            } else {
-                LINGER_BYTES
-            };
-            self.lingering = Some(Linger {
-                until: Instant::now() + LINGER_TIME,
-                discarded: 0,
-                max_bytes,
-                shut: false,
-            });
-            return self.poll_linger(cx);
-        }
-        let _ = Pin::new(&mut self.io)
-            .poll_shutdown(&mut Context::from_waker(std::task::Waker::noop()));
-        Poll::Ready(())
-    }
-
-    /// See `Linger`: ready once the peer has closed, or the bounds are reached.
-    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(linger) = self.lingering.as_mut() else {
-            return Poll::Ready(());
-        };
-        if !linger.shut && Pin::new(&mut self.io).poll_shutdown(cx).is_ready() {
-            linger.shut = true;
-        }
-        loop {
-            self.read_buf.clear();
-            self.read_buf.reserve(READ_SMALL);
-            match poll_read_buf(Pin::new(&mut self.io), cx, &mut self.read_buf) {
-                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(()),
-                Poll::Ready(Ok(n)) => {
-                    linger.discarded += n;
-                    if linger.discarded > linger.max_bytes {
-                        return Poll::Ready(());
-                    }
-                }
-                Poll::Pending => break,
-            }
-        }
-        if Instant::now() >= linger.until {
-            return Poll::Ready(());
-        }
-        if self.timer.deadline() != linger.until {
-            self.timer.as_mut().reset(linger.until);
-        }
-        if self.timer.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(());
-        }
-        Poll::Pending
-    }
-
-    /// Handshake, idle and shutdown-grace deadlines, and the engine's own timeouts.
-    fn poll_timers(&mut self, cx: &mut Context<'_>) -> bool {
-        let now = Instant::now();
-        let mut fired = false;
-        if !self.conn.peer_settings_received()
-            && now >= self.started + self.config.handshake_timeout
-        {
-            self.conn
-                .goaway(ErrorCode::SETTINGS_TIMEOUT, "no connection preface in time");
-            fired = true;
-        }
-        let active = self.conn.active_streams();
-        if active == (0, 0) {
-            let since = *self.idle_since.get_or_insert(now);
-            if !self.compacted && now >= since + COMPACT_AFTER {
-                self.compact();
-            }
-            if now >= since + self.config.idle_timeout && !self.conn.is_closed() {
-                self.conn.close_idle();
-                fired = true;
-            }
-        } else {
-            self.idle_since = None;
-        }
-        if let Some(start) = self.shutdown_started {
-            if now >= start + self.config.shutdown_grace && !self.conn.is_closed() {
-                self.conn
-                    .goaway(ErrorCode::NO_ERROR, "shutdown grace period over");
-                fired = true;
-            }
-        }
-        if self.liveness_expired(now) {
-            fired = true;
-        }
-        if self.reset_stalled(now) {
-            fired = true;
-        }
-        if let Some(t) = self.conn.poll_timeout() {
-            if Instant::from_std(t) <= now {
-                self.conn.handle_timeout(now.into_std());
-                fired = true;
-            }
-        }
-        let mut next: Option<Instant> = None;
-        let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
-        if let Some(limit) = self.config.send_stall_timeout {
-            if let Some(since) = self.stalled.values().min() {
-                consider(*since + limit);
-            }
-        }
-        if !self.conn.peer_settings_received() {
-            consider(self.started + self.config.handshake_timeout);
-        }
-        if let Some(since) = self.idle_since {
-            consider(since + self.config.idle_timeout);
-            if !self.compacted {
-                consider(since + COMPACT_AFTER);
-            }
-        }
-        if let Some(start) = self.shutdown_started {
-            consider(start + self.config.shutdown_grace);
-        }
-        if let Some(t) = self.conn.poll_timeout() {
-            consider(Instant::from_std(t));
-        }
-        if let Some(t) = self.liveness_deadline() {
-            consider(t);
-        }
-        // Resetting a timer costs a trip through the timer wheel: only when the deadline moved.
-        if let Some(next) = next {
-            if self.timer.deadline() != next {
-                self.timer.as_mut().reset(next);
-            }
-        }
-        if self.timer.as_mut().poll(cx).is_ready() {
-            fired = true;
-        }
-        fired
-    }
-
-    /// Metrics: rare events (resets, GOAWAYs, PINGs) at once, frame counts at most once a
-    /// second, everything when the connection ends.
-    fn flush_stats(&mut self, now: Instant) {
-        let Some(sink) = self.stats.as_mut() else {
-            return;
-        };
-        if now >= self.next_flush || sink.rare_events_pending(self.conn.stats()) {
-            self.next_flush = now + Duration::from_secs(1);
-            sink.flush(self.conn.stats());
-        }
+        self.close_or_linger(cx)
     }
 
     /// The command channel, created on first use.
@@ -703,84 +464,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         self.conn.graceful_shutdown(Instant::now().into_std());
     }
 
-    fn push_handler(&mut self, stream: StreamId, req: http::Request<()>) {
-        if let Role::Server { new_handlers, .. } = &mut self.role {
-            new_handlers.push((stream, req));
-        }
-    }
-
     fn process_events(&mut self, cx: &mut Context<'_>) {
         self.dispatch_events();
         self.start_handlers(cx);
-    }
-
-    /// Polls each new handler once inline: most answer without waiting, and their responses
-    /// then go out in this turn's single write. Only a handler that has to wait becomes a task
-    /// of its own (then polled with its own waker). A panic is contained to its stream, as it
-    /// would be in a task.
-    fn start_handlers(&mut self, cx: &mut Context<'_>) {
-        let (handler, new) = match &mut self.role {
-            Role::Server {
-                handler,
-                new_handlers,
-            } if !new_handlers.is_empty() => (handler.clone(), std::mem::take(new_handlers)),
-            _ => return,
-        };
-        for (stream, req) in new {
-            // A stream reset before its handler started never runs it.
-            let Some(ctx) = self.streams.get_mut(&stream) else {
-                continue;
-            };
-            let body = match ctx.early.take() {
-                None => RecvBody::empty(),
-                Some(e) if e.complete => {
-                    // All of it is here: no channel, and the window comes back at once.
-                    self.conn.release_capacity(stream, e.chunks.len);
-                    RecvBody::buffered(e.chunks, e.trailers)
-                }
-                Some(e) => {
-                    let (tx, rx) = crate::mailbox::mailbox();
-                    ctx.unreleased = e.chunks.len;
-                    for chunk in e.chunks {
-                        let _ = tx.send(BodyMsg::Data(chunk));
-                    }
-                    ctx.body = Some(tx);
-                    let len = req
-                        .headers()
-                        .get(http::header::CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok()?.parse().ok());
-                    let commands = self.sender();
-                    RecvBody::new(stream, rx, commands, len)
-                }
-            };
-            let tx = self.sender();
-            let mut fut = handler.call(stream, req.map(|()| body), tx);
-            if !self.config.inline_first_poll {
-                let handle = tokio::spawn(fut).abort_handle();
-                if let Some(ctx) = self.streams.get_mut(&stream) {
-                    ctx.handler = Some(handle);
-                }
-                continue;
-            }
-            let polled =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(cx)));
-            match polled {
-                Ok(Poll::Pending) => {
-                    let handle = tokio::spawn(fut).abort_handle();
-                    match self.streams.get_mut(&stream) {
-                        Some(ctx) => ctx.handler = Some(handle),
-                        None => handle.abort(),
-                    }
-                }
-                Ok(Poll::Ready(())) => {}
-                Err(_) => {
-                    let _ = self.sender().send(Command::Reset {
-                        stream,
-                        code: ErrorCode::INTERNAL_ERROR,
-                    });
-                }
-            }
-        }
     }
 
     /// Client side: responses to hand out per turn, a quarter of the streams in flight (so
@@ -1042,194 +728,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 self.on_rtt(rtt);
             }
             _ => {}
-        }
-    }
-
-    fn on_headers(&mut self, stream: StreamId, head: Head, end_stream: bool) {
-        match head {
-            Head::Request(req) => {
-                let req = *req;
-                let small = !end_stream
-                    && req
-                        .headers()
-                        .get(http::header::CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-                        .is_some_and(|n| n <= DEFER_BODY_UP_TO);
-                let mut ctx = StreamCtx {
-                    early: (!end_stream).then(Box::<Early>::default),
-                    ..StreamCtx::default()
-                };
-                if small {
-                    if let Some(early) = ctx.early.as_mut() {
-                        early.deferred = Some(req);
-                    }
-                } else {
-                    self.push_handler(stream, req);
-                }
-                self.streams.insert(stream, ctx);
-            }
-            Head::Trailers(t) => {
-                if let Some(ctx) = self.streams.get_mut(&stream) {
-                    if let Some(early) = ctx.early.as_mut() {
-                        early.trailers = Some(t);
-                        early.complete = true;
-                        if let Some(req) = early.deferred.take() {
-                            self.push_handler(stream, req);
-                        }
-                    } else if let Some(tx) = ctx.body.take() {
-                        let _ = tx.send(BodyMsg::Trailers(Box::new(t)));
-                    }
-                }
-            }
-            Head::Response(res) => self.on_response(stream, res, end_stream),
-        }
-    }
-
-    fn apply(&mut self, cmd: Command) {
-        match cmd {
-            Command::Respond {
-                stream,
-                parts,
-                body,
-                end_stream,
-            } => {
-                if !self.streams.contains_key(&stream) {
-                    return;
-                }
-                let head_ends = end_stream && body.is_none();
-                if self.conn.send_response(stream, &parts, head_ends).is_err() {
-                    return;
-                }
-                if let (Some(data), Some(ctx)) = (body, self.streams.get_mut(&stream)) {
-                    ctx.pending = Some(Pending {
-                        data,
-                        end_stream,
-                        ack: None,
-                    });
-                    self.flush_stream(stream);
-                } else {
-                    self.after_send(stream);
-                }
-            }
-            Command::Data {
-                stream,
-                data,
-                end_stream,
-                ack,
-            } => match self.streams.get_mut(&stream) {
-                Some(ctx) => {
-                    ctx.pending = Some(Pending {
-                        data,
-                        end_stream,
-                        ack: Some(ack),
-                    });
-                    self.flush_stream(stream);
-                }
-                None => {
-                    let _ = ack.send(Err(Error::ConnectionClosed));
-                }
-            },
-            Command::Trailers { stream, trailers } => {
-                let _ = self.conn.send_trailers(stream, &trailers);
-                self.after_send(stream);
-            }
-            Command::Reset { stream, code } => {
-                self.conn.reset(stream, code);
-                self.forget(stream);
-            }
-            Command::Release { stream, n } => {
-                if let Some(ctx) = self.streams.get_mut(&stream) {
-                    ctx.unreleased = ctx.unreleased.saturating_sub(n);
-                }
-                self.conn.release_capacity(stream, n);
-            }
-            // Published once at the end of the turn (every return of `poll` does): until
-            // then the pool counts these requests by their reservations.
-            Command::Open(open) => self.on_open_command(open),
-            Command::Cancel { stream, timed_out } => {
-                // Applied after this turn's read (`apply_cancels`): a response that has
-                // already arrived then closes its stream first, and the cancel sends nothing.
-                self.cancels.push((stream, timed_out));
-            }
-            Command::BodyDropped { stream } => {
-                // A handler that drops the request body: the engine drops what still comes
-                // (first, so that what was buffered unread reopens no stream window once the
-                // response is complete).
-                let server = matches!(self.role, Role::Server { .. });
-                if server {
-                    self.conn.discard_incoming(stream);
-                }
-                if let Some(ctx) = self.streams.get_mut(&stream) {
-                    ctx.body_dropped = true;
-                    ctx.body = None;
-                    let n = std::mem::take(&mut ctx.unreleased);
-                    self.conn.release_capacity(stream, n);
-                }
-                if server {
-                    self.after_send(stream);
-                }
-                // A client that drops a response body mid-stream cancels it — unless all of it
-                // has arrived (content-length reached, END_STREAM still in flight): then there
-                // is nothing to cancel, and a reset would only be noise on a finished stream.
-                if matches!(self.role, Role::Client(_)) && !self.conn.recv_complete(stream) {
-                    self.conn.cancel(stream);
-                    self.streams.remove(&stream);
-                }
-            }
-        }
-    }
-
-    /// Moves a stream's pending chunk into the engine as far as the windows allow.
-    fn flush_stream(&mut self, stream: StreamId) {
-        let Some(ctx) = self.streams.get_mut(&stream) else {
-            return;
-        };
-        let Some(p) = ctx.pending.take() else { return };
-        let before = p.data.len();
-        match self.conn.send_data(stream, p.data, p.end_stream) {
-            Ok(rest) if rest.is_empty() => {
-                if let Some(ack) = p.ack {
-                    let _ = ack.send(Ok(()));
-                }
-                self.stalled.remove(&stream);
-                self.after_send(stream);
-            }
-            Ok(rest) => {
-                // Blocked by a window: the stall clock runs from the last progress.
-                if rest.len() < before || !self.stalled.contains_key(&stream) {
-                    self.stalled.insert(stream, Instant::now());
-                }
-                ctx.pending = Some(Pending { data: rest, ..p });
-            }
-            Err(_) => {
-                if let Some(ack) = p.ack {
-                    let _ = ack.send(Err(Error::ConnectionClosed));
-                }
-            }
-        }
-    }
-
-    /// After our side of a stream ended: a body nobody reads is left to the engine, which
-    /// drops it and asks the peer to stop only past a bound (`Connection::discard_incoming`);
-    /// forget streams that are fully closed.
-    fn after_send(&mut self, stream: StreamId) {
-        match self.conn.stream_state(stream) {
-            StreamState::HalfClosedLocal
-                if self.streams.get(&stream).is_some_and(|c| c.body_dropped) =>
-            {
-                self.conn.discard_incoming(stream);
-                self.forget(stream);
-            }
-            StreamState::Closed => self.forget(stream),
-            _ => {}
-        }
-    }
-
-    fn forget(&mut self, stream: StreamId) {
-        if let Some(ctx) = self.streams.get(&stream) {
-            if ctx.pending.is_none() && ctx.body.is_none() {
-                self.streams.remove(&stream);
-            }
         }
     }
 }
