@@ -98,12 +98,17 @@ impl RecvWindow {
         if self.unreleased < (self.target / 2).max(1) {
             return None;
         }
-        self.release_all()
+        self.return_unreleased()
     }
 
-    /// Returns everything consumed and not yet returned, however little: the increment to
-    /// advertise now, if any.
-    pub fn release_all(&mut self) -> Option<u32> {
+    /// Like [`release`](Self::release), without the batching: `n` more bytes were consumed,
+    /// and everything consumed goes back now, however little (credit nothing else will use).
+    pub fn release_now(&mut self, n: u32) -> Option<u32> {
+        self.unreleased += n as i64;
+        self.return_unreleased()
+    }
+
+    fn return_unreleased(&mut self) -> Option<u32> {
         let inc = self.unreleased.min(MAX_WINDOW_SIZE as i64 - self.window);
         if inc <= 0 {
             return None;
@@ -170,10 +175,14 @@ mod tests {
     #[test]
     fn recv_window_returns_a_remainder_below_the_batch_on_request() {
         let mut w = RecvWindow::new(1000, 1000);
-        w.recv(300).unwrap();
+        w.recv(400).unwrap();
         assert_eq!(w.release(300), None, "below half the window: batched");
-        assert_eq!(w.release_all(), Some(300));
-        assert_eq!(w.release_all(), None, "nothing left to return");
+        assert_eq!(
+            w.release_now(100),
+            Some(400),
+            "what was batched, and the rest"
+        );
+        assert_eq!(w.release_now(0), None, "nothing left to return");
         assert_eq!(w.window(), 1000);
     }
 

@@ -208,3 +208,33 @@ fn bytes_read_before_the_discard_reopen_no_window_once_the_response_is_complete(
     p.send(&[data(s, WINDOW - 600, false)]).unwrap();
     p.expect_rst(s, ErrorCode::NO_ERROR);
 }
+
+/// All of a discarded body's connection credit comes back, also when its last frame is the one
+/// that completes a batch of credit (half the connection window).
+#[test]
+fn a_discarded_body_returns_all_its_connection_credit() {
+    let mut p = Peer::server(Config {
+        connection_window: 65_535,
+        initial_stream_window: 65_535,
+        ..Config::default()
+    });
+    let s = upload(&mut p);
+    p.conn
+        .send_response(StreamId(s), &ok_response(), false)
+        .unwrap();
+    p.conn.discard_incoming(StreamId(s));
+    p.output();
+    // 30,000 bytes stay below the batch; the last 10,000 cross it and end the body.
+    p.send(&[data(s, 15_000, false), data(s, 15_000, false)])
+        .unwrap();
+    p.send(&[data(s, 10_000, true)]).unwrap();
+    let returned: u32 = p
+        .output()
+        .iter()
+        .filter_map(|f| match f {
+            Wire::WindowUpdate(w) if w.stream_id.is_zero() => Some(w.increment),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(returned, 40_000);
+}

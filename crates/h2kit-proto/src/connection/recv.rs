@@ -564,8 +564,7 @@ impl Connection {
                 // when later DATA completes a batch. Nothing else may follow on this stream,
                 // and some clients (curl 7.88) only notice that their upload is over when a
                 // frame arrives after it.
-                let _ = self.conn_recv.release(flow);
-                if let Some(inc) = self.conn_recv.release_all() {
+                if let Some(inc) = self.conn_recv.release_now(flow) {
                     self.write_window_update(StreamId(0), inc);
                 }
             } else if ours_ended {
