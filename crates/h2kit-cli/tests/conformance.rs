@@ -54,14 +54,6 @@ struct Case {
     response_first_only: bool,
 }
 
-fn trailers(pseudo: bool) -> Vec<u8> {
-    let mut fields = vec![("x-trailer", "1")];
-    if pseudo {
-        fields.push((":path", "/"));
-    }
-    wire::headers(1, &fields, true)
-}
-
 const CASES: &[Case] = &[
     Case {
         name: "RST_STREAM then DATA (§5.1 closed, §6.1: STREAM_CLOSED)",
@@ -76,7 +68,12 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "RST_STREAM then HEADERS (§5.1 closed: STREAM_CLOSED)",
-        frames: || vec![wire::rst_stream(1, code::CANCEL), trailers(false)],
+        frames: || {
+            vec![
+                wire::rst_stream(1, code::CANCEL),
+                wire::trailers(1, true, None),
+            ]
+        },
         answer: &["RST_STREAM(1, STREAM_CLOSED)"],
         response_first_only: false,
     },
@@ -116,7 +113,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "pseudo-header in trailers (§8.1, §8.3: malformed)",
-        frames: || vec![trailers(true)],
+        frames: || vec![wire::trailers(1, true, Some((":path", "/")))],
         answer: &["RST_STREAM(1, PROTOCOL_ERROR)"],
         response_first_only: false,
     },

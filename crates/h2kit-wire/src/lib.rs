@@ -92,6 +92,14 @@ pub fn headers(stream: u32, fields: &[(&str, &str)], end_stream: bool) -> Vec<u8
     headers_block(stream, &block(fields), end_stream, true)
 }
 
+/// A trailer section on `stream`: one regular field (`x-trailer: 1`), then `pseudo` if given
+/// (a pseudo-header field, which makes the section malformed, RFC 9113 §8.1).
+pub fn trailers(stream: u32, end_stream: bool, pseudo: Option<(&str, &str)>) -> Vec<u8> {
+    let mut fields = vec![("x-trailer", "1")];
+    fields.extend(pseudo);
+    headers(stream, &fields, end_stream)
+}
+
 pub fn headers_block(stream: u32, block: &[u8], end_stream: bool, end_headers: bool) -> Vec<u8> {
     let mut flags = if end_stream { flag::END_STREAM } else { 0 };
     if end_headers {

@@ -44,14 +44,6 @@ struct Case {
     after_reset: &'static [&'static str],
 }
 
-fn trailers(pseudo: bool, end_stream: bool) -> Vec<u8> {
-    let mut fields = vec![("x-trailer", "1")];
-    if pseudo {
-        fields.push((":status", "200"));
-    }
-    wire::headers(1, &fields, end_stream)
-}
-
 const CASES: &[Case] = &[
     Case {
         name: "DATA (§6.1: STREAM_CLOSED)",
@@ -61,19 +53,19 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "trailers (§5.1 closed)",
-        frames: || trailers(false, true),
+        frames: || wire::trailers(1, true, None),
         after_finished: &["RST_STREAM(1, STREAM_CLOSED)"],
         after_reset: &[],
     },
     Case {
         name: "HEADERS without END_STREAM (§5.1 closed)",
-        frames: || trailers(false, false),
+        frames: || wire::trailers(1, false, None),
         after_finished: &["RST_STREAM(1, STREAM_CLOSED)"],
         after_reset: &[],
     },
     Case {
         name: "pseudo-header in trailers (§5.1 closed)",
-        frames: || trailers(true, true),
+        frames: || wire::trailers(1, true, Some((":status", "200"))),
         after_finished: &["RST_STREAM(1, STREAM_CLOSED)"],
         after_reset: &[],
     },

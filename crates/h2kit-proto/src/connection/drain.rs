@@ -38,15 +38,7 @@ impl Connection {
             return;
         }
         s.discard = true;
-        if s.send_closed {
-            self.check_drain(id);
-        }
-    }
-
-    /// Whether the peer's message on `id` is being discarded (see
-    /// [`discard_incoming`](Self::discard_incoming)).
-    pub fn is_discarding(&self, id: StreamId) -> bool {
-        self.streams.get(&id).is_some_and(|s| s.discard)
+        self.check_drain(id);
     }
 
     /// A discarded stream whose local side has ended, after it changed: resets it if the peer
