@@ -298,7 +298,6 @@ fn exchange(
     let mut seen = Vec::new();
     let mut rest: Vec<u8> = (case.frames)().concat();
     rest.extend_from_slice(&probe);
-    let mut stream1_done = false;
     match order {
         Order::FramesFirst => {
             let mut all = request;
@@ -307,6 +306,7 @@ fn exchange(
         }
         Order::ResponseFirst => {
             conn.send(&request).unwrap();
+            let mut stream1_done = false;
             while !stream1_done {
                 match conn.recv() {
                     Ok(Some(f)) if f.stream == 1 && f.kind != wire::kind::WINDOW_UPDATE => {
@@ -324,11 +324,12 @@ fn exchange(
                     }
                 }
             }
-            stream1_done = false;
             conn.send(&rest).unwrap();
         }
     }
-    // Until the probe is answered and stream 1 has ended (or the connection has).
+    // Until the probe is answered and stream 1 has ended (or the connection has). After its
+    // whole response, stream 1 owes only the case's answer, if there is one.
+    let mut stream1_done = order == Order::ResponseFirst && case.answer.is_empty();
     let mut probed = false;
     loop {
         if probed && stream1_done {
@@ -358,10 +359,6 @@ fn exchange(
                 seen.push(format!("stopped: {e}"));
                 return seen;
             }
-        }
-        if order == Order::ResponseFirst && !stream1_done {
-            // Stream 1's own response already ended: it settles with the answer, if any.
-            stream1_done = case.answer.is_empty();
         }
     }
 }
