@@ -36,15 +36,20 @@ fn upload(p: &mut Peer) -> u32 {
     1
 }
 
+/// The application answers stream `s` (completely, or only its head) and drops the body.
+fn answer_without_reading(p: &mut Peer, s: u32, complete: bool) {
+    p.conn
+        .send_response(StreamId(s), &ok_response(), complete)
+        .unwrap();
+    p.conn.discard_incoming(StreamId(s));
+    p.output();
+}
+
 /// A server that answered an upload completely without reading its body.
 fn answered_without_reading() -> (Peer, u32) {
     let mut p = Peer::server(config());
     let s = upload(&mut p);
-    p.conn
-        .send_response(StreamId(s), &ok_response(), true)
-        .unwrap();
-    p.conn.discard_incoming(StreamId(s));
-    p.output();
+    answer_without_reading(&mut p, s, true);
     (p, s)
 }
 
@@ -97,11 +102,7 @@ fn a_discarded_body_that_arrived_whole_is_left_to_end_its_stream() {
         false,
     );
     p.send(&[h]).unwrap();
-    p.conn
-        .send_response(StreamId(1), &ok_response(), true)
-        .unwrap();
-    p.conn.discard_incoming(StreamId(1));
-    p.output();
+    answer_without_reading(&mut p, 1, true);
     p.send(&[data(1, WINDOW, false)]).unwrap();
     p.expect_silence();
     p.send(&[data(1, 0, true)]).unwrap();
@@ -141,11 +142,7 @@ fn a_discarded_body_is_reset_with_no_error_after_drain_timeout() {
 fn a_discarded_body_keeps_its_window_while_our_side_still_sends() {
     let mut p = Peer::server(config());
     let s = upload(&mut p);
-    p.conn
-        .send_response(StreamId(s), &ok_response(), false)
-        .unwrap();
-    p.conn.discard_incoming(StreamId(s));
-    p.output();
+    answer_without_reading(&mut p, s, false);
     for _ in 0..10 {
         p.send(&[data(s, WINDOW / 2, false)]).unwrap();
     }
@@ -193,11 +190,7 @@ fn bytes_read_before_the_discard_reopen_no_window_once_the_response_is_complete(
     let mut p = Peer::server(config());
     let s = upload(&mut p);
     p.send(&[data(s, 600, false)]).unwrap();
-    p.conn
-        .send_response(StreamId(s), &ok_response(), true)
-        .unwrap();
-    p.conn.discard_incoming(StreamId(s));
-    p.output();
+    answer_without_reading(&mut p, s, true);
     p.conn.release_capacity(StreamId(s), 600);
     let out = p.output();
     assert!(
@@ -219,11 +212,7 @@ fn a_discarded_body_returns_all_its_connection_credit() {
         ..Config::default()
     });
     let s = upload(&mut p);
-    p.conn
-        .send_response(StreamId(s), &ok_response(), false)
-        .unwrap();
-    p.conn.discard_incoming(StreamId(s));
-    p.output();
+    answer_without_reading(&mut p, s, false);
     // 30,000 bytes stay below the batch; the last 10,000 cross it and end the body.
     p.send(&[data(s, 15_000, false), data(s, 15_000, false)])
         .unwrap();
