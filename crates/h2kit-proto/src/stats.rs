@@ -73,5 +73,37 @@ pub struct Stats {
     /// Frames received on streams we reset or ignored, dropped as §5.1 and §6.8 allow.
     pub frames_ignored: u64,
     /// The connection was ended with GOAWAY(ENHANCE_YOUR_CALM) for this flood.
-    pub flood: Option<crate::connection::Flood>,
+    pub flood: Option<Flood>,
+}
+
+/// Why a connection was ended for abuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flood {
+    StreamResets,
+    EmptyFrames,
+    Continuation,
+    IgnoredFrames,
+}
+
+impl Flood {
+    pub fn name(self) -> &'static str {
+        match self {
+            Flood::StreamResets => "stream_resets",
+            Flood::EmptyFrames => "empty_frames",
+            Flood::Continuation => "continuation",
+            Flood::IgnoredFrames => "ignored_frames",
+        }
+    }
+
+    /// The GOAWAY debug text.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Flood::StreamResets => {
+                "too many streams reset (rapid reset, CVE-2023-44487 / CVE-2025-8671)"
+            }
+            Flood::EmptyFrames => "too many empty frames (CVE-2019-9518)",
+            Flood::Continuation => "too many CONTINUATION frames in one header block",
+            Flood::IgnoredFrames => "too many PRIORITY or unknown-type frames (CVE-2019-9513)",
+        }
+    }
 }

@@ -6,18 +6,17 @@
 //! - [`stats`]: server-wide counters (snapshot API and the `metrics` facade).
 //! - [`tls`]: rustls configuration from PEM files.
 
-mod body;
 pub mod client;
-mod driver;
+mod conn;
 mod error;
-mod mailbox;
 pub mod proxy;
 pub mod server;
 pub mod stats;
+mod sync;
 pub mod tls;
 
-pub use body::RecvBody;
 pub use client::{Client, ClientBuilder, ClientConfig};
+pub use conn::body::RecvBody;
 pub use error::Error;
 pub use h2kit_proto as proto;
 pub use server::{Server, ServerConfig};

@@ -23,8 +23,9 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
+pub use crate::stats::Flood;
 pub use config::Config;
-pub use guard::{Flood, FloodLimits, Rate};
+pub use guard::{FloodLimits, Rate};
 
 use crate::event::Event;
 use crate::flow::{RecvWindow, SendWindow};

@@ -14,7 +14,7 @@ use crate::stream::{RecvPhase, Stream};
 use crate::trace::{self, Direction};
 use crate::{Error, ErrorCode};
 
-use super::guard::Flood as guard_kind;
+use crate::stats::Flood as guard_kind;
 
 pub(super) fn conn_err(code: ErrorCode, reason: &'static str) -> Error {
     Error::connection(code, reason)

@@ -48,6 +48,11 @@ impl Peer {
     }
 
     /// A client `Connection` that has received the server's SETTINGS (with `settings`).
+    /// A server with the default configuration, its preface exchanged.
+    pub fn default_server() -> Peer {
+        Peer::server(Config::default())
+    }
+
     pub fn client(config: Config, settings: Settings) -> Peer {
         let now = Instant::now();
         let mut p = Peer::new(Connection::client(config, now), now, true);

@@ -21,9 +21,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::Response;
 
+use super::conn::ResponseRx;
 use super::pool::ConnHandle;
 use super::{origin_of, reply_outcome, Client, Error, Head, Phases, ReqBody};
-use crate::driver::reply::ReplyRx;
 use crate::RecvBody;
 
 type General<'a> = Pin<Box<dyn Future<Output = Result<Response<RecvBody>, Error>> + Send + 'a>>;
@@ -55,7 +55,7 @@ pub(super) struct Fast<'a> {
 /// (as the general path's `CancelGuard`; this one owns the connection).
 struct Waiting {
     conn: Arc<ConnHandle>,
-    reply: ReplyRx,
+    reply: ResponseRx,
     armed: bool,
 }
 

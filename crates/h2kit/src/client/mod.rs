@@ -1,8 +1,10 @@
 //! The HTTP/2 client: a pool of connections per origin, per-phase timeouts whose errors name
 //! the phase, and automatic retries of requests the server did not process.
 
+mod conn;
 mod error;
 mod fast;
+mod liveness;
 mod pool;
 mod stats;
 
@@ -16,8 +18,9 @@ use http_body_util::BodyExt;
 pub use error::{Error, ErrorKind, Phase};
 pub use stats::ClientStats;
 
-use crate::driver::Command;
+use crate::conn::Command;
 use crate::RecvBody;
+use conn::{ClientCommand, CommandTx, ResponseRx};
 use pool::{Checkout, ConnHandle, OriginRef, Pool};
 
 /// How many attempts a response took: a response extension present only when the request
@@ -174,8 +177,8 @@ enum Prepared<B> {
 struct CancelGuard<'a> {
     /// Borrowed from the checked-out connection: a clone would cost two atomic increments
     /// and decrements per request.
-    tx: &'a crate::driver::CommandTx,
-    reply: crate::driver::reply::ReplyRx,
+    tx: &'a CommandTx,
+    reply: ResponseRx,
     /// Until the response arrives.
     armed: bool,
     timed_out: bool,
@@ -191,12 +194,12 @@ impl Drop for CancelGuard<'_> {
 
 /// A request given up before its response: its stream is cancelled if it was opened. If it
 /// was not, the driver sees the dropped reply slot and never sends it.
-fn cancel(tx: &crate::driver::CommandTx, reply: &crate::driver::reply::ReplyRx, timed_out: bool) {
+fn cancel(tx: &CommandTx, reply: &ResponseRx, timed_out: bool) {
     if let Some(o) = reply.opened() {
-        let _ = tx.send(Command::Cancel {
+        let _ = tx.send(Command::Role(ClientCommand::Cancel {
             stream: o.stream,
             timed_out,
-        });
+        }));
     }
 }
 
@@ -520,13 +523,13 @@ impl Client {
 /// What an attempt's reply means: the response, or why there is none. `sent` says whether
 /// the request went out; it is asked only on the paths that need it.
 fn reply_outcome(
-    reply: Result<crate::driver::reply::Response, crate::driver::reply::Closed>,
+    reply: Result<conn::Response, crate::sync::reply::Closed>,
     sent: impl Fn() -> bool,
 ) -> Result<Response<RecvBody>, ErrorKind> {
     let e = match reply {
         Ok(Ok(res)) => return Ok(res),
         Ok(Err(e)) => e,
-        Err(crate::driver::reply::Closed) => crate::Error::ConnectionClosed,
+        Err(crate::sync::reply::Closed) => crate::Error::ConnectionClosed,
     };
     Err(match e {
         crate::Error::Reset(h2kit_proto::ErrorCode::REFUSED_STREAM) => ErrorKind::Refused,
@@ -590,18 +593,18 @@ enum ReqBody {
     Stream(Option<http_body_util::combinators::UnsyncBoxBody<Bytes, String>>),
 }
 
-/// Streams a request body (see `driver::pump`); a body that fails cancels its stream.
+/// Streams a request body (see `conn::pump`); a body that fails cancels its stream.
 async fn pump_body(
     stream: h2kit_proto::StreamId,
     mut body: http_body_util::combinators::UnsyncBoxBody<Bytes, String>,
-    tx: crate::driver::CommandTx,
+    tx: CommandTx,
 ) {
-    let pumped = crate::driver::pump(stream, std::pin::Pin::new(&mut body), &tx).await;
-    if let Err(crate::driver::PumpError::Body) = pumped {
-        let _ = tx.send(Command::Cancel {
+    let pumped = crate::conn::pump(stream, std::pin::Pin::new(&mut body), &tx).await;
+    if let Err(crate::conn::PumpError::Body) = pumped {
+        let _ = tx.send(Command::Role(ClientCommand::Cancel {
             stream,
             timed_out: false,
-        });
+        }));
     }
 }
 

@@ -3,109 +3,42 @@
 //! `http_body::Body<Data = Bytes>` serves unchanged (an `axum::Router`, for one).
 
 mod config;
+mod conn;
+mod handler;
 mod penalty;
 mod sniff;
 
 use std::future::Future;
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use h2kit_proto::{ErrorCode, StreamId};
 use http::{Request, Response};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
 use tower_service::Service;
 
 pub use config::ServerConfig;
 
-use crate::body::RecvBody;
-use crate::driver::{self, Command, Driver, DriverConfig, Role};
+use crate::conn::body::RecvBody;
+use crate::conn::{ConnConfig, Driver};
 use crate::stats::{ServerStats, StatsSink};
-
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// Type-erased request handling, so the driver is not generic over the service.
-pub(crate) trait Handler: Send + Sync + 'static {
-    fn call(
-        &self,
-        stream: StreamId,
-        req: Request<RecvBody>,
-        tx: crate::driver::CommandTx,
-    ) -> BoxFuture;
-}
-
-struct ServiceHandler<S>(S);
-
-/// Resets the stream if the handler panics (an aborted handler is dropped without panicking
-/// and sends nothing: its stream is already gone).
-struct PanicGuard {
-    stream: StreamId,
-    tx: crate::driver::CommandTx,
-}
-
-impl Drop for PanicGuard {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let _ = self.tx.send(Command::Reset {
-                stream: self.stream,
-                code: ErrorCode::INTERNAL_ERROR,
-            });
-        }
-    }
-}
-
-impl<S, B> Handler for ServiceHandler<S>
-where
-    S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    S::Future: Send + 'static,
-    S::Error: std::fmt::Display + Send,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Send,
-{
-    fn call(
-        &self,
-        stream: StreamId,
-        req: Request<RecvBody>,
-        tx: crate::driver::CommandTx,
-    ) -> BoxFuture {
-        let svc = self.0.clone();
-        Box::pin(async move {
-            let _guard = PanicGuard {
-                stream,
-                tx: tx.clone(),
-            };
-            match svc.oneshot(req).await {
-                Ok(res) => {
-                    let _ = driver::send_response(stream, res, &tx).await;
-                }
-                Err(e) => {
-                    tracing::debug!(target: "h2kit::server", stream = stream.0, error = %e, "handler failed");
-                    let _ = tx.send(Command::Reset {
-                        stream,
-                        code: ErrorCode::INTERNAL_ERROR,
-                    });
-                }
-            }
-        })
-    }
-}
+use conn::ServerRole;
+use handler::{Handler, ServiceHandler};
 
 /// An HTTP/2 server. Cleartext h2c with prior knowledge by default; TLS with ALPN `h2` after
 /// [`Server::tls`].
 pub struct Server {
     config: Arc<ServerConfig>,
-    driver_config: Arc<DriverConfig>,
+    driver_config: Arc<ConnConfig>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     stats: Arc<ServerStats>,
 }
 
 impl Server {
     pub fn new(config: ServerConfig) -> Server {
-        let driver_config = Arc::new(DriverConfig {
+        let driver_config = Arc::new(ConnConfig {
             proto: config.proto.clone(),
             handshake_timeout: config.handshake_timeout,
             idle_timeout: config.idle_timeout,
@@ -144,14 +77,13 @@ impl Server {
         shutdown: F,
     ) -> io::Result<()>
     where
-        S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + Sync + 'static,
+        S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
         S::Future: Send + 'static,
         S::Error: std::fmt::Display + Send,
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Send,
         F: Future<Output = ()>,
     {
-        let handler: Arc<dyn Handler> = Arc::new(ServiceHandler(service));
         let penalty = self
             .config
             .flood_penalty
@@ -185,7 +117,7 @@ impl Server {
                     let _ = sock.set_nodelay(true);
                     self.stats.connection_opened();
                     let conn = ConnTask {
-                        handler: handler.clone(),
+                        handler: Box::new(ServiceHandler(service.clone())),
                         config: self.config.clone(),
                         driver_config: self.driver_config.clone(),
                         stop: stop.clone(),
@@ -210,9 +142,9 @@ impl Server {
 }
 
 struct ConnTask {
-    handler: Arc<dyn Handler>,
+    handler: Box<dyn Handler>,
     config: Arc<ServerConfig>,
-    driver_config: Arc<DriverConfig>,
+    driver_config: Arc<ConnConfig>,
     stop: CancellationToken,
     stats: Arc<ServerStats>,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -258,10 +190,7 @@ impl ConnTask {
             _ => return,
         };
         let sink = StatsSink::new(self.stats.clone(), "server");
-        let role = Role::Server {
-            handler: self.handler,
-            new_handlers: Vec::new(),
-        };
+        let role = ServerRole::new(self.handler);
         let flood = Driver::new(io, first, role, self.driver_config, self.stop, Some(sink))
             .run()
             .await;

@@ -1,4 +1,5 @@
-//! The connection driver: one task per connection that owns its `h2kit_proto::Connection`.
+//! The connection task: one per connection, owning its `h2kit_proto::Connection`, whichever
+//! side it is on (the side's part is a [`Role`]).
 //!
 //! The loop reads into one reused buffer, feeds the engine, acts on its events, applies the
 //! commands that handlers and bodies send over one channel, and writes everything the engine
@@ -17,28 +18,28 @@ use bytes::{Buf, Bytes, BytesMut};
 use h2kit_proto::stream::StreamIdMap;
 use h2kit_proto::{Connection, Event, Head, StreamId, StreamState};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 use tokio_util::io::poll_read_buf;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::body::BodyMsg;
-use crate::server::Handler;
 use crate::stats::StatsSink;
+use crate::sync::mailbox::{self, QueueRx, QueueTx};
 
-pub(crate) mod client;
-mod commands;
-mod held;
+pub(crate) mod body;
+mod command;
 mod linger;
 mod pump;
-pub(crate) mod reply;
-mod server;
+mod role;
+mod stream;
 mod timers;
 
 use crate::Error;
-pub(crate) use commands::Command;
+use body::BodyMsg;
+pub(crate) use command::Command;
 use linger::Linger;
-pub(crate) use pump::{pump, send_response, PumpError};
+pub(crate) use pump::{pump, send_data, PumpError};
+pub(crate) use role::{Io, Role, StreamExt};
+pub(crate) use stream::{Pending, StreamCtx};
 
 /// Stop reading from the peer while this much output is unwritten.
 const MAX_OUTPUT_BACKLOG: usize = 1 << 20;
@@ -51,12 +52,12 @@ const IDLE_READ: usize = 512;
 const COMPACT_AFTER: Duration = Duration::from_secs(1);
 /// Commands applied per turn before the loop also reads and writes (fairness).
 const COMMAND_BATCH: usize = 512;
-/// The way into a connection driver.
-pub(crate) type CommandTx = crate::mailbox::QueueTx<Command>;
+/// The way into a connection task whose role's own commands are `X`.
+pub(crate) type CommandTx<X> = QueueTx<Command<X>>;
 
-/// What a driver needs to know, whichever side of the connection it is on.
+/// What a connection task needs to know, whichever side of the connection it is on.
 #[derive(Clone, Debug)]
-pub(crate) struct DriverConfig {
+pub(crate) struct ConnConfig {
     pub proto: h2kit_proto::Config,
     pub handshake_timeout: Duration,
     pub idle_timeout: Duration,
@@ -66,65 +67,16 @@ pub(crate) struct DriverConfig {
     pub send_stall_timeout: Option<Duration>,
 }
 
-/// The side-specific part of a driver.
-pub(crate) enum Role {
-    Server {
-        handler: Arc<dyn Handler>,
-        /// Handlers of requests that arrived in this read, polled once the whole read has been
-        /// processed — so a request whose body came in the same read finds it complete.
-        new_handlers: Vec<(StreamId, http::Request<()>)>,
-    },
-    Client(Box<client::ClientState>),
-}
-
-struct Pending {
-    data: Bytes,
-    end_stream: bool,
-    ack: Option<oneshot::Sender<Result<(), Error>>>,
-}
-
-/// From this many open connections in a client on, each driver hands out all the responses
-/// of a read in one turn (see `Driver::dispatch_batch`). Measured against nghttpd (CPU 1)
-/// from one core, 100 streams per connection, req/s with a quarter per turn / all at once:
-/// 1 connection 335–347 k / 170–183 k; 2: 334–340 k / 263–279 k; 4: 296–309 k / 360 k;
-/// 10: 245–249 k / 280–289 k.
-const OVERLAPPING_CONNECTIONS: usize = 4;
-
-/// A request body received before its handler started (bounded by the stream window).
-#[derive(Default)]
-struct Early {
-    chunks: crate::body::Chunks,
-    trailers: Option<http::HeaderMap>,
-    complete: bool,
-    /// A request with a small declared body whose handler starts once the body is complete.
-    deferred: Option<http::Request<()>>,
-}
-
-#[derive(Default)]
-struct StreamCtx {
-    /// Set from the head of a request with a body until its handler starts. Boxed: every
-    /// stream's context is moved in and out of the stream map, and most have none.
-    early: Option<Box<Early>>,
-    body: Option<crate::mailbox::Sender<BodyMsg>>,
-    /// Bytes handed to the body and not yet released by it.
-    unreleased: usize,
-    body_dropped: bool,
-    pending: Option<Pending>,
-    handler: Option<tokio::task::AbortHandle>,
-}
-
-pub(crate) struct Driver<T> {
+pub(crate) struct Driver<T, R: Role> {
     io: T,
-    conn: Connection,
+    pub(crate) conn: Connection,
     read_buf: BytesMut,
     write_buf: Bytes,
     read_closed: bool,
-    /// Client: events of the last read not yet handed out (see `dispatch_some`).
-    events_pending: bool,
-    /// Client: cancelled requests, applied after the turn's read (see `apply_cancels`).
-    cancels: Vec<(StreamId, bool)>,
+    /// Events of the last read the role has not handed out yet (see `Role::hand_out`).
+    pub(crate) events_pending: bool,
     /// The read or write error that ended the connection, if one did.
-    io_error: Option<std::io::ErrorKind>,
+    pub(crate) io_error: Option<std::io::ErrorKind>,
     /// Our first SETTINGS were acknowledged (the first RTT sample).
     settings_acked: bool,
     /// Streams whose queued data is blocked by flow control, and since when (no progress).
@@ -136,41 +88,39 @@ pub(crate) struct Driver<T> {
     clock: Option<std::time::Instant>,
     write_deferred: bool,
     /// The command channel exists only while the connection has streams (see `compact`).
-    commands: Option<crate::mailbox::QueueRx<Command>>,
-    command_tx: Option<crate::driver::CommandTx>,
+    commands: Option<QueueRx<Command<R::Command>>>,
+    command_tx: Option<CommandTx<R::Command>>,
     /// Commands taken from the queue and not yet applied (at most `COMMAND_BATCH` per pass).
-    inbox: std::collections::VecDeque<Command>,
+    inbox: std::collections::VecDeque<Command<R::Command>>,
     /// Idle memory was given back (channel dropped, read buffer shrunk).
     compacted: bool,
-    streams: StreamIdMap<StreamCtx>,
-    role: Role,
-    config: Arc<DriverConfig>,
+    pub(crate) streams: StreamIdMap<StreamCtx<R::Stream>>,
+    pub(crate) role: R,
+    pub(crate) config: Arc<ConnConfig>,
     timer: Pin<Box<Sleep>>,
-    /// Completes when the server shuts down; polled, so it wakes an otherwise idle driver.
+    /// Completes when the owner asks for a graceful shutdown; polled, so it wakes an otherwise
+    /// idle task.
     shutdown: Pin<Box<WaitForCancellationFutureOwned>>,
     shutdown_started: Option<Instant>,
     idle_since: Option<Instant>,
-    started: Instant,
+    pub(crate) started: Instant,
     stats: Option<StatsSink>,
     /// Metrics are flushed at most once a second while the connection is busy, and at its end.
     next_flush: Instant,
     lingering: Option<Linger>,
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
+impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
     pub(crate) fn new(
         io: T,
         initial: BytesMut,
-        role: Role,
-        config: Arc<DriverConfig>,
+        role: R,
+        config: Arc<ConnConfig>,
         shutdown: CancellationToken,
         stats: Option<StatsSink>,
     ) -> Self {
         let now = Instant::now();
-        let conn = match role {
-            Role::Server { .. } => Connection::server(config.proto.clone(), now.into_std()),
-            Role::Client(_) => Connection::client(config.proto.clone(), now.into_std()),
-        };
+        let conn = R::engine(config.proto.clone(), now.into_std());
         let read_buf = initial;
         Driver {
             io,
@@ -179,7 +129,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             write_buf: Bytes::new(),
             read_closed: false,
             events_pending: false,
-            cancels: Vec::new(),
             io_error: None,
             settings_acked: false,
             stalled: StreamIdMap::default(),
@@ -204,18 +153,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
-    /// Client drivers are reached through a channel the pool holds from the start.
+    /// A task reached through a channel someone outside holds from the start (a client's
+    /// pool).
     pub(crate) fn with_commands(
         mut self,
-        rx: crate::mailbox::QueueRx<Command>,
-        tx: crate::driver::CommandTx,
+        rx: QueueRx<Command<R::Command>>,
+        tx: CommandTx<R::Command>,
     ) -> Self {
         self.commands = Some(rx);
         self.command_tx = Some(tx);
         self
     }
 
-    /// Runs the connection to its end.
     /// Runs the connection to its end; returns the flood it was ended for, if any.
     pub(crate) async fn run(mut self) -> Option<h2kit_proto::connection::Flood> {
         std::future::poll_fn(|cx| self.poll(cx)).await;
@@ -233,7 +182,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         if !self.read_buf.is_empty() && !self.conn.peer_settings_received() {
             let now = Instant::now().into_std();
             let _ = self.conn.recv(&mut self.read_buf, now);
-            self.process_events(cx);
+            R::hand_out(self, cx);
         }
         loop {
             let mut progress = false;
@@ -257,14 +206,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             if progress {
                 self.flush_stats(Instant::now());
             }
-            // 2. Graceful shutdown requested by the server.
+            // 2. Graceful shutdown requested by the owner.
             if self.shutdown_started.is_none() && self.shutdown.as_mut().poll(cx).is_ready() {
                 self.begin_shutdown();
                 progress = true;
             }
-            // 2b. Responses still to hand out from the last read.
+            // 2b. Events still to hand out from the last read.
             if self.events_pending {
-                yield_now = self.dispatch_some(cx, self.dispatch_batch());
+                yield_now = R::hand_out(self, cx);
                 progress = true;
             }
             // 3. Read, unless the peer is not reading what we already have for it.
@@ -278,12 +227,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         progress = true;
                     }
                     Poll::Ready(Ok(Some(now))) => {
-                        if matches!(self.role, Role::Client(_)) {
-                            yield_now = self.dispatch_some(cx, self.dispatch_batch());
-                        } else {
-                            self.process_events(cx);
-                        }
-                        self.on_evidence();
+                        yield_now = R::hand_out(self, cx);
+                        R::after_read(self);
                         progress = true;
                         self.flush_stats(now);
                     }
@@ -294,26 +239,25 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     Poll::Pending => {}
                 }
             }
-            // The extra read of `dispatch_some` may have met the error.
+            // A role's extra read (the client's) may have met the error.
             if self.io_error.is_some() {
                 return self.finish(cx);
             }
-            // 3b. Cancellations, now that what had arrived is known.
-            if !self.cancels.is_empty() {
-                self.apply_cancels();
+            // 3b. The role's work that must see what arrived first (a client's cancels).
+            if R::settle(self) {
                 progress = true;
             }
-            // 3c. Client: output that only commands produced waits one round of the scheduler,
-            // so that callers already woken add their requests to the same write.
-            if commanded
+            // 3c. Output that only commands produced may wait one round of the scheduler, so
+            // that callers already woken add their requests to the same write.
+            if R::COALESCE_COMMAND_WRITES
+                && commanded
                 && !self.write_deferred
                 && !yield_now
                 && self.write_buf.is_empty()
-                && matches!(self.role, Role::Client(_))
             {
                 self.write_deferred = true;
                 self.poll_timers(cx);
-                self.publish();
+                R::publish(self);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
@@ -347,7 +291,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             // the connection, too, so none is lost).
             if yield_now {
                 self.poll_timers(cx);
-                self.publish();
+                R::publish(self);
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
@@ -361,38 +305,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 progress = true;
             }
             if !progress {
-                self.publish();
+                R::publish(self);
                 return Poll::Pending;
             }
         }
     }
 
-    /// Applies the callers' cancellations of this turn. They wait until after the read so
-    /// that a response already in the socket is seen first: a caller whose deadline expired
-    /// while its response was arriving (a stalled machine, or the crossing of the two) must
-    /// not reset a stream the server has finished — RFC 9113 §5.1 tolerates it, but servers
-    /// count such resets, and it is the first failure h2kit exists to prevent. The read also
-    /// proves the connection alive, so such a timeout does not make it suspect.
-    fn apply_cancels(&mut self) {
-        for (stream, timed_out) in std::mem::take(&mut self.cancels) {
-            // Judged before the reply is failed: it looks at the waiting reply.
-            if timed_out {
-                self.on_request_timeout(stream);
-            }
-            self.fail_response(stream, Error::ConnectionClosed);
-            self.conn.cancel(stream);
-            if let Some(ctx) = self.streams.remove(&stream) {
-                if let Some(p) = ctx.pending {
-                    if let Some(ack) = p.ack {
-                        let _ = ack.send(Err(Error::ConnectionClosed));
-                    }
-                }
-            }
-        }
+    /// Streams the task keeps a record of (contexts, stall clocks).
+    pub(crate) fn tracked_streams(&self) -> usize {
+        self.streams.len() + self.stalled.len()
     }
 
     /// See `clock`.
-    fn now(&mut self) -> std::time::Instant {
+    pub(crate) fn now(&mut self) -> std::time::Instant {
         *self.clock.get_or_insert_with(std::time::Instant::now)
     }
 
@@ -402,16 +327,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             self.events_pending = false;
             self.dispatch_events();
         }
-        self.publish();
+        R::publish(self);
         use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
         let why = match self.io_error {
             Some(ConnectionReset | ConnectionAborted | BrokenPipe) => Error::ConnectionReset,
             _ => Error::ConnectionClosed,
         };
-        if let Role::Client(c) = &mut self.role {
-            c.fail_all(&why);
-        }
-        for (_, ctx) in self.streams.drain() {
+        R::on_close(self, &why);
+        for (_, mut ctx) in self.streams.drain() {
             if let Some(tx) = ctx.body {
                 let _ = tx.send(BodyMsg::Error(why.clone()));
             }
@@ -420,20 +343,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     let _ = ack.send(Err(why.clone()));
                 }
             }
-            if let Some(h) = ctx.handler {
-                h.abort();
-            }
+            ctx.ext.abort();
         }
         self.close_or_linger(cx)
     }
 
     /// The command channel, created on first use.
-    fn sender(&mut self) -> crate::driver::CommandTx {
+    pub(crate) fn sender(&mut self) -> CommandTx<R::Command> {
         self.compacted = false;
         if let Some(tx) = &self.command_tx {
             return tx.clone();
         }
-        let (tx, rx) = crate::mailbox::queue();
+        let (tx, rx) = mailbox::queue();
         self.commands = Some(rx);
         self.command_tx = Some(tx.clone());
         tx
@@ -447,8 +368,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         if let Some(s) = self.stats.as_mut() {
             s.flush(self.conn.stats());
         }
-        // A client's channel is the pool's way in: it stays.
-        if self.streams.is_empty() && matches!(self.role, Role::Server { .. }) {
+        // A channel someone outside holds (a client's pool) stays.
+        if self.streams.is_empty() && !R::KEEP_IDLE_CHANNEL {
             self.commands = None;
             self.command_tx = None;
         }
@@ -464,67 +385,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         self.conn.graceful_shutdown(Instant::now().into_std());
     }
 
-    fn process_events(&mut self, cx: &mut Context<'_>) {
-        self.dispatch_events();
-        self.start_handlers(cx);
-    }
-
-    /// Client side: responses to hand out per turn, a quarter of the streams in flight (so
-    /// a full round trip goes out in about four writes), at least 8 and at most 64.
-    ///
-    /// Why: a client that hands out every response of a read at once lets all their tasks
-    /// run, and only then writes the next requests in one batch; the server idles while the
-    /// client works and the other way round, so the two run in series. Handing out a part,
-    /// writing the requests that part queues, then the next part, keeps both sides busy at
-    /// once. Measured with one connection × 100 streams against nghttpd on another CPU: 190 k
-    /// req/s handing out everything, 350–370 k with 25 per turn, 320 k with 8, 235 k with 60.
-    ///
-    /// With `OVERLAPPING_CONNECTIONS` or more connections open in the client, the others'
-    /// work already fills the gaps, and a CPU-bound client gains more from fewer, larger
-    /// writes (a loopback send costs about 13 µs, most of it the receiver's TCP work): then a
-    /// turn hands out everything.
-    fn dispatch_batch(&self) -> usize {
-        let in_flight = match &self.role {
-            Role::Client(c) if c.live.count() >= OVERLAPPING_CONNECTIONS => return usize::MAX,
-            // Most client streams have no context (see `open`).
-            Role::Client(_) => self.conn.active_streams().0,
-            _ => self.streams.len(),
-        };
-        (in_flight / 4).clamp(8, 64)
-    }
-
-    /// Client side: hands out events until `budget` responses have completed; true if more
-    /// are left for the next turn.
-    ///
-    /// When the events run out with response heads held for their bodies, the socket is read
-    /// once more first: servers often write the HEADERS of many streams before their DATA
-    /// (nghttpd does), or the read stopped at the buffer's end, and the DATA usually arrived
-    /// while the heads were processed. Each body completed so spares its caller a channel and
-    /// a second wake-up; a body not there yet still never delays its head beyond this read.
-    fn dispatch_some(&mut self, cx: &mut Context<'_>, mut budget: usize) -> bool {
-        self.events_pending = false;
-        let mut read_again = true;
-        while budget > 0 {
-            let Some(e) = self.conn.poll_event() else {
-                if read_again && self.holds_heads() && self.read_more(cx) {
-                    read_again = false;
-                    continue;
-                }
-                self.release_all_held();
-                return false;
-            };
-            if self.dispatch_one(e) {
-                budget -= 1;
-            }
-        }
-        self.release_all_held();
-        self.events_pending = true;
-        true
-    }
-
-    /// The extra read of `dispatch_some`: true if bytes arrived (and were processed). An end
-    /// of stream or an error is recorded for the main loop, which acts on it.
-    fn read_more(&mut self, cx: &mut Context<'_>) -> bool {
+    /// A read beyond the loop's own (see the client's `dispatch_some`): true if bytes arrived
+    /// (and were processed). An end of stream or an error is recorded for the main loop, which
+    /// acts on it.
+    pub(crate) fn read_more(&mut self, cx: &mut Context<'_>) -> bool {
         if self.read_closed
             || self.io_error.is_some()
             || self.conn.pending_output() + self.write_buf.len() >= MAX_OUTPUT_BACKLOG
@@ -580,111 +444,80 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
-    fn dispatch_events(&mut self) {
+    /// Hands out every event the engine has.
+    pub(crate) fn dispatch_events(&mut self) {
         while let Some(e) = self.conn.poll_event() {
             self.dispatch_one(e);
         }
-        self.release_all_held();
+        R::events_done(self);
     }
 
-    /// Hands out one event; true if it ended a stream's receiving side.
-    fn dispatch_one(&mut self, e: Event) -> bool {
-        // A response head whose whole body the engine hands over with it: complete, like an
-        // event that ends the stream.
-        if let Event::Headers {
-            stream,
-            head: Head::Response(_),
-            end_stream: false,
-        } = &e
-        {
-            let stream = *stream;
-            if let Some(data) = self.conn.take_whole_body(stream) {
-                let Event::Headers {
-                    head: Head::Response(res),
-                    ..
-                } = e
-                else {
-                    unreachable!("matched above")
-                };
-                self.on_whole_response(stream, res, data);
-                if self.conn.stream_state(stream) == StreamState::Closed {
-                    self.forget(stream);
-                }
-                return true;
-            }
-        }
-        // A stream whose receiving side this event closes may be finished altogether.
-        let touched = match &e {
+    /// Hands out one event; true if it completed a stream's receiving side.
+    pub(crate) fn dispatch_one(&mut self, e: Event) -> bool {
+        let ended = match e {
             Event::Headers {
                 stream,
-                end_stream: true,
+                head: Head::Trailers(t),
                 ..
+            } => {
+                if let Some(t) = R::on_trailers(self, stream, t) {
+                    if let Some(tx) = self.streams.get_mut(&stream).and_then(|c| c.body.take()) {
+                        let _ = tx.send(BodyMsg::Trailers(Box::new(t)));
+                    }
+                }
+                Some(stream)
             }
-            | Event::Data {
-                stream,
-                end_stream: true,
-                ..
-            } => Some(*stream),
-            _ => None,
-        };
-        self.dispatch_event(e);
-        if let Some(stream) = touched {
-            if self.conn.stream_state(stream) == StreamState::Closed {
-                self.forget(stream);
-            }
-        }
-        touched.is_some()
-    }
-
-    fn dispatch_event(&mut self, e: Event) {
-        match e {
             Event::Headers {
                 stream,
                 head,
                 end_stream,
+            } => R::on_head(self, stream, head, end_stream).then_some(stream),
+            Event::Data {
+                stream,
+                data,
+                end_stream,
             } => {
-                // Trailers of a held response follow its head (see `Held`).
-                self.release_held(stream);
-                self.on_headers(stream, head, end_stream)
+                if let Some(data) = R::on_data(self, stream, data, end_stream) {
+                    self.deliver_data(stream, data, end_stream);
+                }
+                end_stream.then_some(stream)
             }
-            Event::Data {
-                stream,
-                data,
-                end_stream,
-            } if self.is_held(stream) => self.on_held_data(stream, data, end_stream),
-            Event::Data {
-                stream,
-                data,
-                end_stream,
-            } => {
-                let n = data.len();
-                let ctx = self.streams.get_mut(&stream);
-                match ctx {
-                    Some(StreamCtx {
-                        early: Some(early), ..
-                    }) => {
-                        early.chunks.push(data);
-                        early.complete |= end_stream;
-                        if early.complete {
-                            if let Some(req) = early.deferred.take() {
-                                self.push_handler(stream, req);
-                            }
-                        }
+            e => {
+                self.dispatch_other(e);
+                None
+            }
+        };
+        // A stream whose receiving side this event closed may be finished altogether.
+        if let Some(stream) = ended {
+            if self.conn.stream_state(stream) == StreamState::Closed {
+                self.forget(stream);
+            }
+        }
+        ended.is_some()
+    }
+
+    /// DATA for the stream's body, if it has a reader; otherwise its window goes back.
+    fn deliver_data(&mut self, stream: StreamId, data: Bytes, end_stream: bool) {
+        let n = data.len();
+        match self.streams.get_mut(&stream) {
+            Some(ctx) if ctx.body.is_some() && !ctx.body_dropped => {
+                ctx.unreleased += n;
+                if let Some(tx) = &ctx.body {
+                    if tx.send(BodyMsg::Data(data)).is_err() {
+                        ctx.body_dropped = true;
                     }
-                    Some(ctx) if ctx.body.is_some() && !ctx.body_dropped => {
-                        ctx.unreleased += n;
-                        if let Some(tx) = &ctx.body {
-                            if tx.send(BodyMsg::Data(data)).is_err() {
-                                ctx.body_dropped = true;
-                            }
-                        }
-                        if end_stream {
-                            ctx.body = None;
-                        }
-                    }
-                    _ => self.conn.release_capacity(stream, n),
+                }
+                if end_stream {
+                    ctx.body = None;
                 }
             }
+            _ => self.conn.release_capacity(stream, n),
+        }
+    }
+
+    /// The events that are not a stream's message.
+    fn dispatch_other(&mut self, e: Event) {
+        match e {
             Event::Reset {
                 stream,
                 code,
@@ -695,10 +528,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 } else {
                     Error::Protocol(code)
                 };
-                // A held head goes out first; its body then carries the reset.
-                self.release_held(stream);
-                self.fail_response(stream, err.clone());
-                if let Some(ctx) = self.streams.remove(&stream) {
+                R::on_reset(self, stream, &err);
+                if let Some(mut ctx) = self.streams.remove(&stream) {
                     if let Some(tx) = ctx.body {
                         let _ = tx.send(BodyMsg::Error(err.clone()));
                     }
@@ -707,25 +538,22 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                             let _ = ack.send(Err(err));
                         }
                     }
-                    if let Some(h) = ctx.handler {
-                        h.abort();
-                    }
+                    ctx.ext.abort();
                 }
             }
             Event::SendCapacity { stream } => self.flush_stream(stream),
             Event::Unprocessed { stream } => {
-                self.release_held(stream);
-                self.fail_response(stream, Error::Unprocessed);
+                R::on_unprocessed(self, stream);
                 self.streams.remove(&stream);
             }
-            Event::StreamsAvailable => self.open_queued(),
-            Event::GoAway { code, .. } => self.on_goaway(code),
-            Event::PingAck { rtt, .. } => self.on_ping_answered(rtt),
+            Event::StreamsAvailable => R::on_streams_available(self),
+            Event::GoAway { code, .. } => R::on_goaway(self, code),
+            Event::PingAck { rtt, .. } => R::on_rtt(self, rtt),
             Event::LocalSettingsAcked if !self.settings_acked => {
                 // Our first SETTINGS went out with the preface: their ACK is a round trip.
                 self.settings_acked = true;
                 let rtt = self.started.elapsed();
-                self.on_rtt(rtt);
+                R::on_rtt(self, rtt);
             }
             _ => {}
         }

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use crate::driver::reply::register;
+use super::register;
 
 /// Both kinds share their state and their send; they differ in how they end.
 struct State<T> {
@@ -133,6 +133,38 @@ impl<T> QueueTx<T> {
     }
 }
 
+impl<T: Send + 'static> QueueTx<T> {
+    /// A sender of `M` into this queue, whose item type it does not name (the queue takes
+    /// `T::from(m)`): for a sender that serves queues of several item types. No allocation:
+    /// it shares the queue's own.
+    pub(crate) fn erase<M>(&self) -> ErasedTx<M>
+    where
+        T: From<M>,
+    {
+        ErasedTx(self.0.clone())
+    }
+}
+
+/// See [`QueueTx::erase`].
+pub(crate) struct ErasedTx<M>(Arc<dyn Enqueue<M>>);
+
+impl<M> ErasedTx<M> {
+    /// Queues `msg`; false if the receiver is gone.
+    pub(crate) fn send(&self, msg: M) -> bool {
+        self.0.enqueue(msg)
+    }
+}
+
+trait Enqueue<M>: Send + Sync {
+    fn enqueue(&self, msg: M) -> bool;
+}
+
+impl<T: From<M> + Send, M> Enqueue<M> for Mutex<State<T>> {
+    fn enqueue(&self, msg: M) -> bool {
+        send(self, T::from(msg)).is_ok()
+    }
+}
+
 impl<T> QueueRx<T> {
     /// Moves everything queued to the end of `out`: Ready if there was something, else
     /// Pending with the task registered for the next message.
@@ -191,16 +223,8 @@ mod tests {
 
     #[test]
     fn queue_hands_over_batches_and_wakes_once() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use std::task::Wake;
-        struct Count(AtomicUsize);
-        impl Wake for Count {
-            fn wake(self: Arc<Self>) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        use std::sync::atomic::Ordering;
+        let (count, waker) = crate::sync::counting_waker();
         let mut cx = Context::from_waker(&waker);
         let (tx, mut rx) = queue();
         let tx2 = tx.clone();

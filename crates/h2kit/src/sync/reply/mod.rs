@@ -1,5 +1,6 @@
 //! One request's reply slot, shared by its caller and the connection driver: first the
-//! stream the request was opened on, then the response.
+//! stream the request was opened on, then the response (any [`Reply`] type: the slot knows
+//! nothing of HTTP).
 //!
 //! Two oneshot channels did this before, one for each: two allocations per request, and a
 //! wake-up of the caller when the stream opened, though most callers only need the stream to
@@ -41,14 +42,36 @@ use std::sync::atomic::AtomicU8;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 use std::task::{Context, Poll, Waker};
 use std::thread::LocalKey;
+
+use super::register;
 use std::time::Instant;
 
 use h2kit_proto::StreamId;
 
-use crate::body::RecvBody;
-use crate::Error;
+/// What a reply slot carries, with the per-thread store its slots and boxes are recycled
+/// through (declare one with `reply_spares!`).
+pub(crate) trait Reply: Send + Sized + 'static {
+    fn spares() -> &'static LocalKey<std::cell::RefCell<Spares<Self>>>;
+}
 
-pub(crate) type Response = Result<http::Response<RecvBody>, Error>;
+/// Implements [`Reply`] for a type, with a thread-local store of its own.
+macro_rules! reply_spares {
+    ($t:ty) => {
+        impl crate::sync::reply::Reply for $t {
+            fn spares() -> &'static ::std::thread::LocalKey<
+                ::std::cell::RefCell<crate::sync::reply::Spares<$t>>,
+            > {
+                ::std::thread_local! {
+                    static SPARES: ::std::cell::RefCell<crate::sync::reply::Spares<$t>> = const {
+                        ::std::cell::RefCell::new(crate::sync::reply::Spares::new())
+                    };
+                }
+                &SPARES
+            }
+        }
+    };
+}
+pub(crate) use reply_spares;
 
 /// Where and when a request was opened, and the frames received on its connection then.
 #[derive(Clone, Copy, Debug)]
@@ -88,13 +111,13 @@ impl<T> UnsafeCell<T> {
     }
 }
 
-struct Inner {
+struct Inner<T> {
     state: AtomicU8,
     opened: UnsafeCell<Option<Opened>>,
     /// Boxed: the slot was allocated when the request was sent, a round of all the requests
     /// in flight ago, and is cold by now; a box just used for another response is warm, and
     /// the slot stays small (see `ResponseBox`).
-    response: UnsafeCell<Option<ResponseBox>>,
+    response: UnsafeCell<Option<ResponseBox<T>>>,
     waker: UnsafeCell<Option<Waker>>,
     open_waker: UnsafeCell<Option<Waker>>,
     /// Loom builds: set instead of freeing, so that a use after free fails the model.
@@ -102,8 +125,8 @@ struct Inner {
     freed: std::sync::atomic::AtomicBool,
 }
 
-impl Inner {
-    fn new() -> Inner {
+impl<T> Inner<T> {
+    fn new() -> Inner<T> {
         Inner {
             state: AtomicU8::new(0),
             opened: UnsafeCell::new(None),
@@ -130,10 +153,10 @@ impl Inner {
 #[cfg(h2kit_loom)]
 static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-pub(crate) fn channel() -> (ReplyTx, ReplyRx) {
+pub(crate) fn channel<T: Reply>() -> (ReplyTx<T>, ReplyRx<T>) {
     #[cfg(h2kit_loom)]
     LIVE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let slot = take_spare(&SPARE_SLOTS).unwrap_or_else(|| Box::new(Inner::new()));
+    let slot = take_spare::<T, _>(|s| &mut s.slots).unwrap_or_else(|| Box::new(Inner::new()));
     let inner = NonNull::from(Box::leak(slot));
     (
         ReplyTx {
@@ -156,45 +179,59 @@ pub(crate) fn channel() -> (ReplyTx, ReplyRx) {
 /// call into the allocator. Reply slots are recycled the same way (see `free`). Together
 /// these took the allocator from 6% of a load's CPU time to under 2%, and 4–6% off its CPU
 /// per request at `-c10 -m100`.
-pub(crate) struct ResponseBox(Box<Option<Response>>);
+pub(crate) struct ResponseBox<T>(Box<Option<T>>);
 
 /// Spare response boxes, and spare slots, kept per thread: at most about 150 KB in all.
 const SPARE_MAX: usize = 512;
 
-/// Boxes kept for reuse, the allocations themselves being the point (hence `Vec<Box<_>>`).
+/// A thread's spare response boxes and slots, the allocations themselves being the point
+/// (hence `Vec<Box<_>>`).
 #[allow(clippy::vec_box)]
-type Spares<T> = std::cell::RefCell<Vec<Box<T>>>;
+pub(crate) struct Spares<T> {
+    boxes: Vec<Box<Option<T>>>,
+    slots: Vec<Box<Inner<T>>>,
+}
 
-thread_local! {
-    static SPARE_BOXES: Spares<Option<Response>> = const { std::cell::RefCell::new(Vec::new()) };
-    static SPARE_SLOTS: Spares<Inner> = const { std::cell::RefCell::new(Vec::new()) };
+impl<T> Spares<T> {
+    pub(crate) const fn new() -> Spares<T> {
+        Spares {
+            boxes: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
 }
 
 /// The spare freed last on this thread, if any. Loom builds never reuse one: every slot the
 /// model sees is a fresh allocation, poisoned when freed.
-fn take_spare<T>(spares: &'static LocalKey<Spares<T>>) -> Option<Box<T>> {
+fn take_spare<T: Reply, B>(
+    list: impl FnOnce(&mut Spares<T>) -> &mut Vec<Box<B>>,
+) -> Option<Box<B>> {
     if cfg!(h2kit_loom) {
         return None;
     }
-    spares.try_with(|s| s.borrow_mut().pop()).ok().flatten()
+    T::spares()
+        .try_with(|s| list(&mut s.borrow_mut()).pop())
+        .ok()
+        .flatten()
 }
 
 /// Keeps `b` for this thread's next use, unless `SPARE_MAX` are kept already.
-fn keep_spare<T>(spares: &'static LocalKey<Spares<T>>, b: Box<T>) {
+fn keep_spare<T: Reply, B>(list: impl FnOnce(&mut Spares<T>) -> &mut Vec<Box<B>>, b: Box<B>) {
     if cfg!(h2kit_loom) {
         return;
     }
-    let _ = spares.try_with(move |s| {
+    let _ = T::spares().try_with(move |s| {
         let mut s = s.borrow_mut();
-        if s.len() < SPARE_MAX {
-            s.push(b);
+        let list = list(&mut s);
+        if list.len() < SPARE_MAX {
+            list.push(b);
         }
     });
 }
 
-impl ResponseBox {
-    fn new(response: Response) -> ResponseBox {
-        match take_spare(&SPARE_BOXES) {
+impl<T: Reply> ResponseBox<T> {
+    fn new(response: T) -> ResponseBox<T> {
+        match take_spare::<T, _>(|s| &mut s.boxes) {
             Some(mut b) => {
                 *b = Some(response);
                 ResponseBox(b)
@@ -204,10 +241,10 @@ impl ResponseBox {
     }
 
     /// The response; the box goes back to this thread's spares.
-    fn into_inner(self) -> Option<Response> {
+    fn into_inner(self) -> Option<T> {
         let mut b = self.0;
         let response = b.take();
-        keep_spare(&SPARE_BOXES, b);
+        keep_spare::<T, _>(|s| &mut s.boxes, b);
         response
     }
 }
@@ -217,7 +254,7 @@ impl ResponseBox {
 /// # Safety
 /// Called once, by the end whose atomic operation found the other end's `*_GONE` bit set:
 /// the other end has finished with the slot, and this end does not touch it afterwards.
-unsafe fn free(inner: NonNull<Inner>) {
+unsafe fn free<T: Reply>(inner: NonNull<Inner<T>>) {
     #[cfg(h2kit_loom)]
     {
         LIVE.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
@@ -237,13 +274,13 @@ unsafe fn free(inner: NonNull<Inner>) {
         // request, as response boxes are (see `ResponseBox`): a slot is about 80 bytes,
         // allocated and freed once per request.
         *slot = Inner::new();
-        keep_spare(&SPARE_SLOTS, slot);
+        keep_spare::<T, _>(|s| &mut s.slots, slot);
     }
 }
 
 /// The driver's end.
-pub(crate) struct ReplyTx {
-    inner: NonNull<Inner>,
+pub(crate) struct ReplyTx<T: Reply> {
+    inner: NonNull<Inner<T>>,
     /// `opened` was called: a second call must not write the cell the caller may be reading.
     opened: bool,
     /// `send` was called (the slot may be freed: `drop` must not touch it).
@@ -251,18 +288,14 @@ pub(crate) struct ReplyTx {
 }
 
 // SAFETY: the ends share only `Inner`, whose cells are accessed as the protocol at the top
-// allows, across threads as well as within one; `Response`, `Waker` and `Opened` are `Send`.
-unsafe impl Send for ReplyTx {}
+// allows, across threads as well as within one; `T` (a `Reply`), `Waker` and `Opened` are
+// `Send`.
+unsafe impl<T: Reply> Send for ReplyTx<T> {}
 // SAFETY: as for `ReplyTx`.
-unsafe impl Send for ReplyRx {}
+unsafe impl<T: Reply> Send for ReplyRx<T> {}
 
-const _: () = {
-    const fn send<T: Send>() {}
-    send::<Response>();
-};
-
-impl ReplyTx {
-    fn inner(&self) -> &Inner {
+impl<T: Reply> ReplyTx<T> {
+    fn inner(&self) -> &Inner<T> {
         // SAFETY: the slot is not freed while `done` is false: only `complete` sets
         // `TX_GONE`, after setting `done`, and no method but `drop` runs after it.
         unsafe { self.inner.as_ref() }
@@ -312,12 +345,12 @@ impl ReplyTx {
     }
 
     /// Hands over the response; `Err` if the caller has given up (the response is dropped).
-    pub(crate) fn send(mut self, response: Response) -> Result<(), Closed> {
+    pub(crate) fn send(mut self, response: T) -> Result<(), Closed> {
         self.complete(Some(response))
     }
 
     /// The end of this end: with the response, or without one (dropped).
-    fn complete(&mut self, response: Option<Response>) -> Result<(), Closed> {
+    fn complete(&mut self, response: Option<T>) -> Result<(), Closed> {
         debug_assert!(!self.done);
         self.done = true;
         let ptr = self.inner;
@@ -375,7 +408,7 @@ impl ReplyTx {
     }
 }
 
-impl Drop for ReplyTx {
+impl<T: Reply> Drop for ReplyTx<T> {
     fn drop(&mut self) {
         if !self.done {
             let _ = self.complete(None);
@@ -396,12 +429,12 @@ fn update(state: &AtomicU8, f: impl Fn(u8) -> u8) -> u8 {
 pub(crate) struct Closed;
 
 /// The caller's end.
-pub(crate) struct ReplyRx {
-    inner: NonNull<Inner>,
+pub(crate) struct ReplyRx<T: Reply> {
+    inner: NonNull<Inner<T>>,
 }
 
-impl ReplyRx {
-    fn inner(&self) -> &Inner {
+impl<T: Reply> ReplyRx<T> {
+    fn inner(&self) -> &Inner<T> {
         // SAFETY: this end sets `RX_GONE` only in `drop`, so the slot is not freed.
         unsafe { self.inner.as_ref() }
     }
@@ -443,7 +476,7 @@ impl ReplyRx {
         }
     }
 
-    pub(crate) fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Result<Response, Closed>> {
+    pub(crate) fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, Closed>> {
         let inner = self.inner();
         let s = inner.state.load(Acquire);
         if s & COMPLETE != 0 {
@@ -463,7 +496,7 @@ impl ReplyRx {
         Poll::Pending
     }
 
-    fn take(&mut self) -> Result<Response, Closed> {
+    fn take(&mut self) -> Result<T, Closed> {
         // SAFETY: `COMPLETE` was seen: the driver wrote the response before and leaves it
         // alone (it frees the slot only after `RX_GONE`, set in this end's drop).
         self.inner()
@@ -483,15 +516,7 @@ fn reclaim(state: &AtomicU8, bit: u8, events: u8) -> bool {
         .is_ok()
 }
 
-/// Stores the task's waker in `slot`, unless the one there already wakes it.
-pub(crate) fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
-    match slot {
-        Some(w) if w.will_wake(cx.waker()) => {}
-        w => *w = Some(cx.waker().clone()),
-    }
-}
-
-impl Drop for ReplyRx {
+impl<T: Reply> Drop for ReplyRx<T> {
     fn drop(&mut self) {
         if self.inner().state.fetch_or(RX_GONE, AcqRel) & TX_GONE != 0 {
             // SAFETY: the driver's end is gone and left the slot to this end (the response,
@@ -501,279 +526,5 @@ impl Drop for ReplyRx {
     }
 }
 
-#[cfg(all(test, not(h2kit_loom)))]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    /// A waker that counts its wakes, and the count.
-    fn counting_waker() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        (count.clone(), Waker::from(count))
-    }
-
-    #[test]
-    fn opening_wakes_only_a_caller_that_waits_for_it() {
-        let (count, waker) = counting_waker();
-        let mut cx = Context::from_waker(&waker);
-
-        let (mut tx, mut rx) = channel();
-        assert!(rx.poll_response(&mut cx).is_pending());
-        tx.opened(StreamId(1), 7, Instant::now());
-        assert_eq!(count.0.load(Ordering::SeqCst), 0, "woken for the opening");
-        assert_eq!(
-            rx.opened().map(|o| (o.stream, o.frames)),
-            Some((StreamId(1), 7))
-        );
-        assert!(tx.send(Err(Error::Unprocessed)).is_ok());
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
-        assert!(matches!(
-            rx.poll_response(&mut cx),
-            Poll::Ready(Ok(Err(Error::Unprocessed)))
-        ));
-
-        let (mut tx, mut rx) = channel();
-        assert!(rx.poll_opened(&mut cx).is_pending());
-        tx.opened(StreamId(3), 0, Instant::now());
-        assert_eq!(
-            count.0.load(Ordering::SeqCst),
-            2,
-            "not woken for the opening"
-        );
-        assert!(matches!(rx.poll_opened(&mut cx), Poll::Ready(Some(o)) if o.stream == StreamId(3)));
-    }
-
-    #[test]
-    fn a_recycled_slot_and_box_start_clean() {
-        // One exchange to its end, then the next on the same thread: it gets the freed slot
-        // and the freed response box back, and behaves as a fresh one (nothing opened, no
-        // response, no waker left from before).
-        let (count, waker) = counting_waker();
-        let mut cx = Context::from_waker(&waker);
-        let (mut tx, mut rx) = channel();
-        let first_slot = rx.inner;
-        assert!(rx.poll_response(&mut cx).is_pending());
-        tx.opened(StreamId(1), 3, Instant::now());
-        assert!(tx.send(Err(Error::Unprocessed)).is_ok());
-        let first_box = rx.inner().cells().response.with_mut(|p| unsafe {
-            // SAFETY: test only: `COMPLETE` is set and this end has not taken the response.
-            (*p).as_ref().map(|b| &*b.0 as *const Option<Response>)
-        });
-        assert!(rx.poll_response(&mut cx).is_ready());
-        drop(rx);
-
-        let (tx, mut rx) = channel();
-        assert_eq!(rx.inner, first_slot, "the slot is reused");
-        assert!(rx.opened().is_none());
-        assert!(!tx.is_closed());
-        assert!(rx.poll_response(&mut cx).is_pending());
-        assert!(tx.send(Err(Error::ConnectionClosed)).is_ok());
-        let second_box = rx.inner().cells().response.with_mut(|p| unsafe {
-            // SAFETY: as above.
-            (*p).as_ref().map(|b| &*b.0 as *const Option<Response>)
-        });
-        assert_eq!(second_box, first_box, "the response box is reused");
-        assert!(matches!(
-            rx.poll_response(&mut cx),
-            Poll::Ready(Ok(Err(Error::ConnectionClosed)))
-        ));
-        assert_eq!(count.0.load(Ordering::SeqCst), 2);
-    }
-
-    #[test]
-    fn either_end_going_away_is_seen_by_the_other() {
-        let (count, waker) = counting_waker();
-        let mut cx = Context::from_waker(&waker);
-
-        let (tx, mut rx) = channel();
-        assert!(rx.poll_response(&mut cx).is_pending());
-        drop(tx);
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
-        assert!(matches!(
-            rx.poll_response(&mut cx),
-            Poll::Ready(Err(Closed))
-        ));
-        assert!(matches!(rx.poll_opened(&mut cx), Poll::Ready(None)));
-
-        let (tx, rx) = channel();
-        assert!(!tx.is_closed());
-        drop(rx);
-        assert!(tx.is_closed());
-        assert!(tx.send(Err(Error::ConnectionClosed)).is_err());
-    }
-
-    #[test]
-    fn a_changed_waker_is_the_one_woken() {
-        let ((a, wa), (b, wb)) = (counting_waker(), counting_waker());
-        let (tx, mut rx) = channel();
-        assert!(rx.poll_response(&mut Context::from_waker(&wa)).is_pending());
-        assert!(rx.poll_response(&mut Context::from_waker(&wb)).is_pending());
-        assert!(tx.send(Err(Error::Unprocessed)).is_ok());
-        assert_eq!(a.0.load(Ordering::SeqCst), 0);
-        assert_eq!(b.0.load(Ordering::SeqCst), 1);
-        // Both wakers are released once the slot is gone (no leak of the task they name).
-        drop(rx);
-        assert_eq!((Arc::strong_count(&a), Arc::strong_count(&b)), (2, 2));
-    }
-}
-
-/// Exhaustive interleavings of the two ends under loom's memory model: every cell access
-/// race-free, every wake-up delivered, the slot freed exactly once.
-#[cfg(all(test, h2kit_loom))]
-mod loom_tests {
-    use super::*;
-    use loom::sync::atomic::AtomicUsize;
-    use loom::sync::Arc;
-    use std::sync::atomic::Ordering::Relaxed;
-
-    /// A waker that counts its wake-ups (loom's `Arc`, so that a leaked waker fails the
-    /// model too).
-    fn counting_waker(count: &Arc<AtomicUsize>) -> Waker {
-        use std::task::{RawWaker, RawWakerVTable};
-        unsafe fn clone(p: *const ()) -> RawWaker {
-            // SAFETY: `p` came from `Arc::into_raw` below.
-            unsafe { Arc::increment_strong_count(p as *const AtomicUsize) };
-            RawWaker::new(p, &VTABLE)
-        }
-        unsafe fn wake(p: *const ()) {
-            // SAFETY: as in `clone`; this consumes the reference.
-            let a = unsafe { Arc::from_raw(p as *const AtomicUsize) };
-            a.fetch_add(1, Relaxed);
-        }
-        unsafe fn wake_by_ref(p: *const ()) {
-            // SAFETY: as in `clone`.
-            unsafe { &*(p as *const AtomicUsize) }.fetch_add(1, Relaxed);
-        }
-        unsafe fn drop_waker(p: *const ()) {
-            // SAFETY: as in `wake`.
-            drop(unsafe { Arc::from_raw(p as *const AtomicUsize) });
-        }
-        static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
-        let p = Arc::into_raw(count.clone()) as *const ();
-        // SAFETY: the vtable keeps the `Arc` contract above.
-        unsafe { Waker::from_raw(RawWaker::new(p, &VTABLE)) }
-    }
-
-    /// Polls until ready, yielding to loom in between; every poll after the first must have
-    /// been preceded by a wake-up (none is lost).
-    fn wait<T>(count: &Arc<AtomicUsize>, mut f: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
-        let waker = counting_waker(count);
-        let mut cx = Context::from_waker(&waker);
-        let mut seen = 0;
-        loop {
-            if let Poll::Ready(v) = f(&mut cx) {
-                return v;
-            }
-            // Pending: a wake-up must come.
-            while count.load(Relaxed) == seen {
-                loom::thread::yield_now();
-            }
-            seen = count.load(Relaxed);
-        }
-    }
-
-    fn live() -> usize {
-        LIVE.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    #[test]
-    fn response_reaches_a_waiting_caller() {
-        loom::model(|| {
-            let before = live();
-            let (mut tx, mut rx) = channel();
-            let t = loom::thread::spawn(move || {
-                tx.opened(StreamId(1), 0, Instant::now());
-                tx.send(Err(Error::Unprocessed)).is_ok()
-            });
-            let count = Arc::new(AtomicUsize::new(0));
-            let r = wait(&count, |cx| rx.poll_response(cx));
-            assert!(matches!(r, Ok(Err(Error::Unprocessed))));
-            assert_eq!(rx.opened().map(|o| o.stream), Some(StreamId(1)));
-            assert!(t.join().unwrap());
-            drop(rx);
-            assert_eq!(live(), before);
-        });
-    }
-
-    #[test]
-    fn opening_reaches_a_caller_that_waits_for_it_then_the_response() {
-        loom::model(|| {
-            let (mut tx, mut rx) = channel();
-            let t = loom::thread::spawn(move || {
-                tx.opened(StreamId(5), 2, Instant::now());
-                let _ = tx.send(Err(Error::Unprocessed));
-            });
-            let count = Arc::new(AtomicUsize::new(0));
-            let o = wait(&count, |cx| rx.poll_opened(cx));
-            assert_eq!(o.map(|o| o.stream), Some(StreamId(5)));
-            let r = wait(&count, |cx| rx.poll_response(cx));
-            assert!(matches!(r, Ok(Err(Error::Unprocessed))));
-            t.join().unwrap();
-        });
-    }
-
-    #[test]
-    fn a_caller_that_changes_its_waker_is_still_woken() {
-        loom::model(|| {
-            let (tx, mut rx) = channel();
-            let t = loom::thread::spawn(move || {
-                let _ = tx.send(Err(Error::Unprocessed));
-            });
-            let first = Arc::new(AtomicUsize::new(0));
-            let w = counting_waker(&first);
-            let early = rx.poll_response(&mut Context::from_waker(&w));
-            drop(w);
-            if early.is_pending() {
-                let second = Arc::new(AtomicUsize::new(0));
-                let r = wait(&second, |cx| rx.poll_response(cx));
-                assert!(matches!(r, Ok(Err(Error::Unprocessed))));
-            }
-            t.join().unwrap();
-        });
-    }
-
-    #[test]
-    fn caller_giving_up_while_the_response_arrives_frees_once() {
-        loom::model(|| {
-            let before = live();
-            let (mut tx, mut rx) = channel();
-            let count = Arc::new(AtomicUsize::new(0));
-            let w = counting_waker(&count);
-            let _ = rx.poll_response(&mut Context::from_waker(&w));
-            let t = loom::thread::spawn(move || {
-                tx.opened(StreamId(1), 0, Instant::now());
-                let closed = tx.is_closed();
-                let sent = tx.send(Err(Error::Unprocessed)).is_ok();
-                (closed, sent)
-            });
-            drop(rx);
-            let (closed, _sent) = t.join().unwrap();
-            assert!(!closed || live() == before);
-            assert_eq!(live(), before);
-        });
-    }
-
-    #[test]
-    fn driver_gone_without_an_answer_is_seen() {
-        loom::model(|| {
-            let (tx, mut rx) = channel();
-            let t = loom::thread::spawn(move || drop(tx));
-            let count = Arc::new(AtomicUsize::new(0));
-            assert!(matches!(
-                wait(&count, |cx| rx.poll_response(cx)),
-                Err(Closed)
-            ));
-            assert!(matches!(wait(&count, |cx| rx.poll_opened(cx)), None));
-            t.join().unwrap();
-        });
-    }
-}
+#[cfg(test)]
+mod tests;

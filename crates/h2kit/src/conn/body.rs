@@ -1,6 +1,6 @@
 //! Received message bodies as `http_body::Body`.
 //!
-//! DATA reaches the body through a channel from the connection driver. The driver only ever
+//! DATA reaches the body through a channel from the connection task. The task only ever
 //! forwards what the peer was allowed to send (the stream's flow-control window), and the
 //! window reopens only as this body is polled: a handler that does not read its body stalls
 //! the peer at the window, and nothing is buffered beyond it.
@@ -14,7 +14,8 @@ use h2kit_proto::StreamId;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 
-use crate::driver::Command;
+use super::command::BodyCommand;
+use crate::sync::mailbox::{self, ErasedTx};
 use crate::Error;
 
 /// What the driver forwards to a body.
@@ -82,10 +83,11 @@ struct Buffered {
 
 struct Inner {
     stream: StreamId,
-    rx: crate::mailbox::Receiver<BodyMsg>,
-    commands: crate::driver::CommandTx,
+    rx: mailbox::Receiver<BodyMsg>,
+    /// To the connection task, whichever its role.
+    commands: ErasedTx<BodyCommand>,
     done: bool,
-    /// Client: the longest wait allowed between frames, and its timer.
+    /// The longest wait allowed between frames (a response body-idle timeout), and its timer.
     idle: Option<(std::time::Duration, Pin<Box<tokio::time::Sleep>>)>,
 }
 
@@ -130,8 +132,8 @@ impl RecvBody {
 
     pub(crate) fn new(
         stream: StreamId,
-        rx: crate::mailbox::Receiver<BodyMsg>,
-        commands: crate::driver::CommandTx,
+        rx: mailbox::Receiver<BodyMsg>,
+        commands: ErasedTx<BodyCommand>,
         content_length: Option<u64>,
     ) -> RecvBody {
         RecvBody {
@@ -180,7 +182,7 @@ impl Body for RecvBody {
                     sleep.as_mut().reset(tokio::time::Instant::now() + *limit);
                 }
                 // Consumed: the driver may return this much window to the peer.
-                let _ = inner.commands.send(Command::Release {
+                inner.commands.send(BodyCommand::Release {
                     stream: inner.stream,
                     n: b.len(),
                 });
@@ -232,7 +234,7 @@ impl Drop for RecvBody {
         if let State::Channel(inner) = &self.state {
             if !inner.done {
                 // Nobody will read the rest: the driver returns its window at once.
-                let _ = inner.commands.send(Command::BodyDropped {
+                inner.commands.send(BodyCommand::Dropped {
                     stream: inner.stream,
                 });
             }

@@ -11,62 +11,18 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::{Error, ErrorKind, Phase};
 use super::ClientConfig;
-use crate::driver::client::{Capacity, ClientState, ConnShared};
-use crate::driver::{Command, Driver, DriverConfig, Role};
+mod checkout;
+mod origin;
 
-/// A pool key: scheme and authority as the URI wrote them (so `host` and `host:80` get
-/// separate pools, which is harmless).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Origin {
-    pub tls: bool,
-    authority: http::uri::Authority,
-}
-
-/// A request's origin, borrowed from its URI: finding its pool needs no copy of the
-/// authority (a clone of its bytes and its drop were two atomic operations per request).
-#[derive(Clone, Copy)]
-pub(crate) struct OriginRef<'a> {
-    pub tls: bool,
-    pub authority: &'a http::uri::Authority,
-}
-
-impl OriginRef<'_> {
-    fn owned(self) -> Origin {
-        Origin::new(self.tls, self.authority.clone())
-    }
-}
-
-impl Origin {
-    pub(crate) fn new(tls: bool, authority: http::uri::Authority) -> Origin {
-        Origin { tls, authority }
-    }
-
-    /// The same origin by identity: a clone of the same URI's authority shares its bytes,
-    /// and the same address and length mean the same, immutable text (no hashing, no byte
-    /// comparison). Different bytes may still be the same origin; the map finds those.
-    fn same_as(&self, o: OriginRef<'_>) -> bool {
-        let (a, b) = (self.authority.as_str(), o.authority.as_str());
-        self.tls == o.tls && a.as_ptr() == b.as_ptr() && a.len() == b.len()
-    }
-
-    /// The host, without an IPv6 literal's brackets.
-    pub(crate) fn host(&self) -> &str {
-        let h = self.authority.host();
-        h.strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(h)
-    }
-
-    pub(crate) fn port(&self) -> u16 {
-        self.authority
-            .port_u16()
-            .unwrap_or(if self.tls { 443 } else { 80 })
-    }
-}
+use super::conn::shared::{Capacity, ConnShared, LiveConnections};
+use super::conn::{ClientCommand, ClientRole, CommandTx, Open, ResponseRx};
+use crate::conn::{Command, ConnConfig, Driver};
+use checkout::{ConnView, Step};
+pub(crate) use origin::{Origin, OriginHasher, OriginRef};
 
 /// One connection as the pool sees it.
 pub(crate) struct ConnHandle {
-    pub tx: crate::driver::CommandTx,
+    pub tx: CommandTx,
     pub shared: Arc<ConnShared>,
     cancel: CancellationToken,
 }
@@ -99,43 +55,23 @@ impl ConnHandle {
         parts: &Arc<http::request::Parts>,
         body: Option<bytes::Bytes>,
         end_stream: bool,
-    ) -> Option<crate::driver::reply::ReplyRx> {
-        let (reply_tx, reply) = crate::driver::reply::channel();
-        let open = crate::driver::client::Open {
+    ) -> Option<ResponseRx> {
+        let (reply_tx, reply) = crate::sync::reply::channel();
+        let open = Open {
             parts: parts.clone(),
             body,
             end_stream,
             reply: reply_tx,
         };
-        if self.tx.send(Command::Open(open)).is_err() {
+        if self
+            .tx
+            .send(Command::Role(ClientCommand::Open(open)))
+            .is_err()
+        {
             self.shared.reserved.fetch_sub(1, Relaxed);
             return None;
         }
         Some(reply)
-    }
-}
-
-/// FNV-1a for the origin map. `Authority` hashes byte by byte (lowercased, to agree with its
-/// case-insensitive equality), so with the default SipHash every request paid for about
-/// seventeen hasher calls (700 instructions, measured with callgrind) just to find its pool.
-/// The keys are the origins the application itself calls, so hash flooding is not a concern.
-pub(crate) struct OriginHasher(u64);
-
-impl Default for OriginHasher {
-    fn default() -> Self {
-        OriginHasher(0xcbf2_9ce4_8422_2325) // the FNV offset basis
-    }
-}
-
-impl std::hash::Hasher for OriginHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
     }
 }
 
@@ -155,12 +91,12 @@ pub(crate) struct OriginPool {
 pub(crate) struct Pool {
     config: Arc<ClientConfig>,
     stats: Arc<crate::stats::ServerStats>,
-    driver_config: Arc<DriverConfig>,
+    driver_config: Arc<ConnConfig>,
     tls: Option<tokio_rustls::TlsConnector>,
     origins: RwLock<OriginMap>,
     /// The origin pool used last (see `origin_pool`).
     last: RwLock<Option<Arc<OriginPool>>>,
-    live: crate::driver::client::LiveConnections,
+    live: LiveConnections,
 }
 
 /// A connection being set up for an origin (one at a time: the others wait for it). Ends
@@ -211,7 +147,7 @@ impl Pool {
         tls: Option<tokio_rustls::TlsConnector>,
         stats: Arc<crate::stats::ServerStats>,
     ) -> Pool {
-        let driver_config = Arc::new(DriverConfig {
+        let driver_config = Arc::new(ConnConfig {
             proto: config.proto.clone(),
             handshake_timeout: config.timeouts.connect.unwrap_or(Duration::from_secs(30)) * 2,
             idle_timeout: config.idle_timeout,
@@ -315,50 +251,50 @@ impl Pool {
         }
     }
 
-    /// Reserves a slot on the best connection, if one has room; also says whether closed
-    /// connections should be pruned.
+    /// What the checkout policy sees of a connection.
+    fn view(&self, c: &ConnHandle, exclude: Option<&Arc<ConnHandle>>) -> ConnView {
+        ConnView {
+            usable: c.usable(),
+            suspect: c.suspect(),
+            load: c.load(),
+            limit: self.limit(c),
+            settled: c.shared.settled.load(Relaxed),
+            excluded: exclude.is_some_and(|x| std::ptr::eq(&**x, c)),
+            grace_left: c.shared.suspect_grace_left(self.config.ping_timeout),
+        }
+    }
+
+    /// Reserves a slot on the connection the policy picks, if one has room; also says whether
+    /// closed connections should be pruned.
     fn reserve(
         &self,
         pool: &OriginPool,
         exclude: Option<&Arc<ConnHandle>>,
     ) -> (Option<Arc<ConnHandle>>, bool) {
         let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
-        let mut prune = false;
-        let mut best: Option<&Arc<ConnHandle>> = None;
-        // The connection a retry would rather avoid, if it has room: used when there is no
-        // other and no new one may open (a refused stream may be retried on the same
-        // connection).
-        let mut fallback: Option<&Arc<ConnHandle>> = None;
-        let mut healthy = 0;
-        for c in conns.iter() {
-            if !c.usable() {
-                prune = true;
-                continue;
-            }
-            if c.suspect() {
-                continue;
-            }
-            healthy += 1;
-            let has_room = c.load() < self.limit(c);
-            if exclude.is_some_and(|x| Arc::ptr_eq(x, c)) {
-                if has_room {
-                    fallback = Some(c);
-                }
-                continue;
-            }
-            if has_room && best.is_none_or(|b| c.load() < b.load()) {
-                best = Some(c);
-            }
-        }
-        let may_open = healthy < self.config.max_connections_per_origin.max(1);
-        if best.is_none() && !may_open {
-            best = fallback;
-        }
-        let best = best.map(|c| {
+        let views = conns.iter().map(|c| self.pick_view(c, exclude));
+        let picked = checkout::pick(views, self.config.max_connections_per_origin);
+        let best = picked.conn.map(|i| {
+            let c = &conns[i];
             c.shared.reserved.fetch_add(1, Relaxed);
             c.clone()
         });
-        (best, prune)
+        (best, picked.prune)
+    }
+
+    /// [`view`](Self::view) without what `pick` does not read (on every request's path).
+    fn pick_view(&self, c: &ConnHandle, exclude: Option<&Arc<ConnHandle>>) -> ConnView {
+        let usable = c.usable();
+        let suspect = usable && c.suspect();
+        let live = usable && !suspect;
+        ConnView {
+            usable,
+            suspect,
+            load: if live { c.load() } else { 0 },
+            limit: if live { self.limit(c) } else { 0 },
+            excluded: exclude.is_some_and(|x| std::ptr::eq(&**x, c)),
+            ..ConnView::default()
+        }
     }
 
     async fn checkout_slow(
@@ -385,39 +321,20 @@ impl Pool {
                 {
                     // The server asked for calm: back off before the next connection.
                     let mut calm = pool.calm.lock().unwrap_or_else(|e| e.into_inner());
-                    let next =
-                        (calm.1 * 2).clamp(Duration::from_millis(100), Duration::from_secs(5));
+                    let next = checkout::calm_backoff(calm.1);
                     *calm = (Some(Instant::now() + next), next);
                 }
                 conns.retain(|c| c.usable());
             }
-            let (open, unsettled, grace) = {
+            let (step, open) = {
                 let conns = pool.conns.read().unwrap_or_else(|e| e.into_inner());
-                let open = open_count(&conns);
-                // A connection whose SETTINGS have not arrived may well have room: its limit
-                // so far is an assumption. Wait for them rather than open another connection.
-                let unsettled = conns
-                    .iter()
-                    .any(|c| c.usable() && !c.suspect() && !c.shared.settled.load(Relaxed));
-                // A connection that just turned suspect has sent a PING: a live peer answers
-                // within a few round trips, and a slow server is not a dead one. Hold back
-                // that long before opening a connection in its place.
-                let grace = conns
-                    .iter()
-                    .filter(|c| c.usable())
-                    .filter_map(|c| c.shared.suspect_grace_left(self.config.ping_timeout))
-                    .min();
-                (open, unsettled, grace)
+                let views: Vec<ConnView> = conns.iter().map(|c| self.view(c, exclude)).collect();
+                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                let max = self.config.max_connections_per_origin;
+                (checkout::next_step(&views, max, left), open_count(&conns))
             };
-            // A request whose deadline would expire during the grace does not wait: it needs
-            // a connection that works now.
-            let fits = |us: &u64| {
-                deadline.is_none_or(|d| {
-                    d.saturating_duration_since(Instant::now()) > Duration::from_micros(*us) * 2
-                })
-            };
-            if let Some(us) = grace.filter(|_| !unsettled).filter(fits) {
-                let mut wait = Duration::from_micros(us);
+            if let Step::Hold(grace) = step {
+                let mut wait = grace;
                 if let Some(limit) = self.config.timeouts.queue {
                     let left = limit.saturating_sub(start.elapsed());
                     if left.is_zero() {
@@ -430,7 +347,7 @@ impl Pool {
                 continue;
             }
             // One connection set up at a time: a burst waits for it rather than opening many.
-            let connecting = (!unsettled && open < self.config.max_connections_per_origin.max(1))
+            let connecting = (step == Step::Connect)
                 .then(|| Connecting::try_start(&pool))
                 .flatten();
             if let Some(connecting) = connecting {
@@ -537,20 +454,20 @@ impl Pool {
         let _ = sock.set_nodelay(true);
         timings.connect = Some(start.elapsed());
         self.stats.connection_opened_client();
-        let (tx, rx) = crate::mailbox::queue();
+        let (tx, rx) = crate::sync::mailbox::queue();
         let shared = Arc::new(ConnShared::default());
         shared
             .peer_max_streams
             .store(self.config.proto.assumed_peer_max_streams, Relaxed);
         let _ = shared.capacity.set(pool.capacity.clone());
         let cancel = CancellationToken::new();
-        let role = Role::Client(Box::new(ClientState::new(
+        let role = ClientRole::new(
             shared.clone(),
             self.live.enter(),
             self.config.ping_timeout,
             self.config.timeouts.body_idle,
             self.config.keepalive_interval,
-        )));
+        );
         let cfg = self.driver_config.clone();
         if o.tls {
             let Some(tls) = &self.tls else {
@@ -586,11 +503,11 @@ impl Pool {
     fn spawn_driver<T>(
         &self,
         io: T,
-        role: Role,
-        cfg: Arc<DriverConfig>,
+        role: ClientRole,
+        cfg: Arc<ConnConfig>,
         cancel: CancellationToken,
-        rx: crate::mailbox::QueueRx<Command>,
-        tx: crate::driver::CommandTx,
+        rx: crate::sync::mailbox::QueueRx<Command<ClientCommand>>,
+        tx: CommandTx,
     ) where
         T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
@@ -598,5 +515,30 @@ impl Pool {
         let driver =
             Driver::new(io, Default::default(), role, cfg, cancel, sink).with_commands(rx, tx);
         tokio::spawn(driver.run());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin_pool() -> OriginPool {
+        OriginPool {
+            origin: Origin::new(false, http::uri::Authority::from_static("a.test")),
+            conns: RwLock::new(Vec::new()),
+            connecting: AtomicUsize::new(0),
+            calm: std::sync::Mutex::new((None, Duration::ZERO)),
+            capacity: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn one_request_at_a_time_claims_the_setup_and_any_ending_releases_it() {
+        let pool = origin_pool();
+        let first = Connecting::try_start(&pool).expect("nobody is connecting");
+        assert!(Connecting::try_start(&pool).is_none(), "a second setup");
+        // Dropped however the setup ends (a connection, an error, the caller giving up).
+        drop(first);
+        assert!(Connecting::try_start(&pool).is_some());
     }
 }

@@ -1,18 +1,17 @@
-//! The driver's deadlines: handshake, idle, shutdown grace, the engine's own timeouts and
-//! the client's liveness, streams stalled by a zero window, and the metrics flush.
+//! The task's deadlines: handshake, idle, shutdown grace, the engine's own timeouts, the
+//! role's own, streams stalled by a zero window, and the metrics flush.
 
 use std::future::Future;
 use std::task::Context;
 use std::time::Duration;
 
 use h2kit_proto::{ErrorCode, StreamId};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
-use super::{Driver, COMPACT_AFTER};
+use super::{Driver, Io, Role, StreamExt, COMPACT_AFTER};
 use crate::Error;
 
-impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
+impl<T: Io, R: Role> Driver<T, R> {
     /// Resets streams whose data could not move for `send_stall_timeout` (the peer keeps its
     /// window at zero: a slow-read attack, CVE-2019-9517). Their handlers see the reset.
     pub(super) fn reset_stalled(&mut self, now: Instant) -> bool {
@@ -36,9 +35,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             if let Some(ack) = ctx.pending.take().and_then(|p| p.ack) {
                 let _ = ack.send(Err(Error::Protocol(ErrorCode::CANCEL)));
             }
-            if let Some(h) = ctx.handler.take() {
-                h.abort();
-            }
+            ctx.ext.abort();
             self.conn.reset(*id, ErrorCode::CANCEL);
             tracing::debug!(stream = id.0, "reset: no flow-control window for {limit:?}");
         }
@@ -76,7 +73,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 fired = true;
             }
         }
-        if self.liveness_expired(now) {
+        if R::on_timer(self, now) {
             fired = true;
         }
         if self.reset_stalled(now) {
@@ -110,7 +107,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         if let Some(t) = self.conn.poll_timeout() {
             consider(Instant::from_std(t));
         }
-        if let Some(t) = self.liveness_deadline() {
+        if let Some(t) = R::deadline(self) {
             consider(t);
         }
         // Resetting a timer costs a trip through the timer wheel: only when the deadline moved.

@@ -1,4 +1,5 @@
-//! Response heads held back while the rest of a turn's events are handed out.
+//! How a response reaches its caller: whole when it can be, streaming otherwise. This is
+//! the one place that decides.
 //!
 //! Servers often answer with a HEADERS frame and one DATA frame ending the stream, in the same
 //! write. When that DATA is already queued behind the head, the engine hands it over with the
@@ -6,17 +7,136 @@
 //! frames, or one whose DATA has not been read yet) the head is held here: when the whole
 //! body turns up among the turn's events, the caller still gets it complete: no channel for
 //! the body, no command per chunk to return the window (it goes back at once), no second
-//! wake-up. A head is never held past the turn.
+//! wake-up. A head is never held past the turn: then it goes out with a streaming body.
 
+use bytes::Bytes;
 use h2kit_proto::stream::StreamIdMap;
 use h2kit_proto::StreamId;
 
-use super::client::ResponseTx;
+use super::{Client, ResponseTx};
+use crate::conn::body::{BodyMsg, Chunks, RecvBody};
+use crate::conn::Io;
+
+/// A final response head: true if the caller has it all (it ended the stream, or its body
+/// came with it).
+pub(super) fn on_response<T: Io>(
+    d: &mut Client<T>,
+    stream: StreamId,
+    res: http::Response<()>,
+    end: bool,
+) -> bool {
+    // Informational responses (1xx) are not the response.
+    if res.status().is_informational() {
+        return end;
+    }
+    let Some(tx) = d.role.waiting.remove(&stream) else {
+        return end;
+    };
+    if end {
+        deliver(d, stream, res, tx, RecvBody::empty());
+        return true;
+    }
+    // One DATA frame right behind the head, handed over with it by the engine.
+    if let Some(data) = d.conn.take_whole_body(stream) {
+        d.conn.release_capacity(stream, data.len());
+        let mut chunks = Chunks::default();
+        chunks.push(data);
+        deliver(d, stream, res, tx, RecvBody::buffered(chunks, None));
+        return true;
+    }
+    // Held until this turn's events are handed out: if the rest of the body is among them,
+    // it goes with the head.
+    d.role.held.insert(stream, Held::new(res, tx));
+    false
+}
+
+/// DATA: kept with its held head (given back if the head is not held); the last chunk
+/// completes the body, which then goes to the caller whole.
+pub(super) fn on_data<T: Io>(
+    d: &mut Client<T>,
+    stream: StreamId,
+    data: Bytes,
+    end: bool,
+) -> Option<Bytes> {
+    let Some(held) = d.role.held.get_mut(stream) else {
+        return Some(data);
+    };
+    if !data.is_empty() {
+        held.chunks.push(data);
+    }
+    if end {
+        if let Some(held) = d.role.held.remove(stream) {
+            d.conn.release_capacity(stream, held.chunks.len);
+            let (res, tx, chunks) = held.into_parts();
+            deliver(d, stream, res, tx, RecvBody::buffered(chunks, None));
+        }
+    }
+    None
+}
+
+/// Whether response heads are held for bodies still to come.
+pub(super) fn holds_heads<T: Io>(d: &Client<T>) -> bool {
+    !d.role.held.is_empty()
+}
+
+pub(super) fn deliver<T: Io>(
+    d: &mut Client<T>,
+    stream: StreamId,
+    res: http::Response<()>,
+    tx: ResponseTx,
+    body: RecvBody,
+) {
+    if tx.send(Ok(res.map(|()| body))).is_err() {
+        // The caller gave up: the response is not wanted (cancel sends nothing if the stream
+        // is already closed).
+        d.conn.cancel(stream);
+        d.streams.remove(&stream);
+    }
+}
+
+/// Hands out a held head with a streaming body (its chunks so far first): its body did not
+/// end in this turn's events, or something other than DATA came for its stream.
+pub(super) fn release_held<T: Io>(d: &mut Client<T>, stream: StreamId) {
+    if let Some(held) = d.role.held.remove(stream) {
+        release(d, stream, held);
+    }
+}
+
+fn release<T: Io>(d: &mut Client<T>, stream: StreamId, held: Held) {
+    let (res, tx, chunks) = held.into_parts();
+    let (btx, brx) = crate::sync::mailbox::mailbox();
+    let mut unreleased = 0;
+    for chunk in chunks {
+        unreleased += chunk.len();
+        let _ = btx.send(BodyMsg::Data(chunk));
+    }
+    // From the engine, which has it even when the fields were not kept.
+    let len = d.conn.declared_length(stream);
+    let commands = d.sender().erase();
+    // A request that was complete in its HEADERS has no context yet (see `open_stream`).
+    let ctx = d.streams.entry(stream).or_default();
+    ctx.body = Some(btx);
+    ctx.unreleased += unreleased;
+    let body = RecvBody::new(stream, brx, commands, len).with_idle_timeout(d.role.body_idle);
+    deliver(d, stream, res, tx, body);
+}
+
+/// Hands out every held head: the turn's events are all handed out.
+pub(super) fn release_all_held<T: Io>(d: &mut Client<T>) {
+    if d.role.held.is_empty() {
+        return;
+    }
+    let mut heads = d.role.held.take_all();
+    for (stream, held) in heads.drain(..).flatten() {
+        release(d, stream, held);
+    }
+    d.role.held.restore(heads);
+}
 
 pub(crate) struct Held {
     head: HeldHead,
     tx: ResponseTx,
-    pub chunks: crate::body::Chunks,
+    pub chunks: Chunks,
 }
 
 /// A held head is copied into the store and out again, and most heads a load sees have no
@@ -43,7 +163,7 @@ impl Held {
 
     /// The response head as it was given to [`new`](Self::new), its caller and its body so
     /// far.
-    pub fn into_parts(self) -> (http::Response<()>, ResponseTx, crate::body::Chunks) {
+    pub fn into_parts(self) -> (http::Response<()>, ResponseTx, Chunks) {
         let res = match self.head {
             HeldHead::Bare(status, version) => {
                 let mut res = http::Response::new(());
@@ -83,7 +203,8 @@ impl HeldHeads {
         self.index.is_empty()
     }
 
-    pub fn contains(&self, stream: StreamId) -> bool {
+    #[cfg(test)]
+    fn contains(&self, stream: StreamId) -> bool {
         self.index.contains_key(&stream)
     }
 
@@ -122,13 +243,13 @@ mod tests {
     use super::*;
 
     fn held() -> Held {
-        let (tx, _rx) = super::super::reply::channel();
+        let (tx, _rx) = super::super::reply_channel();
         Held::new(http::Response::new(()), tx)
     }
 
     #[test]
     fn a_head_comes_back_as_it_was_held() {
-        let (tx, _rx) = super::super::reply::channel();
+        let (tx, _rx) = super::super::reply_channel();
         let mut bare = http::Response::new(());
         *bare.status_mut() = http::StatusCode::CREATED;
         *bare.version_mut() = http::Version::HTTP_2;
@@ -136,7 +257,7 @@ mod tests {
         assert_eq!(r.status(), 201);
         assert_eq!(r.version(), http::Version::HTTP_2);
         assert!(r.headers().is_empty());
-        let (tx, _rx) = super::super::reply::channel();
+        let (tx, _rx) = super::super::reply_channel();
         let full = http::Response::builder()
             .status(404)
             .header("server", "x")

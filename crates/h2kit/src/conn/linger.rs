@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 use tokio_util::io::poll_read_buf;
 
-use super::{Driver, READ_SMALL};
+use super::{Driver, Role, READ_SMALL};
 
 /// After we end a connection, how long and how much we keep reading (and discarding) what the
 /// peer still sends, so that our GOAWAY reaches it (see `Linger`).
@@ -34,7 +34,7 @@ pub(super) struct Linger {
     shut: bool,
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
+impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
     /// The last step of a connection's end: a connection we ended (the engine closed it while
     /// the peer still sends) lingers; any other is shut down at once.
     pub(super) fn close_or_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {

@@ -1,0 +1,173 @@
+//! Request handling: any `tower::Service` becomes a [`Handler`] the connection task can
+//! start without knowing its type, and its response goes back through the task.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use h2kit_proto::{ErrorCode, StreamId};
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use tower_service::Service;
+
+use crate::conn::body::RecvBody;
+use crate::conn::{pump, send_data, Command, PumpError};
+use crate::Error;
+
+/// The way into a server connection's task.
+pub(crate) type CommandTx = crate::conn::CommandTx<ServerCommand>;
+
+/// The server's own commands.
+pub(crate) enum ServerCommand {
+    /// A response head, possibly with its whole body when that is a single chunk.
+    Respond {
+        stream: StreamId,
+        /// Boxed: commands sit in the queue's slots, so the slot size (the largest variant)
+        /// is memory every connection pays for.
+        parts: Box<http::response::Parts>,
+        body: Option<Bytes>,
+        end_stream: bool,
+    },
+}
+
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Type-erased request handling, so the connection task is not generic over the service.
+/// One per connection (a clone of the service), used only by its task: `Send`, not `Sync`.
+pub(crate) trait Handler: Send + 'static {
+    fn call(&self, stream: StreamId, req: Request<RecvBody>, tx: CommandTx) -> BoxFuture;
+}
+
+pub(crate) struct ServiceHandler<S>(pub S);
+
+/// Resets the stream if the handler panics (an aborted handler is dropped without panicking
+/// and sends nothing: its stream is already gone).
+struct PanicGuard {
+    stream: StreamId,
+    tx: CommandTx,
+}
+
+impl Drop for PanicGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.tx.send(Command::Reset {
+                stream: self.stream,
+                code: ErrorCode::INTERNAL_ERROR,
+            });
+        }
+    }
+}
+
+impl<S, B> Handler for ServiceHandler<S>
+where
+    S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display + Send,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Send,
+{
+    fn call(&self, stream: StreamId, req: Request<RecvBody>, tx: CommandTx) -> BoxFuture {
+        let svc = self.0.clone();
+        Box::pin(async move {
+            let _guard = PanicGuard {
+                stream,
+                tx: tx.clone(),
+            };
+            match svc.oneshot(req).await {
+                Ok(res) => {
+                    let _ = send_response(stream, res, &tx).await;
+                }
+                Err(e) => {
+                    tracing::debug!(target: "h2kit::server", stream = stream.0, error = %e, "handler failed");
+                    let _ = tx.send(Command::Reset {
+                        stream,
+                        code: ErrorCode::INTERNAL_ERROR,
+                    });
+                }
+            }
+        })
+    }
+}
+
+/// Sends a handler's response through the connection task: the head (with the body when it is one
+/// chunk, and with END_STREAM when there is nothing else), then the rest of the body.
+pub(crate) async fn send_response<B>(
+    stream: StreamId,
+    res: http::Response<B>,
+    tx: &CommandTx,
+) -> Result<(), Error>
+where
+    B: Body<Data = Bytes>,
+{
+    let (parts, body) = res.into_parts();
+    let mut head = Some(Box::new(parts));
+    let mut body = std::pin::pin!(body);
+    // The head goes out exactly once, with whatever the first frame allows.
+    let mut respond = |body: Option<Bytes>, end_stream: bool| {
+        if let Some(parts) = head.take() {
+            let _ = tx.send(Command::Role(ServerCommand::Respond {
+                stream,
+                parts,
+                body,
+                end_stream,
+            }));
+        }
+    };
+    if body.is_end_stream() {
+        respond(None, true);
+        return Ok(());
+    }
+    // The first frame decides how the head goes out.
+    match body.frame().await {
+        // The body ended without a last-chunk marker: the head alone ends the stream.
+        None => {
+            respond(None, true);
+            return Ok(());
+        }
+        Some(Err(_)) => return Err(internal_error(stream, tx)),
+        Some(Ok(frame)) => match frame.into_data() {
+            Ok(data) => {
+                let end = body.is_end_stream();
+                if end || data.is_empty() {
+                    respond(Some(data), end);
+                    if end {
+                        return Ok(());
+                    }
+                } else {
+                    respond(None, false);
+                    match send_data(stream, data, false, tx).await {
+                        Ok(()) => {}
+                        Err(PumpError::Connection(e)) => return Err(e),
+                        Err(PumpError::Body) => return Err(internal_error(stream, tx)),
+                    }
+                }
+            }
+            Err(frame) => {
+                respond(None, false);
+                if let Ok(trailers) = frame.into_trailers() {
+                    let _ = tx.send(Command::Trailers {
+                        stream,
+                        trailers: Box::new(trailers),
+                    });
+                    return Ok(());
+                }
+            }
+        },
+    }
+    match pump(stream, body.as_mut(), tx).await {
+        Ok(()) => Ok(()),
+        Err(PumpError::Connection(e)) => Err(e),
+        Err(PumpError::Body) => Err(internal_error(stream, tx)),
+    }
+}
+
+/// A response body that fails mid-way resets its stream.
+fn internal_error(stream: StreamId, tx: &CommandTx) -> Error {
+    let _ = tx.send(Command::Reset {
+        stream,
+        code: ErrorCode::INTERNAL_ERROR,
+    });
+    Error::Protocol(ErrorCode::INTERNAL_ERROR)
+}
