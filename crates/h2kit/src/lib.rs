@@ -17,6 +17,6 @@ pub mod tls;
 
 pub use client::{Client, ClientBuilder, ClientConfig};
 pub use conn::body::RecvBody;
-pub use error::Error;
+pub use error::{Error, ErrorKind, Phase};
 pub use h2kit_proto as proto;
 pub use server::{Server, ServerConfig};

@@ -149,15 +149,15 @@ async fn a_reset_right_behind_a_head_reaches_the_body() {
     assert_eq!(part, "part");
     let err = body.frame().await.unwrap().unwrap_err();
     assert_eq!(
-        err,
-        h2kit::Error::Reset(h2kit::proto::ErrorCode::INTERNAL_ERROR),
+        err.kind(),
+        h2kit::ErrorKind::Reset(h2kit::proto::ErrorCode::INTERNAL_ERROR),
         "{err:?}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_connection_turns_suspect_and_new_requests_go_elsewhere() {
-    use h2kit::client::{ErrorKind, Phase};
+    use h2kit::{ErrorKind, Phase};
     let s = Scripted::start("silent");
     let mut config = ClientConfig {
         max_connections_per_origin: 1,
@@ -185,7 +185,7 @@ async fn a_silent_connection_turns_suspect_and_new_requests_go_elsewhere() {
             }
             Err(err) => {
                 assert_eq!(
-                    err.kind,
+                    err.kind(),
                     ErrorKind::Timeout(Phase::ResponseHeaders),
                     "{err}"
                 );

@@ -22,11 +22,11 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use h2kit::client::{ErrorKind, Phase};
 use h2kit::proto::watch::AnomalyKind;
 use h2kit::proto::ErrorCode;
 use h2kit::proxy::{Faults, ProxyHandle, ProxyReport};
 use h2kit::{Client, ClientConfig, RecvBody, Server, ServerConfig};
+use h2kit::{ErrorKind, Phase};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full};
 
@@ -162,9 +162,9 @@ async fn netsplit_setup(connections: usize) -> (Client, String, ProxyHandle) {
 
 /// Every failure a deadline; three unplugs, one new connection after each (and at most one
 /// more per stray timeout, whose PING may come back after the 2 ms grace); nothing odd seen.
-fn netsplit_checks(failures: &[(u64, h2kit::client::Error)], strays: usize, px: &ProxyHandle) {
+fn netsplit_checks(failures: &[(u64, h2kit::Error)], strays: usize, px: &ProxyHandle) {
     for (_, e) in failures {
-        assert_eq!(e.kind, ErrorKind::Timeout(Phase::Total), "{e}");
+        assert_eq!(e.kind(), ErrorKind::Timeout(Phase::Total), "{e}");
     }
     let r = px.report();
     assert_eq!(r.unplugged, 3);
@@ -232,14 +232,14 @@ fn netsplit_right_after_an_answered_ping_costs_one_request() {
             c.send(get(url.clone())).await.unwrap();
         }
         let slow = c.send(get(format!("{url}slow/200"))).await.unwrap_err();
-        assert_eq!(slow.kind, ErrorKind::Timeout(Phase::Total));
+        assert_eq!(slow.kind(), ErrorKind::Timeout(Phase::Total));
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(c.stats().connections.pings_sent, 1, "{:#?}", c.stats());
         assert!(px.unplug_latest().is_some());
         let mut failed = Vec::new();
         for i in 0..50 {
             if let Err(e) = c.send(get(url.clone())).await {
-                failed.push((i, e.kind));
+                failed.push((i, e.kind()));
             }
         }
         assert!(failed.len() <= 1, "failed after the unplug: {failed:?}");
@@ -501,7 +501,7 @@ fn slow_server_fails_only_the_slow_requests() {
                         }
                         Err(e) => {
                             assert!(slow, "a fast request failed: {e}");
-                            assert_eq!(e.kind, ErrorKind::Timeout(Phase::ResponseHeaders));
+                            assert_eq!(e.kind(), ErrorKind::Timeout(Phase::ResponseHeaders));
                             assert!(
                                 e.to_string()
                                     .starts_with("response headers timed out after"),
@@ -587,7 +587,16 @@ fn dropped_connection_retries_only_idempotent_requests() {
                 b.to_bytes().len(),
                 px.report()
             ),
-            Err(e) => assert_eq!(e.to_string(), "connection reset (TCP RST)"),
+            Err(e) => {
+                assert!(matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionLost { reset: true, .. }
+                ));
+                assert_eq!(
+                    e.to_string(),
+                    "connection reset (TCP RST) before the body ended"
+                );
+            }
         }
         for t in waiting {
             let (idempotent, r) = t.await.unwrap();
@@ -598,7 +607,7 @@ fn dropped_connection_retries_only_idempotent_requests() {
             } else {
                 let e = r.expect_err("a POST is not retried");
                 assert_eq!(
-                    e.kind,
+                    e.kind(),
                     ErrorKind::ConnectionLost {
                         maybe_processed: true,
                         reset: true

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser;
-use h2kit::client::ErrorKind;
+use h2kit::ErrorKind;
 use h2kit::{Client, ClientConfig, Server, ServerConfig};
 use http_body_util::BodyExt;
 
@@ -269,7 +269,7 @@ async fn exchange(client: &Client, req: &SharedRequest) -> Result<(u16, u64), St
         let res = client
             .send_shared(&req.parts, req.body.clone())
             .await
-            .map_err(|e| failure_kind(&e.kind))?;
+            .map_err(|e| failure_kind(e.kind()))?;
         (res.status().as_u16(), res.into_body())
     };
     let mut bytes = 0u64;
@@ -441,7 +441,7 @@ async fn open_loop(
 }
 
 /// The report's failure categories: the phase for timeouts, the code for resets.
-fn failure_kind(k: &ErrorKind) -> String {
+fn failure_kind(k: ErrorKind) -> String {
     match k {
         ErrorKind::Timeout(p) => format!("timeout: {}", p.name()),
         ErrorKind::Reset(code) => format!("RST_STREAM received: {code}"),
@@ -449,9 +449,11 @@ fn failure_kind(k: &ErrorKind) -> String {
         ErrorKind::Unprocessed => "not processed: GOAWAY (after retries)".into(),
         ErrorKind::ConnectionLost { reset: true, .. } => "connection reset (TCP RST)".into(),
         ErrorKind::ConnectionLost { .. } => "connection lost".into(),
-        ErrorKind::Connect(_) => "connect failed".into(),
-        ErrorKind::Tls(_) => "TLS failed".into(),
-        ErrorKind::InvalidRequest(_) => "invalid request".into(),
+        ErrorKind::Connect => "connect failed".into(),
+        ErrorKind::Tls => "TLS failed".into(),
+        ErrorKind::InvalidRequest => "invalid request".into(),
+        ErrorKind::Protocol(code) => format!("RST_STREAM sent: {code}"),
+        _ => "other".into(),
     }
 }
 

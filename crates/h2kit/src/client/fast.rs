@@ -23,7 +23,8 @@ use http::Response;
 
 use super::conn::ResponseRx;
 use super::pool::ConnHandle;
-use super::{origin_of, reply_outcome, Client, Error, Head, Phases, ReqBody};
+use super::{origin_of, reply_outcome, Client, Head, Phases, ReqBody};
+use crate::Error;
 use crate::RecvBody;
 
 type General<'a> = Pin<Box<dyn Future<Output = Result<Response<RecvBody>, Error>> + Send + 'a>>;
@@ -147,26 +148,22 @@ impl Future for SendFuture<'_> {
                     let reply = std::task::ready!(w.reply.poll_response(cx));
                     w.armed = false;
                     let counters = &fast.client.inner.counters;
-                    let kind = match reply_outcome(reply, || w.reply.opened().is_some()) {
+                    let err = match reply_outcome(reply, || w.reply.opened().is_some()) {
                         Ok(res) => {
                             counters.outcome(None);
                             *this = SendFuture::Gone;
                             return Poll::Ready(Ok(res));
                         }
-                        Err(kind) => kind,
+                        Err(err) => err,
                     };
-                    let cause = fast.client.retry_cause(&kind, &fast.parts.method);
+                    let cause = fast.client.retry_cause(err.kind(), &fast.parts.method);
                     let retry = cause.filter(|_| fast.client.inner.config.max_retries >= 1);
                     let SendFuture::Fast(fast) = std::mem::replace(this, SendFuture::Gone) else {
                         unreachable!()
                     };
                     let Some(cause) = retry else {
-                        let err = Error {
-                            phases: Phases::default().to_vec(None, None),
-                            kind,
-                            attempts: 1,
-                        };
-                        counters.outcome(Some(&err.kind));
+                        let err = err.with_phases(Phases::default().to_vec(None, None));
+                        counters.outcome(Some(err.kind()));
                         return Poll::Ready(Err(err));
                     };
                     counters.retry(cause);

@@ -2,7 +2,6 @@
 //! the phase, and automatic retries of requests the server did not process.
 
 mod conn;
-mod error;
 mod fast;
 mod liveness;
 mod pool;
@@ -15,11 +14,12 @@ use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body_util::BodyExt;
 
-pub use error::{Error, ErrorKind, Phase};
 pub use stats::ClientStats;
 
 use crate::conn::Command;
+use crate::error::StreamError;
 use crate::RecvBody;
+use crate::{Error, ErrorKind, Phase};
 use conn::{ClientCommand, CommandTx, ResponseRx};
 use pool::{Checkout, ConnHandle, OriginRef, Pool};
 
@@ -290,7 +290,7 @@ impl Client {
             Prepared::Ready(b) => Either::Left(self.send_ready(parts, b)),
             Prepared::Collect(b) => Either::Right(async move {
                 let b = b.collect().await.map_err(|e| {
-                    Error::new(ErrorKind::InvalidRequest(format!("request body: {e}")))
+                    Error::new(ErrorKind::InvalidRequest).with_detail(format!("request body: {e}"))
                 })?;
                 self.send_ready(parts, ReqBody::Full(b.to_bytes())).await
             }),
@@ -345,8 +345,8 @@ impl Client {
                     }
                     Err(e) => e,
                 };
-                err.attempts = attempt;
-                let cause = self.retry_cause(&err.kind, &parts.method);
+                err.set_attempts(attempt);
+                let cause = self.retry_cause(err.kind(), &parts.method);
                 // A streamed body was consumed by the attempt: it cannot be sent again.
                 let replayable = matches!(body, ReqBody::Full(_));
                 // Past the total deadline a retry could only time out.
@@ -360,7 +360,7 @@ impl Client {
             };
             self.inner
                 .counters
-                .outcome(result.as_ref().err().map(|e| &e.kind));
+                .outcome(result.as_ref().err().map(Error::kind));
             result
         }
     }
@@ -385,26 +385,18 @@ impl Client {
                     .checkout(origin, &mut phases.checkout, avoid.as_ref(), deadline);
             let conn = match within(checkout, None, Phase::Queue, deadline).await {
                 Ok(Ok(c)) => c,
-                Ok(Err(mut e)) => {
-                    e.phases = phases.to_vec(None, None);
-                    return (Err(e), None);
-                }
+                Ok(Err(e)) => return (Err(e.with_phases(phases.to_vec(None, None))), None),
                 Err(phase) => {
-                    let e = Error {
-                        kind: ErrorKind::Timeout(phase),
-                        phases: vec![(phase, cfg.timeouts.total.unwrap_or_default())],
-                        attempts: 1,
-                    };
-                    return (Err(e), None);
+                    let spent = vec![(phase, cfg.timeouts.total.unwrap_or_default())];
+                    return (
+                        Err(Error::new(ErrorKind::Timeout(phase)).with_phases(spent)),
+                        None,
+                    );
                 }
             };
             // The phase list is built only for an error; a success allocates nothing for it.
-            let fail = |kind, phases: &Phases, response_headers, total| {
-                Err(Error {
-                    kind,
-                    phases: phases.to_vec(response_headers, total),
-                    attempts: 1,
-                })
+            let fail = |e: Error, phases: &Phases, response_headers, total| {
+                Err(e.with_phases(phases.to_vec(response_headers, total)))
             };
             let (first, end_stream, mut stream_body) = match body {
                 ReqBody::Full(b) => ((!b.is_empty()).then_some(b), true, None),
@@ -416,10 +408,10 @@ impl Client {
             let Some(reply) = conn.open(parts, first, end_stream) else {
                 return (
                     fail(
-                        ErrorKind::ConnectionLost {
+                        Error::new(ErrorKind::ConnectionLost {
                             maybe_processed: false,
                             reset: false,
-                        },
+                        }),
                         &phases,
                         None,
                         None,
@@ -447,7 +439,7 @@ impl Client {
                     Err(phase) => {
                         let total = cfg.timeouts.total.filter(|_| phase == Phase::Total);
                         drop(guard);
-                        let e = fail(ErrorKind::Timeout(phase), &phases, None, total);
+                        let e = fail(Error::new(ErrorKind::Timeout(phase)), &phases, None, total);
                         return (e, Some(conn));
                     }
                     Ok(Some(o)) => {
@@ -492,13 +484,14 @@ impl Client {
                         conn.shared.mark_suspect();
                     }
                     drop(guard);
-                    let e = fail(ErrorKind::Timeout(phase), &phases, response_headers, total);
+                    let timeout = Error::new(ErrorKind::Timeout(phase));
+                    let e = fail(timeout, &phases, response_headers, total);
                     return (e, Some(conn));
                 }
             };
             guard.armed = false;
             let result = reply_outcome(response, || guard.reply.opened().is_some())
-                .or_else(|kind| fail(kind, &phases, None, None));
+                .or_else(|e| fail(e, &phases, None, None));
             drop(guard);
             (result, Some(conn))
         }
@@ -506,7 +499,7 @@ impl Client {
 
     /// Why a failed attempt may be sent again, if it may (before the retry budget, the
     /// body and the deadline have their say).
-    fn retry_cause(&self, kind: &ErrorKind, method: &Method) -> Option<stats::RetryCause> {
+    fn retry_cause(&self, kind: ErrorKind, method: &Method) -> Option<stats::RetryCause> {
         match kind {
             ErrorKind::Refused => Some(stats::RetryCause::Refused),
             ErrorKind::Unprocessed => Some(stats::RetryCause::Unprocessed),
@@ -525,27 +518,17 @@ impl Client {
 fn reply_outcome(
     reply: Result<conn::Response, crate::sync::reply::Closed>,
     sent: impl Fn() -> bool,
-) -> Result<Response<RecvBody>, ErrorKind> {
+) -> Result<Response<RecvBody>, Error> {
     let e = match reply {
         Ok(Ok(res)) => return Ok(res),
         Ok(Err(e)) => e,
-        Err(crate::sync::reply::Closed) => crate::Error::ConnectionClosed,
+        Err(crate::sync::reply::Closed) => StreamError::ConnectionClosed,
     };
-    Err(match e {
-        crate::Error::Reset(h2kit_proto::ErrorCode::REFUSED_STREAM) => ErrorKind::Refused,
-        crate::Error::Reset(code) | crate::Error::Protocol(code) => ErrorKind::Reset(code),
-        crate::Error::Unprocessed => ErrorKind::Unprocessed,
-        crate::Error::ConnectionClosed => ErrorKind::ConnectionLost {
-            maybe_processed: sent(),
-            reset: false,
-        },
-        crate::Error::ConnectionReset => ErrorKind::ConnectionLost {
-            maybe_processed: sent(),
-            reset: true,
-        },
-        crate::Error::Request(why) => ErrorKind::InvalidRequest(why),
-        crate::Error::BodyIdle(_) => ErrorKind::Timeout(Phase::BodyIdle),
-    })
+    let sent = matches!(
+        e,
+        StreamError::ConnectionClosed | StreamError::ConnectionReset
+    ) && sent();
+    Err(e.into_error(sent))
 }
 
 impl<B> tower_service::Service<Request<B>> for Client
@@ -692,7 +675,8 @@ impl Phases {
 }
 
 fn origin_of(uri: &http::Uri) -> Result<OriginRef<'_>, Error> {
-    let bad = |why: &str| Error::new(ErrorKind::InvalidRequest(format!("{why}: {uri}")));
+    let bad =
+        |why: &str| Error::new(ErrorKind::InvalidRequest).with_detail(format!("{why}: {uri}"));
     let tls = match uri.scheme_str() {
         Some("https") => true,
         Some("http") => false,

@@ -2,8 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::error::{ErrorKind, Phase};
 use crate::stats::StatsSnapshot;
+use crate::{ErrorKind, Phase};
 
 const PHASES: [Phase; 7] = [
     Phase::Queue,
@@ -44,7 +44,7 @@ impl ClientCounters {
         metrics::counter!("h2kit_client_requests_total").increment(1);
     }
 
-    pub(crate) fn outcome(&self, err: Option<&ErrorKind>) {
+    pub(crate) fn outcome(&self, err: Option<ErrorKind>) {
         match err {
             None => {
                 self.succeeded.fetch_add(1, Relaxed);
@@ -52,7 +52,7 @@ impl ClientCounters {
             Some(kind) => {
                 self.failed.fetch_add(1, Relaxed);
                 if let ErrorKind::Timeout(p) = kind {
-                    self.timeouts[phase_index(*p)].fetch_add(1, Relaxed);
+                    self.timeouts[phase_index(p)].fetch_add(1, Relaxed);
                     metrics::counter!("h2kit_client_timeouts_total", "phase" => p.name())
                         .increment(1);
                 }

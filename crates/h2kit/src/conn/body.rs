@@ -15,6 +15,7 @@ use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 
 use super::command::BodyCommand;
+use crate::error::StreamError;
 use crate::sync::mailbox::{self, ErasedTx};
 use crate::Error;
 
@@ -24,7 +25,7 @@ pub(crate) enum BodyMsg {
     Data(Bytes),
     /// Boxed: the message size is the slot size of the channel's 32-slot blocks.
     Trailers(Box<HeaderMap>),
-    Error(Error),
+    Error(StreamError),
 }
 
 /// The body of a received request (server) or response (client).
@@ -194,7 +195,7 @@ impl Body for RecvBody {
             }
             Poll::Ready(Some(BodyMsg::Error(e))) => {
                 inner.done = true;
-                Poll::Ready(Some(Err(e)))
+                Poll::Ready(Some(Err(e.into_body_error())))
             }
             Poll::Ready(None) => {
                 inner.done = true;
@@ -204,7 +205,9 @@ impl Body for RecvBody {
                 if let Some((limit, sleep)) = inner.idle.as_mut() {
                     if sleep.as_mut().poll(cx).is_ready() {
                         inner.done = true;
-                        return Poll::Ready(Some(Err(Error::BodyIdle(*limit))));
+                        return Poll::Ready(Some(Err(
+                            StreamError::BodyIdle(*limit).into_body_error()
+                        )));
                     }
                 }
                 Poll::Pending

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::{Driver, Io, Pending, Role};
-use crate::Error;
+use crate::error::StreamError;
 
 /// Messages to a connection task: the stream commands of every role, and the role's own
 /// (`X`).
@@ -18,7 +18,7 @@ pub(crate) enum Command<X> {
         stream: StreamId,
         data: Bytes,
         end_stream: bool,
-        ack: oneshot::Sender<Result<(), Error>>,
+        ack: oneshot::Sender<Result<(), StreamError>>,
     },
     Trailers {
         stream: StreamId,
@@ -75,7 +75,7 @@ impl<T: Io, R: Role> Driver<T, R> {
                     self.flush_stream(stream);
                 }
                 None => {
-                    let _ = ack.send(Err(Error::ConnectionClosed));
+                    let _ = ack.send(Err(StreamError::ConnectionClosed));
                 }
             },
             Command::Trailers { stream, trailers } => {
@@ -132,7 +132,7 @@ impl<T: Io, R: Role> Driver<T, R> {
             }
             Err(_) => {
                 if let Some(ack) = p.ack {
-                    let _ = ack.send(Err(Error::ConnectionClosed));
+                    let _ = ack.send(Err(StreamError::ConnectionClosed));
                 }
             }
         }

@@ -33,7 +33,7 @@ mod role;
 mod stream;
 mod timers;
 
-use crate::Error;
+use crate::error::StreamError;
 use body::BodyMsg;
 pub(crate) use command::Command;
 use linger::Linger;
@@ -330,8 +330,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
         R::publish(self);
         use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
         let why = match self.io_error {
-            Some(ConnectionReset | ConnectionAborted | BrokenPipe) => Error::ConnectionReset,
-            _ => Error::ConnectionClosed,
+            Some(ConnectionReset | ConnectionAborted | BrokenPipe) => StreamError::ConnectionReset,
+            _ => StreamError::ConnectionClosed,
         };
         R::on_close(self, &why);
         for (_, mut ctx) in self.streams.drain() {
@@ -524,9 +524,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
                 remote,
             } => {
                 let err = if remote {
-                    Error::Reset(code)
+                    StreamError::Reset(code)
                 } else {
-                    Error::Protocol(code)
+                    StreamError::Protocol(code)
                 };
                 R::on_reset(self, stream, &err);
                 if let Some(mut ctx) = self.streams.remove(&stream) {

@@ -11,14 +11,14 @@ use http_body_util::BodyExt;
 use tokio::sync::oneshot;
 
 use super::{Command, CommandTx};
-use crate::Error;
+use crate::error::StreamError;
 
 /// Why streaming a body stopped before its end.
 pub(crate) enum PumpError {
     /// The body itself failed; the caller ends the stream its own way.
     Body,
     /// The connection did not take the data.
-    Connection(Error),
+    Connection(StreamError),
 }
 
 /// Streams the rest of `body` on a stream whose head has gone out.
@@ -72,6 +72,6 @@ pub(crate) async fn send_data<X>(
         ack,
     });
     rx.await
-        .unwrap_or(Err(Error::ConnectionClosed))
+        .unwrap_or(Err(StreamError::ConnectionClosed))
         .map_err(PumpError::Connection)
 }

@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use super::Driver;
-use crate::Error;
+use crate::error::StreamError;
 
 /// The transport a connection task runs over.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin {}
@@ -90,7 +90,7 @@ pub(crate) trait Role: Sized + Send + 'static {
     }
 
     /// The stream was reset (`err` says by whom); called before its state is dropped.
-    fn on_reset<T: Io>(_d: &mut Driver<T, Self>, _stream: StreamId, _err: &Error) {}
+    fn on_reset<T: Io>(_d: &mut Driver<T, Self>, _stream: StreamId, _err: &StreamError) {}
 
     /// A stream we opened was not processed (above the peer's GOAWAY).
     fn on_unprocessed<T: Io>(_d: &mut Driver<T, Self>, _stream: StreamId) {}
@@ -108,7 +108,7 @@ pub(crate) trait Role: Sized + Send + 'static {
     fn on_body_dropped<T: Io>(d: &mut Driver<T, Self>, stream: StreamId);
 
     /// The connection ended (`why`): whoever still waits on it learns.
-    fn on_close<T: Io>(_d: &mut Driver<T, Self>, _why: &Error) {}
+    fn on_close<T: Io>(_d: &mut Driver<T, Self>, _why: &StreamError) {}
 
     /// Publishes what the world outside the task needs after each turn.
     fn publish<T: Io>(_d: &mut Driver<T, Self>) {}

@@ -4,14 +4,14 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::body::BodyMsg;
+use crate::error::StreamError;
 use crate::sync::mailbox;
-use crate::Error;
 
 /// A chunk of body waiting for flow-control window, and who waits for it to be taken.
 pub(crate) struct Pending {
     pub data: Bytes,
     pub end_stream: bool,
-    pub ack: Option<oneshot::Sender<Result<(), Error>>>,
+    pub ack: Option<oneshot::Sender<Result<(), StreamError>>>,
 }
 
 /// A stream's state in the task: where its received body goes, what it still has to send,

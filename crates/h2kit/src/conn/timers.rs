@@ -9,7 +9,7 @@ use h2kit_proto::{ErrorCode, StreamId};
 use tokio::time::Instant;
 
 use super::{Driver, Io, Role, StreamExt, COMPACT_AFTER};
-use crate::Error;
+use crate::error::StreamError;
 
 impl<T: Io, R: Role> Driver<T, R> {
     /// Resets streams whose data could not move for `send_stall_timeout` (the peer keeps its
@@ -33,7 +33,7 @@ impl<T: Io, R: Role> Driver<T, R> {
                 continue;
             };
             if let Some(ack) = ctx.pending.take().and_then(|p| p.ack) {
-                let _ = ack.send(Err(Error::Protocol(ErrorCode::CANCEL)));
+                let _ = ack.send(Err(StreamError::Protocol(ErrorCode::CANCEL)));
             }
             ctx.ext.abort();
             self.conn.reset(*id, ErrorCode::CANCEL);

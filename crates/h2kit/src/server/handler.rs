@@ -14,7 +14,7 @@ use tower_service::Service;
 
 use crate::conn::body::RecvBody;
 use crate::conn::{pump, send_data, Command, PumpError};
-use crate::Error;
+use crate::error::StreamError;
 
 /// The way into a server connection's task.
 pub(crate) type CommandTx = crate::conn::CommandTx<ServerCommand>;
@@ -97,7 +97,7 @@ pub(crate) async fn send_response<B>(
     stream: StreamId,
     res: http::Response<B>,
     tx: &CommandTx,
-) -> Result<(), Error>
+) -> Result<(), StreamError>
 where
     B: Body<Data = Bytes>,
 {
@@ -164,10 +164,10 @@ where
 }
 
 /// A response body that fails mid-way resets its stream.
-fn internal_error(stream: StreamId, tx: &CommandTx) -> Error {
+fn internal_error(stream: StreamId, tx: &CommandTx) -> StreamError {
     let _ = tx.send(Command::Reset {
         stream,
         code: ErrorCode::INTERNAL_ERROR,
     });
-    Error::Protocol(ErrorCode::INTERNAL_ERROR)
+    StreamError::Protocol(ErrorCode::INTERNAL_ERROR)
 }

@@ -16,13 +16,13 @@ use tokio::time::Instant;
 use super::liveness::{Due, Liveness, PingBudget, Timeout};
 use crate::conn::body::RecvBody;
 use crate::conn::{Driver, Io, Pending, Role, StreamCtx};
+use crate::error::StreamError;
 use crate::sync::reply::{self, reply_spares};
-use crate::Error;
 use handover::HeldHeads;
 use shared::{ConnShared, LiveGuard};
 
 /// What a request's reply slot carries: the response, or why there is none.
-pub(crate) type Response = Result<http::Response<RecvBody>, Error>;
+pub(crate) type Response = Result<http::Response<RecvBody>, StreamError>;
 reply_spares!(Response);
 
 mod handover;
@@ -189,7 +189,7 @@ impl Role for ClientRole {
         handover::on_data(d, stream, data, end)
     }
 
-    fn on_reset<T: Io>(d: &mut Client<T>, stream: StreamId, err: &Error) {
+    fn on_reset<T: Io>(d: &mut Client<T>, stream: StreamId, err: &StreamError) {
         // A held head goes out first; its body then carries the reset.
         handover::release_held(d, stream);
         fail_response(d, stream, err.clone());
@@ -197,7 +197,7 @@ impl Role for ClientRole {
 
     fn on_unprocessed<T: Io>(d: &mut Client<T>, stream: StreamId) {
         handover::release_held(d, stream);
-        fail_response(d, stream, Error::Unprocessed);
+        fail_response(d, stream, StreamError::Unprocessed);
     }
 
     fn on_streams_available<T: Io>(d: &mut Client<T>) {
@@ -216,7 +216,7 @@ impl Role for ClientRole {
         }
         d.role.shared.closed.store(true, Relaxed);
         for open in d.role.queued.drain(..) {
-            let _ = open.reply.send(Err(Error::Unprocessed));
+            let _ = open.reply.send(Err(StreamError::Unprocessed));
         }
     }
 
@@ -242,12 +242,12 @@ impl Role for ClientRole {
         }
     }
 
-    fn on_close<T: Io>(d: &mut Client<T>, why: &Error) {
+    fn on_close<T: Io>(d: &mut Client<T>, why: &StreamError) {
         // Requests never sent (queued) were not processed; the others may have been.
         let c = &mut d.role;
         c.shared.closed.store(true, Relaxed);
         for open in c.queued.drain(..) {
-            let _ = open.reply.send(Err(Error::Unprocessed));
+            let _ = open.reply.send(Err(StreamError::Unprocessed));
         }
         for (_, tx) in c.waiting.drain() {
             let _ = tx.send(Err(why.clone()));
@@ -355,11 +355,11 @@ fn apply_cancels<T: Io>(d: &mut Client<T>) {
         if timed_out {
             on_request_timeout(d, stream);
         }
-        fail_response(d, stream, Error::ConnectionClosed);
+        fail_response(d, stream, StreamError::ConnectionClosed);
         d.conn.cancel(stream);
         if let Some(ctx) = d.streams.remove(&stream) {
             if let Some(ack) = ctx.pending.and_then(|p| p.ack) {
-                let _ = ack.send(Err(Error::ConnectionClosed));
+                let _ = ack.send(Err(StreamError::ConnectionClosed));
             }
         }
     }
@@ -404,7 +404,7 @@ fn on_request_timeout<T: Io>(d: &mut Client<T>, stream: StreamId) {
 /// Opens a stream for a request, or queues it until a slot frees.
 fn open_stream<T: Io>(d: &mut Client<T>, mut open: Open) {
     if d.conn.error().is_some() {
-        let _ = open.reply.send(Err(Error::ConnectionClosed));
+        let _ = open.reply.send(Err(StreamError::ConnectionClosed));
         return;
     }
     if open.reply.is_closed() {
@@ -442,16 +442,16 @@ fn open_stream<T: Io>(d: &mut Client<T>, mut open: Open) {
         Err(SendError::GoingAway | SendError::StreamIdsExhausted) => {
             // Never sent: as safe to retry as a stream above GOAWAY's last_stream_id (and a
             // connection out of stream identifiers is closed for new requests, in `publish`).
-            let _ = open.reply.send(Err(Error::Unprocessed));
+            let _ = open.reply.send(Err(StreamError::Unprocessed));
         }
         Err(e) => {
-            let _ = open.reply.send(Err(Error::Request(e.to_string())));
+            let _ = open.reply.send(Err(StreamError::Request(e.to_string())));
         }
     }
 }
 
 /// The response will not come: tell its caller.
-fn fail_response<T: Io>(d: &mut Client<T>, stream: StreamId, err: Error) {
+fn fail_response<T: Io>(d: &mut Client<T>, stream: StreamId, err: StreamError) {
     if let Some(tx) = d.role.waiting.remove(&stream) {
         let _ = tx.send(Err(err));
     }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::error::{Error, ErrorKind, Phase};
 use super::ClientConfig;
+use crate::{Error, ErrorKind, Phase};
 mod checkout;
 mod origin;
 
@@ -445,11 +445,9 @@ impl Pool {
             None => connect.await,
         }
         .map_err(|e| {
-            Error::new(ErrorKind::Connect(format!(
-                "{}:{}: {e}",
-                o.host(),
-                o.port()
-            )))
+            Error::new(ErrorKind::Connect)
+                .with_detail(format!("{}:{}", o.host(), o.port()))
+                .with_source(e)
         })?;
         let _ = sock.set_nodelay(true);
         timings.connect = Some(start.elapsed());
@@ -471,12 +469,14 @@ impl Pool {
         let cfg = self.driver_config.clone();
         if o.tls {
             let Some(tls) = &self.tls else {
-                return Err(Error::new(ErrorKind::Tls("no TLS configuration".into())));
+                return Err(Error::new(ErrorKind::Tls).with_detail("no TLS configuration"));
             };
             let start = Instant::now();
             let name =
                 rustls::pki_types::ServerName::try_from(o.host().to_string()).map_err(|e| {
-                    Error::new(ErrorKind::Tls(format!("bad server name {}: {e}", o.host())))
+                    Error::new(ErrorKind::Tls)
+                        .with_detail(format!("{} is not a valid server name", o.host()))
+                        .with_source(e)
                 })?;
             let handshake = tls.connect(name, sock);
             let stream = match self.config.timeouts.tls {
@@ -485,11 +485,20 @@ impl Pool {
                     .map_err(|_| Error::new(ErrorKind::Timeout(Phase::Tls)))?,
                 None => handshake.await,
             }
-            .map_err(|e| Error::new(ErrorKind::Tls(e.to_string())))?;
+            .map_err(|e| {
+                let e = match e.into_inner() {
+                    // The rustls error, when the handshake failed (not the socket).
+                    Some(inner) => inner,
+                    None => "connection closed during the handshake".into(),
+                };
+                Error::new(ErrorKind::Tls)
+                    .with_detail(format!("handshake with {}", o.host()))
+                    .with_source(e)
+            })?;
             if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
-                return Err(Error::new(ErrorKind::Tls(
-                    "server did not negotiate HTTP/2 (ALPN h2)".into(),
-                )));
+                return Err(Error::new(ErrorKind::Tls).with_detail(
+                    "the server did not agree on HTTP/2 (ALPN h2); it may speak only HTTP/1.1",
+                ));
             }
             timings.tls = Some(start.elapsed());
             self.spawn_driver(Box::new(stream), role, cfg, cancel.clone(), rx, tx.clone());
