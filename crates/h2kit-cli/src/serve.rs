@@ -111,24 +111,23 @@ pub fn run(args: Args) -> Result<(), String> {
                 .install()
                 .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
         }
-        let config = ServerConfig {
-            proto: h2kit::proto::Config {
-                max_concurrent_streams: args.max_concurrent_streams,
-                initial_stream_window: args.stream_window,
-                connection_window: args.connection_window,
-                max_frame_size: args.max_frame_size,
-                max_header_list_size: args.max_header_list_size,
-                drain_timeout: args.drain_timeout,
-                ..Default::default()
-            },
-            handshake_timeout: args.handshake_timeout,
-            idle_timeout: args.idle_timeout,
-            shutdown_grace: args.shutdown_grace,
-            max_connections: args.max_connections,
-            inline_first_poll: !args.spawn_handlers,
-            send_stall_timeout: Some(args.send_stall_timeout).filter(|d| !d.is_zero()),
-            flood_penalty: Some(args.flood_penalty).filter(|d| !d.is_zero()),
+        let mut config = ServerConfig::default();
+        config.proto = h2kit::proto::Config {
+            max_concurrent_streams: args.max_concurrent_streams,
+            initial_stream_window: args.stream_window,
+            connection_window: args.connection_window,
+            max_frame_size: args.max_frame_size,
+            max_header_list_size: args.max_header_list_size,
+            drain_timeout: args.drain_timeout,
+            ..Default::default()
         };
+        config.handshake_timeout = args.handshake_timeout;
+        config.idle_timeout = args.idle_timeout;
+        config.shutdown_grace = args.shutdown_grace;
+        config.max_connections = args.max_connections;
+        config.inline_first_poll = !args.spawn_handlers;
+        config.send_stall_timeout = Some(args.send_stall_timeout).filter(|d| !d.is_zero());
+        config.flood_penalty = Some(args.flood_penalty).filter(|d| !d.is_zero());
         let mut server = Server::new(config);
         let scheme = if let Some(tls) = tls {
             server = server.tls(tls);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use h2kit::{Client, ClientConfig};
+use h2kit::Client;
 use http_body_util::{BodyExt, Empty};
 
 #[tokio::main(flavor = "current_thread")]
@@ -15,12 +15,7 @@ async fn main() {
     let url = args.next().expect("URL");
     let n: u64 = args.next().map_or(200_000, |s| s.parse().unwrap());
     let conc: u64 = args.next().map_or(100, |s| s.parse().unwrap());
-    let client = Client::builder()
-        .config(ClientConfig {
-            max_connections_per_origin: 1,
-            ..Default::default()
-        })
-        .build();
+    let client = Client::builder().max_connections_per_origin(1).build();
     // Warm up: the connection and the server's SETTINGS.
     client
         .send(

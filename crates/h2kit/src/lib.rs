@@ -9,10 +9,12 @@
 pub mod client;
 mod conn;
 mod error;
+mod metric;
 pub mod proxy;
 pub mod server;
 pub mod stats;
 mod sync;
+#[cfg(feature = "tls")]
 pub mod tls;
 
 pub use client::{Client, ClientBuilder, ClientConfig};

@@ -118,36 +118,37 @@ impl ServerStats {
     pub(crate) fn connection_opened(&self) {
         self.accepted.fetch_add(1, Relaxed);
         self.open.fetch_add(1, Relaxed);
-        metrics::counter!("h2kit_server_connections_accepted_total").increment(1);
-        metrics::gauge!("h2kit_server_connections_open").increment(1.0);
+        crate::metric::counter!("h2kit_server_connections_accepted_total").increment(1);
+        crate::metric::gauge!("h2kit_server_connections_open").increment(1.0);
     }
 
     /// A client connection (counted as accepted, without the server's metrics).
     pub(crate) fn connection_opened_client(&self) {
         self.accepted.fetch_add(1, Relaxed);
-        metrics::counter!("h2kit_client_connections_opened_total").increment(1);
+        crate::metric::counter!("h2kit_client_connections_opened_total").increment(1);
     }
 
     pub(crate) fn connection_closed(&self) {
         self.open.fetch_sub(1, Relaxed);
         self.closed.fetch_add(1, Relaxed);
-        metrics::counter!("h2kit_server_connections_closed_total").increment(1);
-        metrics::gauge!("h2kit_server_connections_open").decrement(1.0);
+        crate::metric::counter!("h2kit_server_connections_closed_total").increment(1);
+        crate::metric::gauge!("h2kit_server_connections_open").decrement(1.0);
     }
 
     pub(crate) fn connection_rejected(&self) {
         self.rejected.fetch_add(1, Relaxed);
-        metrics::counter!("h2kit_server_connections_rejected_total").increment(1);
+        crate::metric::counter!("h2kit_server_connections_rejected_total").increment(1);
     }
 
     pub(crate) fn http1_rejected(&self) {
         self.http1_rejected.fetch_add(1, Relaxed);
-        metrics::counter!("h2kit_server_http1_rejected_total").increment(1);
+        crate::metric::counter!("h2kit_server_http1_rejected_total").increment(1);
     }
 
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) fn handshake_failed(&self) {
         self.handshake_failed.fetch_add(1, Relaxed);
-        metrics::counter!("h2kit_server_handshakes_failed_total").increment(1);
+        crate::metric::counter!("h2kit_server_handshakes_failed_total").increment(1);
     }
 }
 
@@ -199,13 +200,13 @@ impl StatsSink {
         );
         s.streams.fetch_add(streams, Relaxed);
         if side == "server" {
-            metrics::counter!("h2kit_server_streams_total").increment(streams);
+            crate::metric::counter!("h2kit_server_streams_total").increment(streams);
         } else {
-            metrics::counter!("h2kit_client_streams_total").increment(streams);
+            crate::metric::counter!("h2kit_client_streams_total").increment(streams);
         }
         let pings = d(now.pings_sent, self.last.pings_sent);
         s.pings_sent.fetch_add(pings, Relaxed);
-        metrics::counter!("h2kit_pings_sent_total", "side" => side).increment(pings);
+        crate::metric::counter!("h2kit_pings_sent_total", "side" => side).increment(pings);
         s.ping_acks_received.fetch_add(
             d(now.ping_acks_received, self.last.ping_acks_received),
             Relaxed,
@@ -214,11 +215,11 @@ impl StatsSink {
             .fetch_add(d(now.pings_received, self.last.pings_received), Relaxed);
         if let Some(rtt) = now.last_rtt {
             s.last_rtt_micros.store(rtt.as_micros() as u64, Relaxed);
-            metrics::gauge!("h2kit_ping_rtt_seconds", "side" => side).set(rtt.as_secs_f64());
+            crate::metric::gauge!("h2kit_ping_rtt_seconds", "side" => side).set(rtt.as_secs_f64());
         }
         let refused = d(now.refused_streams, self.last.refused_streams);
         s.refused_streams.fetch_add(refused, Relaxed);
-        metrics::counter!("h2kit_server_refused_streams_total").increment(refused);
+        crate::metric::counter!("h2kit_server_refused_streams_total").increment(refused);
         if let (Some(kind), None) = (now.flood, self.last.flood) {
             use h2kit_proto::connection::Flood;
             let i = match kind {
@@ -228,7 +229,7 @@ impl StatsSink {
                 Flood::IgnoredFrames => 3,
             };
             s.floods.add(i, 1);
-            metrics::counter!("h2kit_floods_total", "kind" => kind.name(), "side" => side)
+            crate::metric::counter!("h2kit_floods_total", "kind" => kind.name(), "side" => side)
                 .increment(1);
         }
         let suppressed = d(now.suppressed_resets, self.last.suppressed_resets);
@@ -251,7 +252,7 @@ impl StatsSink {
                 let n = d(now_c.0[i], last_c.0[i]);
                 if n > 0 {
                     total.add(i, n);
-                    metrics::counter!("h2kit_frames_total", "direction" => dir, "type" => type_label(i), "side" => side).increment(n);
+                    crate::metric::counter!("h2kit_frames_total", "direction" => dir, "type" => type_label(i), "side" => side).increment(n);
                 }
             }
         }
@@ -289,7 +290,7 @@ impl StatsSink {
                 let n = d(now_c.0[i], last_c.0[i]);
                 if n > 0 {
                     total.add(i, n);
-                    metrics::counter!(name, "direction" => dir, "code" => code_label(i), "side" => side)
+                    crate::metric::counter!(name, "direction" => dir, "code" => code_label(i), "side" => side)
                         .increment(n);
                 }
             }

@@ -26,11 +26,11 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, St
         .map_err(|e| format!("certificate and key do not work together: {e}"))
 }
 
-/// A rustls client configuration trusting the Mozilla roots (webpki-roots), plus the PEM
-/// certificates in `extra_roots` if given.
+/// A rustls client configuration trusting the built-in roots (webpki-roots, when that
+/// feature is on), plus the PEM certificates in `extra_roots` if given.
 pub fn client_config(extra_roots: Option<&Path>) -> Result<rustls::ClientConfig, String> {
     let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    add_built_in_roots(&mut roots);
     if let Some(path) = extra_roots {
         for cert in CertificateDer::pem_file_iter(path)
             .map_err(|e| format!("cannot read CA file {}: {e}", path.display()))?
@@ -41,10 +41,7 @@ pub fn client_config(extra_roots: Option<&Path>) -> Result<rustls::ClientConfig,
                 .map_err(|e| format!("unusable CA certificate in {}: {e}", path.display()))?;
         }
     }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?
+    Ok(client_builder()?
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
@@ -52,14 +49,36 @@ pub fn client_config(extra_roots: Option<&Path>) -> Result<rustls::ClientConfig,
 /// A client configuration that accepts any certificate: for tests against self-signed
 /// servers only. Signatures are still checked; the certificate chain and name are not.
 pub fn insecure_client_config() -> rustls::ClientConfig {
+    let builder = client_builder().expect("ring supports the default protocol versions");
+    accept_any_cert(builder).with_no_client_auth()
+}
+
+type WantsVerifier = rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>;
+type WantsClientCert = rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>;
+
+/// The first step of every client configuration: the ring provider, safe protocol versions.
+pub(crate) fn client_builder() -> Result<WantsVerifier, String> {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = std::sync::Arc::new(danger::AcceptAnyCert(provider.clone()));
     rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions")
+        .map_err(|e| format!("TLS setup failed: {e}"))
+}
+
+/// Any certificate is accepted (see [`insecure_client_config`]).
+pub(crate) fn accept_any_cert(builder: WantsVerifier) -> WantsClientCert {
+    let provider = builder.crypto_provider().clone();
+    let verifier = std::sync::Arc::new(danger::AcceptAnyCert(provider));
+    builder
         .dangerous()
         .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth()
+}
+
+/// The Mozilla roots, when the `webpki-roots` feature is on.
+pub(crate) fn add_built_in_roots(roots: &mut rustls::RootCertStore) {
+    #[cfg(feature = "webpki-roots")]
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    #[cfg(not(feature = "webpki-roots"))]
+    let _ = roots;
 }
 
 mod danger {

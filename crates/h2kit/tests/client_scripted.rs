@@ -7,7 +7,7 @@ use common::{get, single_connection_client, Scripted};
 use std::sync::Arc;
 
 use h2kit::client::Attempts;
-use h2kit::{Client, ClientConfig};
+use h2kit::Client;
 use http_body_util::BodyExt;
 
 #[tokio::test]
@@ -159,14 +159,13 @@ async fn a_reset_right_behind_a_head_reaches_the_body() {
 async fn a_silent_connection_turns_suspect_and_new_requests_go_elsewhere() {
     use h2kit::{ErrorKind, Phase};
     let s = Scripted::start("silent");
-    let mut config = ClientConfig {
-        max_connections_per_origin: 1,
-        ..Default::default()
-    };
-    // Generous enough that the healthy connection's answers always make it on a loaded machine.
-    config.timeouts.response_headers = Some(std::time::Duration::from_millis(700));
-    config.ping_timeout = std::time::Duration::from_millis(300);
-    let client = Client::builder().config(config).build();
+    let client = Client::builder()
+        .max_connections_per_origin(1)
+        // Generous enough that the healthy connection's answers always make it on a loaded
+        // machine.
+        .response_headers_timeout(std::time::Duration::from_millis(700))
+        .ping_timeout(std::time::Duration::from_millis(300))
+        .build();
     // Five requests at once. The silent server never sent SETTINGS, so only one stream went
     // into its connection (one is assumed until SETTINGS arrive); the others waited.
     let mut tasks = Vec::new();
@@ -363,13 +362,11 @@ async fn enhance_your_calm_moves_to_a_fresh_connection_after_a_backoff() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keepalive_finds_a_dead_connection_and_the_request_is_retried() {
     let s = Scripted::start("silent");
-    let config = ClientConfig {
-        keepalive_interval: Some(std::time::Duration::from_millis(200)),
-        ping_timeout: std::time::Duration::from_millis(300),
-        max_connections_per_origin: 1,
-        ..Default::default()
-    };
-    let client = Client::builder().config(config).build();
+    let client = Client::builder()
+        .keepalive_interval(std::time::Duration::from_millis(200))
+        .ping_timeout(std::time::Duration::from_millis(300))
+        .max_connections_per_origin(1)
+        .build();
     // No deadline at all: only the keepalive can notice that nothing comes back.
     let res = client.send(get(s.url("/k"))).await.unwrap();
     assert_eq!(res.status(), 200);

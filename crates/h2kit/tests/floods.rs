@@ -317,10 +317,8 @@ async fn a_peer_that_keeps_its_window_at_zero_is_timed_out() {
         };
         Ok::<_, Infallible>(http::Response::new(Full::new(body)))
     });
-    let config = ServerConfig {
-        send_stall_timeout: Some(Duration::from_millis(300)),
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default();
+    config.send_stall_timeout = Some(Duration::from_millis(300));
     let server = Server::new(config);
     let stats = server.stats();
     tokio::spawn(server.serve(listener, svc, std::future::pending()));
@@ -444,10 +442,9 @@ async fn connections_beyond_the_limit_are_refused() {
     let svc = tower::service_fn(|_: http::Request<RecvBody>| async {
         Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from_static(b"ok"))))
     });
-    let server = Server::new(ServerConfig {
-        max_connections: 50,
-        ..ServerConfig::default()
-    });
+    let mut config = ServerConfig::default();
+    config.max_connections = 50;
+    let server = Server::new(config);
     let stats = server.stats();
     tokio::spawn(server.serve(listener, svc, std::future::pending()));
     let client = Client::builder().build();

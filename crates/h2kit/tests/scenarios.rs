@@ -11,7 +11,7 @@
 //! The scenarios run one at a time (they measure timing-sensitive behaviour).
 
 mod common;
-use common::{get, proxy, Scripted};
+use common::{get, proxy, single_connection_client, Scripted};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -350,7 +350,7 @@ fn no_reset_after_end_stream() {
             assert_eq!(r.client.rst_stream.total(), 0, "{r:#?}");
             assert_eq!(r.client.pings, 0, "{r:#?}");
             assert_polite(&r);
-            assert_eq!(c.tracked_streams(), 0);
+            assert_eq!(c.stats().streams_tracked, 0);
         }
     });
 }
@@ -367,10 +367,7 @@ fn concurrency_churn_at_the_limit() {
         sc.proto.max_concurrent_streams = 100;
         let origin = server(sc).await;
         let (addr, px) = proxy(origin, Faults::default()).await;
-        let c = client(ClientConfig {
-            max_connections_per_origin: 1,
-            ..ClientConfig::default()
-        });
+        let c = single_connection_client();
         let url: http::Uri = format!("http://{addr}/").parse().unwrap();
         let left = Arc::new(AtomicU64::new(1_000_000));
         let mut tasks = Vec::new();
@@ -561,10 +558,7 @@ fn dropped_connection_retries_only_idempotent_requests() {
         // One connection at a time: all eleven requests share the faulty first connection
         // (with more allowed, the pool may open a second before the first one's SETTINGS
         // arrive, and the large response could miss the fault).
-        let c = client(ClientConfig {
-            max_connections_per_origin: 1,
-            ..ClientConfig::default()
-        });
+        let c = single_connection_client();
         let mut waiting = Vec::new();
         for i in 0..10 {
             let c = c.clone();

@@ -140,11 +140,9 @@ pub fn run(args: Args) -> Result<(), String> {
                 (url, Template { uri, ..template })
             }
         };
-        let mut config = ClientConfig {
-            max_connections_per_origin: args.connections,
-            max_streams_per_connection: Some(args.streams as u32),
-            ..ClientConfig::default()
-        };
+        let mut config = ClientConfig::default();
+        config.max_connections_per_origin = args.connections;
+        config.max_streams_per_connection = Some(args.streams as u32);
         // The report uses a response's status and body, never its other fields: they are
         // still decoded and checked, but not kept (a response's header map was the largest
         // part of its memory, and with a thousand requests in flight that is what misses the

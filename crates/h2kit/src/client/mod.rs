@@ -1,6 +1,7 @@
 //! The HTTP/2 client: a pool of connections per origin, per-phase timeouts whose errors name
 //! the phase, and automatic retries of requests the server did not process.
 
+mod config;
 mod conn;
 mod fast;
 mod liveness;
@@ -14,6 +15,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body_util::BodyExt;
 
+pub use config::{ClientBuilder, ClientConfig, Timeouts};
 pub use stats::ClientStats;
 
 use crate::conn::Command;
@@ -36,116 +38,22 @@ impl Attempts {
     }
 }
 
-/// Per-phase deadlines; each is optional.
-#[derive(Clone, Debug, Default)]
-pub struct Timeouts {
-    pub queue: Option<Duration>,
-    pub connect: Option<Duration>,
-    pub tls: Option<Duration>,
-    pub write: Option<Duration>,
-    pub response_headers: Option<Duration>,
-    /// Between frames of the response body (the body fails with `Error::BodyIdle`).
-    pub body_idle: Option<Duration>,
-    pub total: Option<Duration>,
-}
-
-impl Timeouts {
-    /// Whether a deadline runs while a request is written or waits for its response (the
-    /// attempt then reads the clock when it hands the request over, and the fast path does
-    /// not apply).
-    fn phased(&self) -> bool {
-        self.write.is_some() || self.response_headers.is_some() || self.total.is_some()
-    }
-}
-
-/// Client settings. Defaults: 4 connections per origin, streams per connection limited by the
-/// server's MAX_CONCURRENT_STREAMS only (one stream until the server's SETTINGS arrive), idle connections closed after 90 s, up to 3 retries of
-/// requests the server did not process, no retry of non-idempotent requests after a
-/// connection failure, connect timeout 10 s (other phases unlimited), and 5 s for a suspect
-/// connection to answer its PING.
-#[derive(Clone, Debug)]
-pub struct ClientConfig {
-    pub proto: h2kit_proto::Config,
-    pub max_connections_per_origin: usize,
-    pub max_streams_per_connection: Option<u32>,
-    pub idle_timeout: Duration,
-    pub max_retries: u32,
-    pub retry_non_idempotent: bool,
-    pub timeouts: Timeouts,
-    /// How long a suspect connection has to show any frame after its PING before it is
-    /// considered dead.
-    pub ping_timeout: Duration,
-    /// PING a connection whose streams are active but from which nothing has arrived for
-    /// this long (off by default; PINGs always stay within the politeness budget).
-    pub keepalive_interval: Option<Duration>,
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        ClientConfig {
-            proto: h2kit_proto::Config {
-                assumed_peer_max_streams: 1,
-                ..h2kit_proto::Config::default()
-            },
-            max_connections_per_origin: 4,
-            max_streams_per_connection: None,
-            idle_timeout: Duration::from_secs(90),
-            max_retries: 3,
-            retry_non_idempotent: false,
-            ping_timeout: Duration::from_secs(5),
-            keepalive_interval: None,
-            timeouts: Timeouts {
-                connect: Some(Duration::from_secs(10)),
-                ..Timeouts::default()
-            },
-        }
-    }
-}
-
-/// Builds a [`Client`].
-#[derive(Default)]
-pub struct ClientBuilder {
-    config: ClientConfig,
-    tls: Option<rustls::ClientConfig>,
-}
-
-impl ClientBuilder {
-    pub fn config(mut self, config: ClientConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// TLS for `https://` origins; ALPN is set to `h2`.
-    pub fn tls(mut self, tls: rustls::ClientConfig) -> Self {
-        self.tls = Some(tls);
-        self
-    }
-
-    /// Builds the client. Without [`tls`](Self::tls), `https://` origins are verified against
-    /// the Mozilla root certificates (webpki-roots).
-    pub fn build(self) -> Client {
-        let tls = self.tls.or_else(|| crate::tls::client_config(None).ok());
-        let tls = tls.map(|mut c| {
-            c.alpn_protocols = vec![b"h2".to_vec()];
-            tokio_rustls::TlsConnector::from(Arc::new(c))
-        });
-        let config = Arc::new(self.config);
-        let connections = Arc::new(crate::stats::ServerStats::default());
-        Client {
-            inner: Arc::new(Inner {
-                pool: Pool::new(config.clone(), tls, connections.clone()),
-                config,
-                counters: stats::ClientCounters::default(),
-                connections,
-            }),
-        }
-    }
-}
-
 /// An HTTP/2 client. Cheap to clone; clones share the pool.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (healthy, suspect, closed) = self.inner.pool.connection_states();
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .field("connections_healthy", &healthy)
+            .field("connections_suspect", &suspect)
+            .field("connections_closed", &closed)
+            .finish()
+    }
 }
 
 struct Inner {
@@ -214,14 +122,8 @@ impl Client {
         self.inner.counters.snapshot(
             self.inner.connections.snapshot(),
             self.inner.pool.connection_states(),
+            self.inner.pool.tracked_streams() as u64,
         )
-    }
-
-    /// How many streams the connection drivers still hold state for. Zero once every response
-    /// has been read: anything else is a leak (used by the tests).
-    #[doc(hidden)]
-    pub fn tracked_streams(&self) -> usize {
-        self.inner.pool.tracked_streams()
     }
 
     /// Sends a request and returns the response head with a streaming body.
@@ -244,7 +146,15 @@ impl Client {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::fmt::Display,
     {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        let defaults = &self.inner.config.default_headers;
+        if !defaults.is_empty() {
+            for (name, value) in defaults {
+                if !parts.headers.contains_key(name) {
+                    parts.headers.insert(name, value.clone());
+                }
+            }
+        }
         // Complete or small bodies are buffered, so that a retry can send them again; others
         // stream (and are not retried: what was sent cannot be replayed).
         let small = body.size_hint().exact().is_some_and(|n| n <= 1 << 20);

@@ -41,7 +41,7 @@ pub(crate) enum RetryCause {
 impl ClientCounters {
     pub(crate) fn request(&self) {
         self.requests.fetch_add(1, Relaxed);
-        metrics::counter!("h2kit_client_requests_total").increment(1);
+        crate::metric::counter!("h2kit_client_requests_total").increment(1);
     }
 
     pub(crate) fn outcome(&self, err: Option<ErrorKind>) {
@@ -53,10 +53,10 @@ impl ClientCounters {
                 self.failed.fetch_add(1, Relaxed);
                 if let ErrorKind::Timeout(p) = kind {
                     self.timeouts[phase_index(p)].fetch_add(1, Relaxed);
-                    metrics::counter!("h2kit_client_timeouts_total", "phase" => p.name())
+                    crate::metric::counter!("h2kit_client_timeouts_total", "phase" => p.name())
                         .increment(1);
                 }
-                metrics::counter!("h2kit_client_failures_total").increment(1);
+                crate::metric::counter!("h2kit_client_failures_total").increment(1);
             }
         }
     }
@@ -68,13 +68,14 @@ impl ClientCounters {
             RetryCause::Connection => (&self.retries_connection, "connection_lost"),
         };
         counter.fetch_add(1, Relaxed);
-        metrics::counter!("h2kit_client_retries_total", "cause" => label).increment(1);
+        crate::metric::counter!("h2kit_client_retries_total", "cause" => label).increment(1);
     }
 
     pub(crate) fn snapshot(
         &self,
         connections: StatsSnapshot,
         states: (u64, u64, u64),
+        streams_tracked: u64,
     ) -> ClientStats {
         ClientStats {
             requests: self.requests.load(Relaxed),
@@ -91,6 +92,7 @@ impl ClientCounters {
             connections_healthy: states.0,
             connections_suspect: states.1,
             connections_closed: states.2,
+            streams_tracked,
             connections,
         }
     }
@@ -112,6 +114,9 @@ pub struct ClientStats {
     pub connections_healthy: u64,
     pub connections_suspect: u64,
     pub connections_closed: u64,
+    /// Streams the connection tasks keep a record of (requests in flight, bodies still
+    /// streaming), as of each task's last turn: zero once every response has been read.
+    pub streams_tracked: u64,
     /// Frames, RST_STREAM and GOAWAY by code and direction, PINGs and RTT, streams, over all
     /// the client's connections (`connections_accepted` counts connections opened).
     pub connections: StatsSnapshot,

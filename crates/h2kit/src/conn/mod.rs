@@ -38,7 +38,7 @@ use body::BodyMsg;
 pub(crate) use command::Command;
 use linger::Linger;
 pub(crate) use pump::{pump, send_data, PumpError};
-pub(crate) use role::{Io, Role, StreamExt};
+pub(crate) use role::{Io, IoSend, Role, StreamExt};
 pub(crate) use stream::{Pending, StreamCtx};
 
 /// Stop reading from the peer while this much output is unwritten.

@@ -22,6 +22,10 @@ use crate::error::StreamError;
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
 
+/// A transport that can move between threads, boxed where its type does not matter (TLS).
+pub(crate) trait IoSend: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> IoSend for T {}
+
 /// Per-stream state a role keeps beside the task's own.
 pub(crate) trait StreamExt: Default + Send {
     /// The stream ended abnormally (reset, or the connection ended): stop whatever works for

@@ -24,6 +24,7 @@ use std::time::Duration;
 /// - `flood_penalty` 1 s: a source whose connection was ended for a flood may open no new
 ///   connection for this long, doubling with each strike up to a minute (see
 ///   `server::penalty`); `None` turns it off.
+#[non_exhaustive]
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub proto: h2kit_proto::Config,

@@ -11,9 +11,12 @@ mod sniff;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_core::Stream;
 use http::{Request, Response};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -32,6 +35,7 @@ use handler::{Handler, ServiceHandler};
 pub struct Server {
     config: Arc<ServerConfig>,
     driver_config: Arc<ConnConfig>,
+    #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
     stats: Arc<ServerStats>,
 }
@@ -49,12 +53,14 @@ impl Server {
         Server {
             config: Arc::new(config),
             driver_config,
+            #[cfg(feature = "tls")]
             tls: None,
             stats: Arc::new(ServerStats::default()),
         }
     }
 
     /// Serve TLS with this rustls configuration; ALPN is set to `h2`.
+    #[cfg(feature = "tls")]
     pub fn tls(mut self, mut config: rustls::ServerConfig) -> Server {
         config.alpn_protocols = vec![b"h2".to_vec()];
         self.tls = Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)));
@@ -70,6 +76,9 @@ impl Server {
     /// completes. Then: the listener is closed (new connections are refused), every
     /// connection gets a two-phase GOAWAY, in-flight streams have `shutdown_grace` to finish,
     /// and the call returns when all connections are closed.
+    ///
+    /// The service is cloned for each connection, so it need not be `Sync` (a
+    /// `tower::util::BoxCloneService` serves).
     pub async fn serve<S, B, F>(
         self,
         listener: TcpListener,
@@ -84,6 +93,94 @@ impl Server {
         B::Error: Send,
         F: Future<Output = ()>,
     {
+        self.accept_loop(Tcp(listener), service, shutdown).await
+    }
+
+    /// [`serve`](Self::serve) over any stream of connections (a Unix socket listener, a
+    /// custom acceptor, in-memory pipes): each item is one connection, or an accept error,
+    /// which is logged before the next. Connections are served as `serve` serves them, except
+    /// that the flood penalty, which needs a peer address, does not apply. When the stream
+    /// ends, the connections already accepted run to their own end and the call returns after
+    /// the last one (`shutdown` still ends them gracefully before that).
+    pub async fn serve_incoming<I, T, S, B, F>(
+        self,
+        incoming: I,
+        service: S,
+        shutdown: F,
+    ) -> io::Result<()>
+    where
+        I: Stream<Item = io::Result<T>> + Unpin,
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: std::fmt::Display + Send,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Send,
+        F: Future<Output = ()>,
+    {
+        self.accept_loop(Incoming(incoming), service, shutdown)
+            .await
+    }
+
+    /// Serves one connection over any transport until it ends (TLS first, if the server has
+    /// it). The server's limits, timeouts and stats apply; a graceful shutdown does not (drop
+    /// the future to end the connection).
+    pub async fn serve_connection<T, S, B>(&self, io: T, service: S) -> io::Result<()>
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+        S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: std::fmt::Display + Send,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Send,
+    {
+        self.stats.connection_opened();
+        self.conn_task(&service, CancellationToken::new(), None)
+            .run(io)
+            .await;
+        Ok(())
+    }
+
+    fn conn_task<S, B>(
+        &self,
+        service: &S,
+        stop: CancellationToken,
+        penalty: Option<(Arc<penalty::PenaltyBox>, std::net::IpAddr)>,
+    ) -> ConnTask
+    where
+        S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: std::fmt::Display + Send,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Send,
+    {
+        ConnTask {
+            handler: Box::new(ServiceHandler(service.clone())),
+            config: self.config.clone(),
+            driver_config: self.driver_config.clone(),
+            stop,
+            stats: self.stats.clone(),
+            #[cfg(feature = "tls")]
+            tls: self.tls.clone(),
+            penalty,
+        }
+    }
+
+    async fn accept_loop<A, S, B, F>(
+        self,
+        mut acceptor: A,
+        service: S,
+        shutdown: F,
+    ) -> io::Result<()>
+    where
+        A: Accept,
+        S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: std::fmt::Display + Send,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Send,
+        F: Future<Output = ()>,
+    {
         let penalty = self
             .config
             .flood_penalty
@@ -91,12 +188,22 @@ impl Server {
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
+        // The source of connections ended: the connections served so far run to their own
+        // end (no GOAWAY), and the call returns with the last of them.
+        let mut ended = false;
         loop {
+            if ended && tasks.is_empty() {
+                return Ok(());
+            }
             tokio::select! {
                 _ = &mut shutdown => break,
-                accepted = listener.accept() => {
-                    let (sock, peer) = match accepted {
-                        Ok(a) => a,
+                accepted = std::future::poll_fn(|cx| acceptor.poll_accept(cx)), if !ended => {
+                    let (io, peer) = match accepted {
+                        Ok(Some(a)) => a,
+                        Ok(None) => {
+                            ended = true;
+                            continue;
+                        }
                         Err(e) => {
                             // EMFILE and friends: back off briefly instead of spinning.
                             tracing::warn!(target: "h2kit::server", error = %e, "accept failed");
@@ -104,33 +211,26 @@ impl Server {
                             continue;
                         }
                     };
-                    let penalized = penalty
-                        .as_ref()
-                        .is_some_and(|p| p.blocked(peer.ip(), std::time::Instant::now()));
+                    let penalized = match (&penalty, peer) {
+                        (Some(p), Some(ip)) => p.blocked(ip, std::time::Instant::now()),
+                        _ => false,
+                    };
                     if penalized
                         || self.stats.open_connections() >= self.config.max_connections as u64
                     {
                         self.stats.connection_rejected();
-                        drop(sock);
+                        drop(io);
                         continue;
                     }
-                    let _ = sock.set_nodelay(true);
                     self.stats.connection_opened();
-                    let conn = ConnTask {
-                        handler: Box::new(ServiceHandler(service.clone())),
-                        config: self.config.clone(),
-                        driver_config: self.driver_config.clone(),
-                        stop: stop.clone(),
-                        stats: self.stats.clone(),
-                        tls: self.tls.clone(),
-                        penalty: penalty.clone().map(|p| (p, peer.ip())),
-                    };
-                    tasks.spawn(conn.run(sock));
+                    let strikes = penalty.clone().zip(peer);
+                    let conn = self.conn_task(&service, stop.clone(), strikes);
+                    tasks.spawn(conn.run(io));
                 }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             }
         }
-        drop(listener);
+        drop(acceptor);
         stop.cancel();
         let drain = async { while tasks.join_next().await.is_some() {} };
         let limit = self.config.shutdown_grace + std::time::Duration::from_secs(1);
@@ -141,42 +241,116 @@ impl Server {
     }
 }
 
+impl Server {
+    fn has_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .field("tls", &self.has_tls())
+            .field("open_connections", &self.stats.open_connections())
+            .finish()
+    }
+}
+
+/// A source of connections: the next one (with its peer's address, when it has one), `None`
+/// when there are no more.
+trait Accept {
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    #[allow(clippy::type_complexity)]
+    fn poll_accept(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Option<(Self::Io, Option<std::net::IpAddr>)>>>;
+}
+
+struct Tcp(TcpListener);
+
+impl Accept for Tcp {
+    type Io = tokio::net::TcpStream;
+
+    fn poll_accept(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Option<(Self::Io, Option<std::net::IpAddr>)>>> {
+        self.0.poll_accept(cx).map_ok(|(sock, peer)| {
+            let _ = sock.set_nodelay(true);
+            Some((sock, Some(peer.ip())))
+        })
+    }
+}
+
+struct Incoming<I>(I);
+
+impl<I, T> Accept for Incoming<I>
+where
+    I: Stream<Item = io::Result<T>> + Unpin,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Io = T;
+
+    fn poll_accept(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Option<(T, Option<std::net::IpAddr>)>>> {
+        match std::pin::Pin::new(&mut self.0).poll_next(cx) {
+            Poll::Ready(Some(Ok(io))) => Poll::Ready(Ok(Some((io, None)))),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Err(e)),
+            Poll::Ready(None) => Poll::Ready(Ok(None)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 struct ConnTask {
     handler: Box<dyn Handler>,
     config: Arc<ServerConfig>,
     driver_config: Arc<ConnConfig>,
     stop: CancellationToken,
     stats: Arc<ServerStats>,
+    #[cfg(feature = "tls")]
     tls: Option<tokio_rustls::TlsAcceptor>,
     /// Where a flood on this connection is held against its source.
     penalty: Option<(Arc<penalty::PenaltyBox>, std::net::IpAddr)>,
 }
 
 impl ConnTask {
-    async fn run(self, sock: tokio::net::TcpStream) {
+    async fn run<T>(self, sock: T)
+    where
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         // Each path is boxed: a future is as large as its largest state, and an inline TLS
         // session would make every cleartext connection's task pay for it (10,000 idle
         // connections must fit in 100 MiB).
         let stats = self.stats.clone();
-        match self.tls.clone() {
-            None => Box::pin(self.serve_io(sock)).await,
-            Some(acceptor) => {
-                let accept = Box::pin(tokio::time::timeout(
-                    self.config.handshake_timeout,
-                    acceptor.accept(sock),
-                ));
-                match accept.await {
-                    Ok(Ok(tls)) => Box::pin(self.serve_io(Box::new(tls))).await,
-                    _ => stats.handshake_failed(),
-                }
+        #[cfg(feature = "tls")]
+        if let Some(acceptor) = self.tls.clone() {
+            let accept = Box::pin(tokio::time::timeout(
+                self.config.handshake_timeout,
+                acceptor.accept(sock),
+            ));
+            match accept.await {
+                Ok(Ok(tls)) => Box::pin(self.serve_io(Box::new(tls))).await,
+                _ => stats.handshake_failed(),
             }
+            stats.connection_closed();
+            return;
         }
+        Box::pin(self.serve_io(sock)).await;
         stats.connection_closed();
     }
 
     async fn serve_io<T>(self, mut io: T)
     where
-        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+        T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let first =
             tokio::time::timeout(self.config.handshake_timeout, sniff::preface(&mut io)).await;

@@ -91,9 +91,6 @@ pub async fn proxy(
 /// A client that keeps at most one connection per origin.
 pub fn single_connection_client() -> h2kit::Client {
     h2kit::Client::builder()
-        .config(h2kit::ClientConfig {
-            max_connections_per_origin: 1,
-            ..Default::default()
-        })
+        .max_connections_per_origin(1)
         .build()
 }

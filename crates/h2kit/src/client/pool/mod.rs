@@ -12,11 +12,12 @@ use tokio_util::sync::CancellationToken;
 use super::ClientConfig;
 use crate::{Error, ErrorKind, Phase};
 mod checkout;
+mod connect;
 mod origin;
 
 use super::conn::shared::{Capacity, ConnShared, LiveConnections};
-use super::conn::{ClientCommand, ClientRole, CommandTx, Open, ResponseRx};
-use crate::conn::{Command, ConnConfig, Driver};
+use super::conn::{ClientCommand, CommandTx, Open, ResponseRx};
+use crate::conn::{Command, ConnConfig};
 use checkout::{ConnView, Step};
 pub(crate) use origin::{Origin, OriginHasher, OriginRef};
 
@@ -92,7 +93,7 @@ pub(crate) struct Pool {
     config: Arc<ClientConfig>,
     stats: Arc<crate::stats::ServerStats>,
     driver_config: Arc<ConnConfig>,
-    tls: Option<tokio_rustls::TlsConnector>,
+    tls: connect::Tls,
     origins: RwLock<OriginMap>,
     /// The origin pool used last (see `origin_pool`).
     last: RwLock<Option<Arc<OriginPool>>>,
@@ -144,7 +145,7 @@ pub(crate) struct Checkout {
 impl Pool {
     pub(crate) fn new(
         config: Arc<ClientConfig>,
-        tls: Option<tokio_rustls::TlsConnector>,
+        tls: connect::Tls,
         stats: Arc<crate::stats::ServerStats>,
     ) -> Pool {
         let driver_config = Arc::new(ConnConfig {
@@ -428,102 +429,6 @@ impl Pool {
             Some(m) => peer.min(m as usize),
             None => peer,
         }
-    }
-
-    async fn connect(
-        &self,
-        pool: &OriginPool,
-        timings: &mut Checkout,
-    ) -> Result<Arc<ConnHandle>, Error> {
-        let o = &pool.origin;
-        let start = Instant::now();
-        let connect = tokio::net::TcpStream::connect((o.host(), o.port()));
-        let sock = match self.config.timeouts.connect {
-            Some(t) => tokio::time::timeout(t, connect)
-                .await
-                .map_err(|_| Error::new(ErrorKind::Timeout(Phase::Connect)))?,
-            None => connect.await,
-        }
-        .map_err(|e| {
-            Error::new(ErrorKind::Connect)
-                .with_detail(format!("{}:{}", o.host(), o.port()))
-                .with_source(e)
-        })?;
-        let _ = sock.set_nodelay(true);
-        timings.connect = Some(start.elapsed());
-        self.stats.connection_opened_client();
-        let (tx, rx) = crate::sync::mailbox::queue();
-        let shared = Arc::new(ConnShared::default());
-        shared
-            .peer_max_streams
-            .store(self.config.proto.assumed_peer_max_streams, Relaxed);
-        let _ = shared.capacity.set(pool.capacity.clone());
-        let cancel = CancellationToken::new();
-        let role = ClientRole::new(
-            shared.clone(),
-            self.live.enter(),
-            self.config.ping_timeout,
-            self.config.timeouts.body_idle,
-            self.config.keepalive_interval,
-        );
-        let cfg = self.driver_config.clone();
-        if o.tls {
-            let Some(tls) = &self.tls else {
-                return Err(Error::new(ErrorKind::Tls).with_detail("no TLS configuration"));
-            };
-            let start = Instant::now();
-            let name =
-                rustls::pki_types::ServerName::try_from(o.host().to_string()).map_err(|e| {
-                    Error::new(ErrorKind::Tls)
-                        .with_detail(format!("{} is not a valid server name", o.host()))
-                        .with_source(e)
-                })?;
-            let handshake = tls.connect(name, sock);
-            let stream = match self.config.timeouts.tls {
-                Some(t) => tokio::time::timeout(t, handshake)
-                    .await
-                    .map_err(|_| Error::new(ErrorKind::Timeout(Phase::Tls)))?,
-                None => handshake.await,
-            }
-            .map_err(|e| {
-                let e = match e.into_inner() {
-                    // The rustls error, when the handshake failed (not the socket).
-                    Some(inner) => inner,
-                    None => "connection closed during the handshake".into(),
-                };
-                Error::new(ErrorKind::Tls)
-                    .with_detail(format!("handshake with {}", o.host()))
-                    .with_source(e)
-            })?;
-            if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
-                return Err(Error::new(ErrorKind::Tls).with_detail(
-                    "the server did not agree on HTTP/2 (ALPN h2); it may speak only HTTP/1.1",
-                ));
-            }
-            timings.tls = Some(start.elapsed());
-            self.spawn_driver(Box::new(stream), role, cfg, cancel.clone(), rx, tx.clone());
-        } else {
-            self.spawn_driver(sock, role, cfg, cancel.clone(), rx, tx.clone());
-        }
-        Ok(Arc::new(ConnHandle { tx, shared, cancel }))
-    }
-
-    /// Starts the connection's driver task over a connected transport.
-    fn spawn_driver<T>(
-        &self,
-        io: T,
-        role: ClientRole,
-        cfg: Arc<ConnConfig>,
-        cancel: CancellationToken,
-        rx: crate::sync::mailbox::QueueRx<Command<ClientCommand>>,
-        tx: CommandTx,
-    ) where
-        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
-        let sink = Some(crate::stats::StatsSink::new(self.stats.clone(), "client"));
-        let driver =
-            Driver::new(io, Default::default(), role, cfg, cancel, sink).with_commands(rx, tx);
-        tokio::spawn(driver.run());
     }
 }
 
