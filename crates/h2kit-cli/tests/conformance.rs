@@ -10,7 +10,7 @@
 //!   after the whole response has arrived (the handler answered without reading the body);
 //! - over h2c and over TLS.
 //!
-//! The peer writes frames by hand (`h2kit-wire`, no code shared with h2kit). What the server
+//! The peer writes frames by hand (`h2kit_test_support::wire`, no code shared with h2kit). What the server
 //! sends on stream 1 must be exactly the case's answer (after the response, in the second
 //! order), and the probe must be answered unless the answer ends the connection.
 //! `the_answers_are_the_same_in_every_run` repeats everything 20 times in this process and
@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{write_cert, Served};
-use h2kit_wire::{self as wire, code, Conn};
+use h2kit_test_support::wire::{self, code, Conn};
 
 /// The stream window the servers here advertise (a case uses all of it).
 const WINDOW: usize = 65_535;

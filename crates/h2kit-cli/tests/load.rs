@@ -2,6 +2,7 @@
 
 mod common;
 use common::h2kit;
+use h2kit_test_support::peers::Nghttpd;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -229,35 +230,11 @@ fn bad_input_is_one_line_and_exit_2() {
 /// Checked in what nghttpd (an independent server) prints of the requests it received.
 #[test]
 fn requests_carry_a_user_agent_that_h_replaces() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = std::env::temp_dir().join(format!("h2kit-ua-{port}"));
+    let dir = std::env::temp_dir().join(format!("h2kit-ua-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("index.html"), "ua\n").unwrap();
-    let mut server = Command::new("nghttpd")
-        .args([
-            "--no-tls",
-            "-v",
-            "-d",
-            dir.to_str().unwrap(),
-            &port.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("nghttpd is required (CI installs nghttp2-server)");
-    let url = format!("http://127.0.0.1:{port}/");
-    let mut ok = false;
-    for _ in 0..50 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            ok = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(ok, "nghttpd did not start");
+    let server = Nghttpd::start(&dir, &["--no-tls", "-v"], &[]);
+    let url = format!("http://127.0.0.1:{}/", server.port);
     let (code, _, err) = load(&["-n", "1", "-c", "1", "-m", "1", &url]);
     assert_eq!(code, Some(0), "{err}");
     let (code, _, err) = load(&[
@@ -272,9 +249,7 @@ fn requests_carry_a_user_agent_that_h_replaces() {
         &url,
     ]);
     assert_eq!(code, Some(0), "{err}");
-    let _ = server.kill();
-    let out = server.wait_with_output().unwrap();
-    let log = String::from_utf8_lossy(&out.stdout);
+    let log = server.finish();
     let agents: Vec<&str> = log
         .lines()
         .filter_map(|l| l.split_once("user-agent: ").map(|(_, v)| v.trim()))

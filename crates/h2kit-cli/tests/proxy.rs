@@ -10,6 +10,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use h2kit_test_support::wire;
+
 /// A running `h2kit proxy`: its stdin for commands, its stdout lines, its stderr (the trace).
 struct Proxy {
     child: Child,
@@ -90,43 +92,19 @@ impl Drop for Proxy {
     }
 }
 
-/// Raw HTTP/2 frames, for a client that misbehaves on purpose.
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
-    f.extend([kind, flags]);
-    f.extend(stream.to_be_bytes());
-    f.extend(payload);
-    f
-}
-
+/// A raw HTTP/2 connection: the preface and an empty SETTINGS written.
 fn connect_h2(addr: SocketAddr) -> TcpStream {
-    let mut s = TcpStream::connect(addr).unwrap();
+    let s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").unwrap();
-    s.write_all(&frame(0x4, 0, 0, &[])).unwrap(); // SETTINGS
-    s
+    wire::Conn::client(s).unwrap().io
 }
 
 /// Reads until the response to stream 1 has ended (a frame with END_STREAM on stream 1).
 fn read_response(s: &mut TcpStream) {
-    let mut buf = Vec::new();
     loop {
-        let mut chunk = [0u8; 4096];
-        let n = s.read(&mut chunk).unwrap();
-        assert!(n > 0, "connection closed");
-        buf.extend(&chunk[..n]);
-        let mut at = 0;
-        while buf.len() >= at + 9 {
-            let len = u32::from_be_bytes([0, buf[at], buf[at + 1], buf[at + 2]]) as usize;
-            let (kind, flags) = (buf[at + 3], buf[at + 4]);
-            let stream = u32::from_be_bytes(buf[at + 5..at + 9].try_into().unwrap());
-            if buf.len() < at + 9 + len {
-                break;
-            }
-            if stream == 1 && flags & 0x1 != 0 && (kind == 0x0 || kind == 0x1) {
-                return;
-            }
-            at += 9 + len;
+        let f = wire::read_frame(s).unwrap().expect("connection closed");
+        if f.stream == 1 && f.end_stream() {
+            return;
         }
     }
 }
@@ -151,11 +129,13 @@ fn trace_and_anomalies_on_the_wire() {
     );
     // Now a client that resets a finished stream and floods PINGs.
     let mut c = connect_h2(p.addr);
-    c.write_all(&frame(0x1, 0x5, 1, &GET_BLOCK)).unwrap(); // HEADERS, END_STREAM|END_HEADERS
+    c.write_all(&wire::frame(0x1, 0x5, 1, &GET_BLOCK)).unwrap(); // HEADERS, END_STREAM|END_HEADERS
     read_response(&mut c);
-    c.write_all(&frame(0x3, 0, 1, &8u32.to_be_bytes())).unwrap(); // RST_STREAM(CANCEL)
+    c.write_all(&wire::frame(0x3, 0, 1, &8u32.to_be_bytes()))
+        .unwrap(); // RST_STREAM(CANCEL)
     for i in 0..5u64 {
-        c.write_all(&frame(0x6, 0, 0, &i.to_be_bytes())).unwrap(); // PING
+        c.write_all(&wire::frame(0x6, 0, 0, &i.to_be_bytes()))
+            .unwrap(); // PING
     }
     let r = p.report();
     assert_eq!(r["anomalies"]["rst_stream_on_closed_stream"], 1, "{r}");
@@ -185,11 +165,11 @@ fn unplug_keeps_the_connection_open_and_silent() {
     let mut p = Proxy::start(s.addr, &["--json"]);
     assert_eq!(p.command("unplug"), "no connection to unplug");
     let mut c = connect_h2(p.addr);
-    c.write_all(&frame(0x1, 0x5, 1, &GET_BLOCK)).unwrap();
+    c.write_all(&wire::frame(0x1, 0x5, 1, &GET_BLOCK)).unwrap();
     read_response(&mut c);
     assert_eq!(p.command("unplug"), "unplugged connection 1");
     // A PING gets no answer, and the socket is not closed either.
-    c.write_all(&frame(0x6, 0, 0, &[7; 8])).unwrap();
+    c.write_all(&wire::frame(0x6, 0, 0, &[7; 8])).unwrap();
     c.set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();
     let mut buf = [0u8; 64];

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use h2kit::{Server, ServerConfig};
+use h2kit::ServerConfig;
 use http_body::Frame;
 use serde::{Deserialize, Serialize};
 
@@ -88,15 +88,8 @@ fn curl(args: &[&str]) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axum_router_runs_unchanged() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server =
-        tokio::spawn(
-            Server::new(ServerConfig::default()).serve(listener, router(), async {
-                let _ = stopped.await;
-            }),
-        );
+    let server = h2kit_test_support::server::spawn(ServerConfig::default(), router()).await;
+    let addr = server.addr;
     let base = format!("http://{addr}");
     let checks = tokio::task::spawn_blocking(move || {
         assert_eq!(
@@ -131,6 +124,5 @@ async fn axum_router_runs_unchanged() {
         assert_eq!(body, "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n");
     });
     checks.await.unwrap();
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.shut_down().await.unwrap();
 }

@@ -1,20 +1,19 @@
 //! The client against h2kit's server (in process) and against nghttpd.
 
-mod common;
-use common::{get, single_connection_client};
+use h2kit_test_support::client::{get, single_connection_client};
+use h2kit_test_support::peers::Nghttpd;
+use h2kit_test_support::server;
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
-use h2kit::{Client, ClientConfig, RecvBody, Server, ServerConfig};
+use h2kit::{Client, ClientConfig, RecvBody, ServerConfig};
 use h2kit::{ErrorKind, Phase};
 use http_body_util::{BodyExt, Full};
 
-async fn serve(config: ServerConfig) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// `/echo` echoes the body, `/hang` never answers, anything else says hello.
+async fn serve(config: ServerConfig) -> (std::net::SocketAddr, server::Spawned) {
     let svc = tower::service_fn(|req: http::Request<RecvBody>| async move {
         let path = req.uri().path().to_string();
         let res = match path.as_str() {
@@ -30,39 +29,8 @@ async fn serve(config: ServerConfig) -> (std::net::SocketAddr, tokio::sync::ones
         };
         Ok::<_, Infallible>(res)
     });
-    tokio::spawn(Server::new(config).serve(listener, svc, async {
-        let _ = stopped.await;
-    }));
-    (addr, stop)
-}
-
-/// nghttpd serving `dir` on a free port (`extra` before the port, `tls` files after it),
-/// killed when dropped.
-struct Nghttpd(std::process::Child, u16);
-
-impl Nghttpd {
-    fn start(dir: &std::path::Path, extra: &[&str], tls: &[std::path::PathBuf]) -> Nghttpd {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new("nghttpd")
-            .args(extra)
-            .args(["-d", dir.to_str().unwrap(), &port.to_string()])
-            .args(tls)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("nghttpd is required (CI installs nghttp2-server)");
-        Nghttpd(child, port)
-    }
-}
-
-impl Drop for Nghttpd {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    let spawned = server::spawn(config, svc).await;
+    (spawned.addr, spawned)
 }
 
 /// The first response once the server is up (it may take a moment to listen).
@@ -226,7 +194,7 @@ async fn against_nghttpd() {
     std::fs::write(dir.join("file.txt"), b"served by nghttpd\n").unwrap();
     let server = Nghttpd::start(&dir, &["--no-tls"], &[]);
     let client = Client::builder().build();
-    let url = format!("http://127.0.0.1:{}/file.txt", server.1);
+    let url = format!("http://127.0.0.1:{}/file.txt", server.port);
     let res = first_response(&client, &url).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
@@ -263,7 +231,7 @@ async fn a_client_that_keeps_no_response_fields_still_gets_status_length_and_bod
     let mut config = ClientConfig::default();
     config.proto.keep_response_headers = false;
     let client = Client::builder().config(config).build();
-    let base = format!("http://127.0.0.1:{}", server.1);
+    let base = format!("http://127.0.0.1:{}", server.port);
     first_response(&client, &format!("{base}/small.txt")).await;
     for _ in 0..4 {
         for (path, want) in [("small.txt", &b"small\n"[..]), ("big.bin", &big[..])] {
@@ -287,13 +255,11 @@ async fn a_client_that_keeps_no_response_fields_still_gets_status_length_and_bod
 async fn body_idle_timeout_and_tower_service() {
     use tower::ServiceExt;
     // A body that sends one chunk, then stalls.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let svc = tower::service_fn(|_req: http::Request<RecvBody>| async move {
         let stream = futures_lite_stream();
         Ok::<_, Infallible>(http::Response::new(stream))
     });
-    tokio::spawn(Server::new(ServerConfig::default()).serve(listener, svc, std::future::pending()));
+    let addr = server::spawn(ServerConfig::default(), svc).await.addr;
     let mut config = ClientConfig::default();
     config.timeouts.body_idle = Some(Duration::from_millis(200));
     let client = Client::builder().config(config).build();
@@ -309,6 +275,19 @@ async fn body_idle_timeout_and_tower_service() {
     let err = body.frame().await.unwrap().unwrap_err();
     assert_eq!(err.timeout_phase(), Some(h2kit::Phase::BodyIdle));
     assert!(err.to_string().contains("body idle timed out after 200ms"));
+}
+
+/// The client's `streams_tracked` once `settled` holds of it (or after half a second).
+async fn tracked_once_settled(client: &Client, settled: impl Fn(u64) -> bool) -> u64 {
+    let mut n = client.stats().streams_tracked;
+    for _ in 0..50 {
+        if settled(n) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        n = client.stats().streams_tracked;
+    }
+    n
 }
 
 /// One chunk, then nothing for an hour.
@@ -363,16 +342,25 @@ async fn finished_streams_leave_no_state_behind() {
         let body = res.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, format!("body {i}"));
     }
-    // Published after the driver's next turn.
-    let mut tracked = u64::MAX;
-    for _ in 0..50 {
-        tracked = client.stats().streams_tracked;
-        if tracked == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(tracked, 0, "driver state leaked for finished streams");
+    // Published after the task's next turn.
+    assert_eq!(
+        tracked_once_settled(&client, |n| n == 0).await,
+        0,
+        "state leaked for finished streams"
+    );
+    // The count does see a request in flight (its reply waits in the task), and a cancelled
+    // request leaves nothing behind either.
+    let hanging = {
+        let c = client.clone();
+        tokio::spawn(async move { c.send(get(format!("http://{addr}/hang"))).await })
+    };
+    assert_eq!(tracked_once_settled(&client, |n| n > 0).await, 1);
+    hanging.abort();
+    assert_eq!(
+        tracked_once_settled(&client, |n| n == 0).await,
+        0,
+        "state leaked for a cancelled stream"
+    );
 }
 
 /// 50 chunks of 100 KB with no size hint: streamed, not buffered.
@@ -422,7 +410,7 @@ async fn against_nghttpd_over_tls() {
     // Trust the self-signed certificate as a custom root.
     let tls = h2kit::tls::client_config(Some(&dir.join("cert.pem"))).unwrap();
     let client = Client::builder().tls(tls).build();
-    let url = format!("https://localhost:{}/file.txt", server.1);
+    let url = format!("https://localhost:{}/file.txt", server.port);
     let res = first_response(&client, &url).await;
     assert_eq!(res.status(), 200);
     assert_eq!(

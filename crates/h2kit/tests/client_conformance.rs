@@ -2,7 +2,7 @@
 //! (END_STREAM both ways) or reset, the same whatever the timing: the client's side of the
 //! conformance cases of `h2kit-cli/tests/conformance.rs`.
 //!
-//! The server is scripted in raw frames (`h2kit-wire`, no code shared with h2kit). It answers
+//! The server is scripted in raw frames (`h2kit_test_support::wire`, no code shared with h2kit). It answers
 //! the first request on stream 1, then sends the case's frames on that stream, either in the
 //! same write as the response (so the client reads them together) or once the client's
 //! application has read the whole response; for a reset stream, once the client's
@@ -10,14 +10,14 @@
 //! said about those frames has arrived; the client's next request (the probe) must still
 //! succeed. `the_answers_are_the_same_in_every_run` repeats every case 20 times.
 
-mod common;
+use h2kit_test_support::client as common;
 
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use h2kit_wire::{self as wire, code, kind, Conn};
+use h2kit_test_support::wire::{self, code, kind, Conn};
 use http_body_util::BodyExt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

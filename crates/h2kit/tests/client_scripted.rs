@@ -1,8 +1,8 @@
 //! The client against scripted Python `h2` servers (`tests/python/scripted_server.py`): each
 //! scenario is a server misbehaving, or behaving at an edge, in one specific way.
 
-mod common;
-use common::{get, single_connection_client, Scripted};
+use h2kit_test_support::client::{get, single_connection_client};
+use h2kit_test_support::peers::Scripted;
 
 use std::sync::Arc;
 

@@ -2,8 +2,7 @@
 //! limit, and faults limited to the first connections. (Timings are checked only as lower
 //! bounds: a slow machine cannot make them fail.)
 
-mod common;
-use common::proxy;
+use h2kit_test_support::server::{self, spawn_proxy as proxy};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -12,18 +11,16 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use h2kit::proxy::Faults;
 use h2kit::ErrorKind;
-use h2kit::{Client, ClientConfig, RecvBody, Server, ServerConfig};
+use h2kit::{Client, ClientConfig, RecvBody, ServerConfig};
 use http_body_util::{BodyExt, Empty, Full};
 
+/// `/N` answers N bytes.
 async fn server() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let svc = tower::service_fn(|req: http::Request<RecvBody>| async move {
         let n: usize = req.uri().path()[1..].parse().unwrap_or(2);
         Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(vec![b'x'; n]))))
     });
-    tokio::spawn(Server::new(ServerConfig::default()).serve(listener, svc, std::future::pending()));
-    addr
+    server::spawn(ServerConfig::default(), svc).await.addr
 }
 
 fn get_at(addr: SocketAddr, path: &str) -> http::Request<Empty<Bytes>> {

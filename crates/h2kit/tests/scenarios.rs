@@ -10,8 +10,9 @@
 //!
 //! The scenarios run one at a time (they measure timing-sensitive behaviour).
 
-mod common;
-use common::{get, proxy, single_connection_client, Scripted};
+use h2kit_test_support::client::{get, single_connection_client};
+use h2kit_test_support::peers::Scripted;
+use h2kit_test_support::server::{self, spawn_proxy as proxy};
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -25,7 +26,7 @@ use bytes::Bytes;
 use h2kit::proto::watch::AnomalyKind;
 use h2kit::proto::ErrorCode;
 use h2kit::proxy::{Faults, ProxyHandle, ProxyReport};
-use h2kit::{Client, ClientConfig, RecvBody, Server, ServerConfig};
+use h2kit::{Client, ClientConfig, RecvBody, ServerConfig};
 use h2kit::{ErrorKind, Phase};
 use http_body::Frame;
 use http_body_util::{BodyExt, Full};
@@ -77,8 +78,6 @@ type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 /// h2kit's server: `/` answers "ok", `/split` answers 4 bytes and ends in a separate frame,
 /// `/slow/MS` answers after MS milliseconds, `/big` sends 1 MiB.
 async fn server(config: ServerConfig) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let svc = tower::service_fn(|req: http::Request<RecvBody>| async move {
         let path = req.uri().path().to_string();
         let body: Body = if path == "/split" {
@@ -104,8 +103,7 @@ async fn server(config: ServerConfig) -> SocketAddr {
         }
         Ok::<_, Infallible>(res)
     });
-    tokio::spawn(Server::new(config).serve(listener, svc, std::future::pending()));
-    addr
+    server::spawn(config, svc).await.addr
 }
 
 fn client(config: ClientConfig) -> Client {

@@ -147,10 +147,9 @@ async fn serve_incoming_serves_each_connection_of_a_stream_until_it_ends() {
 
 #[tokio::test]
 async fn a_clients_default_headers_fill_in_what_a_request_lacks() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = Server::new(ServerConfig::default());
-    tokio::spawn(server.serve(listener, service(), std::future::pending()));
+    let addr = h2kit_test_support::server::spawn(ServerConfig::default(), service())
+        .await
+        .addr;
     let client = Client::builder().user_agent("h2kit-test/1").build();
     let body = |res: http::Response<RecvBody>| async move {
         let b = res.into_body().collect().await.unwrap().to_bytes();

@@ -7,7 +7,6 @@
 //!
 //! The peer writes frames as bytes and reads what comes back as [`Frame`]s, whose `Display` is
 //! the one-line form the conformance tests compare (`RST_STREAM(1, STREAM_CLOSED)`).
-#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::io::{self, Read, Write};
