@@ -36,7 +36,7 @@ async fn serve(config: ServerConfig) -> (std::net::SocketAddr, server::Spawned) 
 /// The first response once the server is up (it may take a moment to listen).
 async fn first_response(client: &Client, url: &str) -> http::Response<RecvBody> {
     for _ in 0..50 {
-        match client.send(get(url.to_string())).await {
+        match client.send(get(url)).await {
             Ok(r) => return r,
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
