@@ -1,4 +1,5 @@
 //! The `h2kit` command.
+#![forbid(unsafe_code)]
 
 mod client_opts;
 mod duration;

@@ -14,6 +14,8 @@
 //!   view) that flags misbehaviour: resets of closed streams, PING floods, streams beyond
 //!   the limit, DATA beyond the window, streams after GOAWAY.
 
+#![forbid(unsafe_code)]
+
 pub mod connection;
 pub mod error;
 pub mod event;

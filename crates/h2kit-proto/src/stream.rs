@@ -61,7 +61,7 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
-    pub fn new(send: u32, recv: u32) -> Stream {
+    pub(crate) fn new(send: u32, recv: u32) -> Stream {
         Stream {
             send_closed: false,
             recv_closed: false,
@@ -82,11 +82,11 @@ impl Stream {
     /// Whether DATA the application consumed reopens the stream window: while the peer is
     /// still sending, except for a message nobody reads once our side has ended (its drain is
     /// bounded by the window it has left, see `Connection::discard_incoming`).
-    pub fn returns_credit(&self) -> bool {
+    pub(crate) fn returns_credit(&self) -> bool {
         !(self.recv_closed || (self.discard && self.send_closed))
     }
 
-    pub fn state(&self) -> StreamState {
+    pub(crate) fn state(&self) -> StreamState {
         match (self.send_closed, self.recv_closed) {
             (false, false) => StreamState::Open,
             (true, false) => StreamState::HalfClosedLocal,

@@ -56,7 +56,12 @@ pub enum ErrorKind {
     /// The connection ended before the request or body did. `maybe_processed`: the request
     /// went out, so the server may have acted on it; `reset`: a TCP RST (or a broken pipe)
     /// rather than an orderly close.
-    ConnectionLost { maybe_processed: bool, reset: bool },
+    ConnectionLost {
+        /// The request went out: the server may have acted on it.
+        maybe_processed: bool,
+        /// A TCP RST or a broken pipe, not an orderly close.
+        reset: bool,
+    },
     /// The request cannot be sent as given.
     InvalidRequest,
 }

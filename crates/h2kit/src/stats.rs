@@ -27,6 +27,8 @@ impl<const N: usize> Counts<N> {
     }
 }
 
+/// Counters of a server's (or a client's) connections, updated as they run; read them with
+/// [`snapshot`](Self::snapshot).
 #[derive(Default)]
 pub struct ServerStats {
     accepted: AtomicU64,
@@ -54,27 +56,43 @@ pub struct ServerStats {
 /// A copy of the counters at one moment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
+    /// Connections accepted (a client: opened).
     pub connections_accepted: u64,
+    /// Connections open now.
     pub connections_open: u64,
+    /// Connections that have ended.
     pub connections_closed: u64,
     /// Closed at once because `max_connections` was reached.
     pub connections_rejected: u64,
     /// Answered in HTTP/1.1 that this server speaks HTTP/2 only.
     pub http1_rejected: u64,
+    /// TLS handshakes that failed or timed out.
     pub handshakes_failed: u64,
+    /// Streams opened.
     pub streams: u64,
+    /// Streams refused with REFUSED_STREAM (beyond the concurrency limit, or after GOAWAY).
     pub refused_streams: u64,
+    /// Resets we did not send because the stream had already ended (a late cancel).
     pub suppressed_resets: u64,
+    /// PINGs we sent.
     pub pings_sent: u64,
+    /// Answers to our PINGs.
     pub ping_acks_received: u64,
+    /// PINGs the peers sent (each answered).
     pub pings_received: u64,
     /// The round-trip time of the most recently acknowledged PING, if any.
     pub last_rtt: Option<std::time::Duration>,
+    /// Frames sent, by type.
     pub frames_sent: FrameCounts,
+    /// Frames received, by type.
     pub frames_received: FrameCounts,
+    /// RST_STREAM sent, by error code.
     pub resets_sent: CodeCounts,
+    /// RST_STREAM received, by error code.
     pub resets_received: CodeCounts,
+    /// GOAWAY sent, by error code.
     pub goaways_sent: CodeCounts,
+    /// GOAWAY received, by error code.
     pub goaways_received: CodeCounts,
     /// Connections ended with GOAWAY(ENHANCE_YOUR_CALM) for a flood, by kind: stream resets
     /// (rapid reset, MadeYouReset, refused streams), empty frames, CONTINUATION frames,
@@ -83,6 +101,7 @@ pub struct StatsSnapshot {
 }
 
 impl ServerStats {
+    /// The counters now.
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             connections_accepted: self.accepted.load(Relaxed),

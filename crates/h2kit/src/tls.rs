@@ -88,7 +88,7 @@ mod danger {
     use rustls::{DigitallySignedStruct, Error, SignatureScheme};
 
     #[derive(Debug)]
-    pub struct AcceptAnyCert(pub std::sync::Arc<CryptoProvider>);
+    pub(super) struct AcceptAnyCert(pub(super) std::sync::Arc<CryptoProvider>);
 
     impl ServerCertVerifier for AcceptAnyCert {
         fn verify_server_cert(

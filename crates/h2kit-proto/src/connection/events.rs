@@ -34,14 +34,14 @@ pub(super) struct EventQueue {
 
 impl EventQueue {
     /// Queues `event`; its position.
-    pub fn push(&mut self, event: Event) -> u32 {
+    pub(super) fn push(&mut self, event: Event) -> u32 {
         let at = self.popped.wrapping_add(self.events.len() as u32);
         self.events.push_back(Some(event));
         self.links.push_back(None);
         at
     }
 
-    pub fn pop(&mut self) -> Option<Event> {
+    pub(super) fn pop(&mut self) -> Option<Event> {
         loop {
             let event = self.events.pop_front()?;
             self.last_link = self.links.pop_front().flatten();
@@ -67,7 +67,7 @@ impl EventQueue {
     }
 
     /// The DATA event at position `data` completes the response whose head is at `head`.
-    pub fn link(&mut self, head: u32, data: u32) {
+    pub(super) fn link(&mut self, head: u32, data: u32) {
         if let Some(i) = self.index(head) {
             self.links[i] = Some(data);
         }
@@ -75,7 +75,7 @@ impl EventQueue {
 
     /// The body of `stream`'s response if the event handed out last was its head and the
     /// DATA completing it is still queued; that DATA event is then skipped.
-    pub fn take_linked(&mut self, stream: StreamId) -> Option<Bytes> {
+    pub(super) fn take_linked(&mut self, stream: StreamId) -> Option<Bytes> {
         let link = self.last_link.take()?;
         let i = self.index(link)?;
         match self.events[i].take() {
@@ -92,7 +92,7 @@ impl EventQueue {
         }
     }
 
-    pub fn shrink_to_fit(&mut self) {
+    pub(super) fn shrink_to_fit(&mut self) {
         self.events.shrink_to_fit();
         self.links.shrink_to_fit();
     }

@@ -71,13 +71,13 @@ pub const STATIC: [(&str, &str); 61] = [
 
 /// The static entries as decoded fields, built once so that an indexed reference is a clone of
 /// values that own no heap memory.
-pub fn fields() -> &'static [Field; 61] {
+pub(super) fn fields() -> &'static [Field; 61] {
     static FIELDS: OnceLock<[Field; 61]> = OnceLock::new();
     FIELDS.get_or_init(|| STATIC.map(|(n, v)| Field::from_static(n, v)))
 }
 
 /// Looks `name`/`value` up for the encoder: `(index of an exact match, index of a name match)`.
-pub fn find(name: &[u8], value: &[u8]) -> (Option<usize>, Option<usize>) {
+pub(super) fn find(name: &[u8], value: &[u8]) -> (Option<usize>, Option<usize>) {
     // Entries sharing a name are adjacent; find the run by name (a `match` on byte strings
     // compiles to a dispatch on length and a few comparisons), then scan its values.
     let (first, count) = match name {

@@ -6,14 +6,14 @@ use super::Field;
 
 /// Entries newest first, so that dynamic index 62 is `entries[0]`.
 #[derive(Debug, Default)]
-pub struct DynamicTable {
+pub(super) struct DynamicTable {
     entries: VecDeque<Field>,
     size: usize,
     max: usize,
 }
 
 impl DynamicTable {
-    pub fn new(max: usize) -> DynamicTable {
+    pub(super) fn new(max: usize) -> DynamicTable {
         DynamicTable {
             entries: VecDeque::new(),
             size: 0,
@@ -21,32 +21,32 @@ impl DynamicTable {
         }
     }
 
-    pub fn size(&self) -> usize {
+    pub(super) fn size(&self) -> usize {
         self.size
     }
 
-    pub fn max(&self) -> usize {
+    pub(super) fn max(&self) -> usize {
         self.max
     }
 
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// `i` counts from 0 = newest.
-    pub fn get(&self, i: usize) -> Option<&Field> {
+    pub(super) fn get(&self, i: usize) -> Option<&Field> {
         self.entries.get(i)
     }
 
     /// §4.3: a new maximum evicts entries until the size fits.
-    pub fn set_max(&mut self, max: usize) {
+    pub(super) fn set_max(&mut self, max: usize) {
         self.max = max;
         self.evict_to(max);
     }
 
     /// §4.4: evict until the new entry fits; an entry larger than the table empties it and is
     /// not added.
-    pub fn insert(&mut self, field: Field) {
+    pub(super) fn insert(&mut self, field: Field) {
         let size = field.size();
         if size > self.max {
             self.entries.clear();

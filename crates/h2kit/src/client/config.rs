@@ -72,11 +72,17 @@ impl Timeouts {
 pub struct ClientConfig {
     /// Protocol limits and windows (see [`h2kit_proto::Config`]).
     pub proto: h2kit_proto::Config,
+    /// Connections per origin (scheme and authority); at least 1.
     pub max_connections_per_origin: usize,
+    /// Streams per connection, below the server's own MAX_CONCURRENT_STREAMS.
     pub max_streams_per_connection: Option<u32>,
+    /// A connection without streams for this long is closed.
     pub idle_timeout: Duration,
+    /// Attempts after the first, for requests that may be sent again.
     pub max_retries: u32,
+    /// Retry non-idempotent requests (POST, PATCH) after a connection failure too.
     pub retry_non_idempotent: bool,
+    /// Deadlines per phase.
     pub timeouts: Timeouts,
     /// How long a suspect connection has to show any frame after its PING before it is
     /// considered dead.

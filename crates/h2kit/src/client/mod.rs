@@ -112,6 +112,7 @@ fn cancel(tx: &CommandTx, reply: &ResponseRx, timed_out: bool) {
 }
 
 impl Client {
+    /// A builder with every setting at its default (see [`ClientConfig`]).
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
     }

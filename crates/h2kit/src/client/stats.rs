@@ -101,18 +101,26 @@ impl ClientCounters {
 /// A snapshot of a client's counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientStats {
+    /// Requests given to the client.
     pub requests: u64,
+    /// Requests that got a response (whatever its status).
     pub succeeded: u64,
+    /// Requests that failed after their last attempt.
     pub failed: u64,
+    /// Attempts sent again because the server refused the stream (REFUSED_STREAM).
     pub retries_refused_stream: u64,
+    /// Attempts sent again because they were above a GOAWAY's last stream.
     pub retries_goaway: u64,
+    /// Attempts sent again after their connection was lost (idempotent requests).
     pub retries_connection_lost: u64,
     /// Failed requests by the phase whose deadline expired.
     pub timeouts: Vec<(Phase, u64)>,
     /// Connections in the pool now: healthy, suspect (no answer since a timeout), and closed
     /// (GOAWAY or failure) but not yet removed.
     pub connections_healthy: u64,
+    /// See `connections_healthy`.
     pub connections_suspect: u64,
+    /// See `connections_healthy`.
     pub connections_closed: u64,
     /// Streams the connection tasks keep a record of (requests in flight, bodies still
     /// streaming), as of each task's last turn: zero once every response has been read.

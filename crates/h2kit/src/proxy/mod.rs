@@ -45,16 +45,21 @@ pub struct Faults {
     pub unplug_at: Vec<Duration>,
 }
 
+/// What a [`Proxy`] forwards to, what it watches and what it breaks.
 #[derive(Clone, Debug)]
 pub struct ProxyConfig {
+    /// Where every accepted connection is forwarded.
     pub upstream: SocketAddr,
     /// Parse and watch HTTP/2 frames (cleartext connections that start with the preface).
     pub trace: bool,
+    /// The thresholds of the anomaly detector (see [`h2kit_proto::watch`]).
     pub watch: WatchConfig,
+    /// Faults to inject.
     pub faults: Faults,
 }
 
 impl ProxyConfig {
+    /// Forwarding to `upstream`, tracing on, no faults.
     pub fn new(upstream: SocketAddr) -> ProxyConfig {
         ProxyConfig {
             upstream,
@@ -146,6 +151,7 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// Listens on `listen`; [`run`](Self::run) then serves.
     pub async fn bind(listen: SocketAddr, config: ProxyConfig) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind(listen).await?;
         Ok(Proxy {
@@ -160,10 +166,12 @@ impl Proxy {
         })
     }
 
+    /// Where it listens (the port `bind` got, when it asked for 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("bound listener")
     }
 
+    /// A handle for reports and live faults, usable while `run` runs.
     pub fn handle(&self) -> ProxyHandle {
         ProxyHandle {
             shared: self.shared.clone(),

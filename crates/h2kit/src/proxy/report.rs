@@ -11,24 +11,32 @@ use super::{Shared, Totals};
 pub struct ProxyReport {
     /// Connections accepted, and how many are still open.
     pub connections: u64,
+    /// See `connections`.
     pub open: u64,
     /// Connections that did not start with the HTTP/2 preface (not traced).
     pub not_h2: u64,
+    /// Connections whose upstream could not be reached.
     pub upstream_failures: u64,
     /// Faults applied.
     pub unplugged: u64,
+    /// Connections reset on purpose (TCP RST).
     pub resets: u64,
+    /// Connections closed on purpose (FIN).
     pub closes: u64,
+    /// Bytes forwarded from the clients.
     pub bytes_client_to_server: u64,
+    /// Bytes forwarded from the servers.
     pub bytes_server_to_client: u64,
     /// Frames the clients sent, and frames the servers sent (traced connections).
     pub client: SideCounts,
+    /// See `client`.
     pub server: SideCounts,
     /// Anomalies by kind (every kind, zeros included).
     pub anomalies: Vec<(AnomalyKind, u64)>,
 }
 
 impl ProxyReport {
+    /// How many anomalies of `kind` were seen.
     pub fn anomaly(&self, kind: AnomalyKind) -> u64 {
         self.anomalies
             .iter()
@@ -36,6 +44,7 @@ impl ProxyReport {
             .map_or(0, |(_, n)| *n)
     }
 
+    /// Anomalies of every kind.
     pub fn anomalies_total(&self) -> u64 {
         self.anomalies.iter().map(|(_, n)| n).sum()
     }

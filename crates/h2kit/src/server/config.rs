@@ -27,13 +27,21 @@ use std::time::Duration;
 #[non_exhaustive]
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
+    /// Protocol limits, windows and flood budgets (see [`h2kit_proto::Config`]).
     pub proto: h2kit_proto::Config,
+    /// TLS handshake plus the client preface.
     pub handshake_timeout: Duration,
+    /// A connection without streams for this long gets a graceful GOAWAY.
     pub idle_timeout: Duration,
+    /// How long in-flight streams may take after a graceful shutdown starts.
     pub shutdown_grace: Duration,
+    /// Connections beyond this are closed at once.
     pub max_connections: usize,
+    /// Poll a new request's handler once in the connection task before spawning it.
     pub inline_first_poll: bool,
+    /// Reset a response that cannot send a byte for this long (window kept at zero).
     pub send_stall_timeout: Option<Duration>,
+    /// How long a source ended for a flood may open no new connection (doubling per strike).
     pub flood_penalty: Option<Duration>,
 }
 

@@ -41,6 +41,8 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server with these limits; cleartext (h2c with prior knowledge) until
+    /// [`tls`](Self::tls).
     pub fn new(config: ServerConfig) -> Server {
         let driver_config = Arc::new(ConnConfig {
             proto: config.proto.clone(),

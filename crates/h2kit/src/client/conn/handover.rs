@@ -148,7 +148,7 @@ enum HeldHead {
 }
 
 impl Held {
-    pub fn new(res: http::Response<()>, tx: ResponseTx) -> Held {
+    pub(super) fn new(res: http::Response<()>, tx: ResponseTx) -> Held {
         let head = if res.headers().is_empty() && res.extensions().is_empty() {
             HeldHead::Bare(res.status(), res.version())
         } else {
@@ -163,7 +163,7 @@ impl Held {
 
     /// The response head as it was given to [`new`](Self::new), its caller and its body so
     /// far.
-    pub fn into_parts(self) -> (http::Response<()>, ResponseTx, Chunks) {
+    pub(super) fn into_parts(self) -> (http::Response<()>, ResponseTx, Chunks) {
         let res = match self.head {
             HeldHead::Bare(status, version) => {
                 let mut res = http::Response::new(());
@@ -190,7 +190,7 @@ pub(crate) struct HeldHeads {
 }
 
 impl HeldHeads {
-    pub fn insert(&mut self, stream: StreamId, held: Held) {
+    pub(super) fn insert(&mut self, stream: StreamId, held: Held) {
         if let Some(old) = self.index.insert(stream, self.heads.len() as u32) {
             // One head per stream (the engine hands out one final response): not reached,
             // but a second must not leave the first findable by a stale position.
@@ -199,7 +199,7 @@ impl HeldHeads {
         self.heads.push(Some((stream, held)));
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.index.is_empty()
     }
 
@@ -208,12 +208,12 @@ impl HeldHeads {
         self.index.contains_key(&stream)
     }
 
-    pub fn get_mut(&mut self, stream: StreamId) -> Option<&mut Held> {
+    pub(super) fn get_mut(&mut self, stream: StreamId) -> Option<&mut Held> {
         let at = *self.index.get(&stream)?;
         self.heads[at as usize].as_mut().map(|(_, h)| h)
     }
 
-    pub fn remove(&mut self, stream: StreamId) -> Option<Held> {
+    pub(super) fn remove(&mut self, stream: StreamId) -> Option<Held> {
         let at = self.index.remove(&stream)?;
         let held = self.heads[at as usize].take().map(|(_, h)| h);
         if self.index.is_empty() {
@@ -224,13 +224,13 @@ impl HeldHeads {
 
     /// Takes every head still held, oldest first, leaving the store empty (its memory kept
     /// for the next turn through [`restore`](Self::restore)).
-    pub fn take_all(&mut self) -> Vec<Option<(StreamId, Held)>> {
+    pub(super) fn take_all(&mut self) -> Vec<Option<(StreamId, Held)>> {
         self.index.clear();
         std::mem::take(&mut self.heads)
     }
 
     /// Gives back the vector [`take_all`](Self::take_all) returned, once drained.
-    pub fn restore(&mut self, mut heads: Vec<Option<(StreamId, Held)>>) {
+    pub(super) fn restore(&mut self, mut heads: Vec<Option<(StreamId, Held)>>) {
         heads.clear();
         if self.heads.is_empty() && self.heads.capacity() < heads.capacity() {
             self.heads = heads;

@@ -314,13 +314,12 @@ impl<T: Reply> ReplyTx<T> {
             .with_mut(|p| unsafe { *p = Some(Opened { stream, frames, at }) });
         let prev = update(&inner.state, |s| (s | OPENED) & !OPEN_WAKER);
         if prev & OPEN_WAKER != 0 {
-            // SAFETY: claimed: the caller registered it, and with `OPENED` set it will not
-            // write it again.
-            if let Some(w) = inner
-                .cells()
-                .open_waker
-                .with_mut(|p| unsafe { (*p).take() })
-            {
+            let waker = inner.cells().open_waker.with_mut(|p| {
+                // SAFETY: claimed: the caller registered it, and with `OPENED` set it will
+                // not write it again.
+                unsafe { (*p).take() }
+            });
+            if let Some(w) = waker {
                 w.wake();
             }
         }
@@ -385,13 +384,12 @@ impl<T: Reply> ReplyTx<T> {
         let waker = (prev & WAKER != 0)
             .then(|| inner.cells().waker.with_mut(|p| unsafe { (*p).take() }))
             .flatten();
-        // SAFETY: as above.
         let open_waker = (prev & OPEN_WAKER != 0)
             .then(|| {
-                inner
-                    .cells()
-                    .open_waker
-                    .with_mut(|p| unsafe { (*p).take() })
+                inner.cells().open_waker.with_mut(|p| {
+                    // SAFETY: as above.
+                    unsafe { (*p).take() }
+                })
             })
             .flatten();
         if inner.state.fetch_or(TX_GONE, AcqRel) & RX_GONE != 0 {
