@@ -1,4 +1,6 @@
 //! Helpers shared by the integration tests.
+// Shared by many test crates, each using a part: `pub` here is for them, not an API.
+#![allow(unreachable_pub)]
 #![allow(dead_code)]
 
 pub mod commands;

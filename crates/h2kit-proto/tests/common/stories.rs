@@ -1,6 +1,6 @@
 //! Loading the hpack-test-case stories from `../shared/hpack-test-case` (beside the checkout).
 //! Shared by the tests and the benchmark (`#[path]`-included).
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::path::{Path, PathBuf};
 
