@@ -100,6 +100,12 @@ pub struct StatsSnapshot {
     pub floods: [u64; 4],
 }
 
+impl std::fmt::Debug for ServerStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.snapshot().fmt(f)
+    }
+}
+
 impl ServerStats {
     /// The counters now.
     pub fn snapshot(&self) -> StatsSnapshot {

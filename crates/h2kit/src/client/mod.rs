@@ -138,7 +138,7 @@ impl Client {
     /// Not an `async fn`: one keeps its arguments for its whole life (the request, 256 bytes)
     /// and each nested one its own copies, and a request's future is moved and touched on
     /// every poll. What needs no waiting is done before the future is made, and the retries
-    /// run in it rather than in a future of their own (992 → about 560 bytes).
+    /// run in it rather than in a future of their own.
     pub fn send<B>(
         &self,
         req: Request<B>,

@@ -122,6 +122,14 @@ pub struct ProxyHandle {
     shared: Arc<Shared>,
 }
 
+impl std::fmt::Debug for ProxyHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyHandle")
+            .field("upstream", &self.shared.config.upstream)
+            .finish()
+    }
+}
+
 impl ProxyHandle {
     /// Unplugs the open connection that forwarded bytes most recently: from now on nothing
     /// passes either way and both sockets stay open. Returns its id (1 for the first
@@ -148,6 +156,15 @@ impl ProxyHandle {
 pub struct Proxy {
     listener: TcpListener,
     shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("listen", &self.listener.local_addr().ok())
+            .field("config", &self.shared.config)
+            .finish()
+    }
 }
 
 impl Proxy {

@@ -102,16 +102,14 @@ pub(crate) struct Pool {
 
 /// A connection being set up for an origin (one at a time: the others wait for it). Ends
 /// however the setup does: with a connection, an error, or the request giving up (its future
-/// dropped during the connect or the backoff before it). Before, only the first two ended it,
-/// and a request cancelled mid-connect left the count at one for good: every later request
-/// waited for a connection nobody was opening.
+/// dropped during the connect or the backoff before it) — otherwise a request cancelled
+/// mid-connect would leave every later request waiting for a connection nobody opens.
 struct Connecting<'a>(&'a OriginPool);
 
 impl<'a> Connecting<'a> {
     /// Claims the origin's one setup, if no other request holds it. One atomic step: with
-    /// requests on several threads, a load of the count and a later increment let two of
-    /// them see none and both connect, one more connection than the origin may have (a
-    /// rare, timing-dependent failure of the dropped-connection scenario test).
+    /// requests on several threads, a load of the count and a later increment would let two
+    /// of them see none and both connect, one more connection than the origin may have.
     fn try_start(pool: &'a OriginPool) -> Option<Connecting<'a>> {
         pool.connecting
             .compare_exchange(0, 1, AcqRel, Relaxed)

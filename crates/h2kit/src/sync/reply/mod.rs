@@ -2,16 +2,16 @@
 //! stream the request was opened on, then the response (any [`Reply`] type: the slot knows
 //! nothing of HTTP).
 //!
-//! Two oneshot channels did this before, one for each: two allocations per request, and a
-//! wake-up of the caller when the stream opened, though most callers only need the stream to
-//! cancel it or to judge a timeout — by then it has long been recorded. Here both live in one
-//! allocation, and the opening wakes the caller only if it asked (`poll_opened`: a streamed
-//! body, a write timeout).
+//! Why not two oneshot channels: that is two allocations per request, and a wake-up of the
+//! caller when the stream opens, though most callers only need the stream to cancel it or to
+//! judge a timeout — by then it has long been recorded. Here both live in one allocation, and
+//! the opening wakes the caller only if it asked (`poll_opened`: a streamed body, a write
+//! timeout).
 //!
 //! Every request passes through a slot, between two tasks, so its cost is paid per request.
 //! A mutex and an `Arc` cost twelve atomic read-modify-write operations per request
 //! (measured); this slot costs five, and frees itself without an `Arc`. That takes `unsafe`,
-//! with the protocol below as its proof; the loom model tests at the end check it
+//! with the protocol below as its proof; the loom model tests (`tests.rs`) check it
 //! exhaustively (`RUSTFLAGS="--cfg h2kit_loom" cargo test -p h2kit --lib reply`).
 //!
 //! # Protocol
