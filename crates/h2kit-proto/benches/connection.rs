@@ -5,6 +5,8 @@
 //! Each iteration: the client opens `BATCH` streams with a GET (HEADERS + END_STREAM), the
 //! server answers each with `200` + a 13-byte body (HEADERS, DATA + END_STREAM), and the
 //! client consumes the responses — the pattern of `h2load -m100`.
+// criterion's macros generate undocumented public functions.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::time::Instant;

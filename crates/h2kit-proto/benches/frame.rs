@@ -1,5 +1,7 @@
 //! Frame parse and serialize throughput over a realistic mix: request HEADERS, 1 KiB and 16 KiB
 //! DATA, WINDOW_UPDATE, PING, SETTINGS, RST_STREAM. `cargo bench -p h2kit-proto --bench frame`.
+// criterion's macros generate undocumented public functions.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 

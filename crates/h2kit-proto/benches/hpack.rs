@@ -8,6 +8,8 @@
 //!
 //! The other crates are measured with both of their APIs: `decode` (owned `Vec<u8>` pairs, the
 //! closest to our owned `http` types) and `decode_with_cb` (borrowed, their fastest).
+// criterion's macros generate undocumented public functions.
+#![allow(missing_docs)]
 
 #[path = "../tests/common/stories.rs"]
 mod stories;

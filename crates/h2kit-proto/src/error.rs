@@ -13,19 +13,33 @@ use crate::frame::StreamId;
 pub struct ErrorCode(pub u32);
 
 impl ErrorCode {
+    /// Graceful shutdown, or no error (§7).
     pub const NO_ERROR: ErrorCode = ErrorCode(0x0);
+    /// The peer broke a rule of the protocol.
     pub const PROTOCOL_ERROR: ErrorCode = ErrorCode(0x1);
+    /// An unexpected internal error.
     pub const INTERNAL_ERROR: ErrorCode = ErrorCode(0x2);
+    /// The peer violated flow control.
     pub const FLOW_CONTROL_ERROR: ErrorCode = ErrorCode(0x3);
+    /// Our SETTINGS were not acknowledged in time.
     pub const SETTINGS_TIMEOUT: ErrorCode = ErrorCode(0x4);
+    /// A frame arrived on a half-closed or closed stream.
     pub const STREAM_CLOSED: ErrorCode = ErrorCode(0x5);
+    /// A frame had an invalid size.
     pub const FRAME_SIZE_ERROR: ErrorCode = ErrorCode(0x6);
+    /// The stream was refused before any processing: safe to retry.
     pub const REFUSED_STREAM: ErrorCode = ErrorCode(0x7);
+    /// The stream is no longer needed.
     pub const CANCEL: ErrorCode = ErrorCode(0x8);
+    /// The header compression context could not be maintained.
     pub const COMPRESSION_ERROR: ErrorCode = ErrorCode(0x9);
+    /// A CONNECT tunnel failed.
     pub const CONNECT_ERROR: ErrorCode = ErrorCode(0xa);
+    /// The peer is generating excessive load.
     pub const ENHANCE_YOUR_CALM: ErrorCode = ErrorCode(0xb);
+    /// The transport does not meet the security requirements.
     pub const INADEQUATE_SECURITY: ErrorCode = ErrorCode(0xc);
+    /// HTTP/1.1 is required instead.
     pub const HTTP_1_1_REQUIRED: ErrorCode = ErrorCode(0xd);
 
     /// The name used in RFC 9113 §7, or `None` for a code it does not define.
@@ -78,12 +92,16 @@ pub enum Scope {
 /// static explanation naming the rule (suitable for a GOAWAY debug payload or a log line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Error {
+    /// Whether it ends the connection or one stream.
     pub scope: Scope,
+    /// The RFC 9113 code it is answered with.
     pub code: ErrorCode,
+    /// Why, in words (the GOAWAY debug text, the logs).
     pub reason: &'static str,
 }
 
 impl Error {
+    /// A connection error: GOAWAY with `code`.
     pub const fn connection(code: ErrorCode, reason: &'static str) -> Error {
         Error {
             scope: Scope::Connection,
@@ -92,6 +110,7 @@ impl Error {
         }
     }
 
+    /// A stream error: RST_STREAM with `code` on stream `id`.
     pub const fn stream(id: StreamId, code: ErrorCode, reason: &'static str) -> Error {
         Error {
             scope: Scope::Stream(id),
@@ -100,6 +119,7 @@ impl Error {
         }
     }
 
+    /// Whether it ends the whole connection.
     pub fn is_connection_error(&self) -> bool {
         self.scope == Scope::Connection
     }

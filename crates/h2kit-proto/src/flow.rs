@@ -12,6 +12,7 @@ pub struct SendWindow(i64);
 pub struct WindowOverflow;
 
 impl SendWindow {
+    /// A window of `size` bytes.
     pub fn new(size: u32) -> SendWindow {
         SendWindow(size as i64)
     }
@@ -21,10 +22,12 @@ impl SendWindow {
         self.0.max(0) as usize
     }
 
+    /// The window, which may be negative after SETTINGS lowered it (§6.9.2).
     pub fn value(&self) -> i64 {
         self.0
     }
 
+    /// `n` bytes were sent.
     pub fn consume(&mut self, n: usize) {
         debug_assert!(n <= self.available());
         self.0 -= n as i64;
@@ -76,6 +79,7 @@ impl RecvWindow {
         }
     }
 
+    /// The window the peer has now.
     pub fn window(&self) -> i64 {
         self.window
     }

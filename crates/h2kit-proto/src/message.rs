@@ -21,6 +21,7 @@ pub enum Head {
     Request(Box<Request<()>>),
     /// A response; informational (1xx) responses come before the final one.
     Response(Response<()>),
+    /// Trailers: the header section after a body.
     Trailers(HeaderMap),
 }
 
@@ -129,9 +130,13 @@ fn compact_map(map: &HeaderMap) -> Option<HeaderMap> {
 pub struct Protocol(pub Bytes);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a header section is for.
 pub enum Kind {
+    /// A request's head.
     Request,
+    /// A response's head.
     Response,
+    /// Trailers.
     Trailers,
 }
 
@@ -166,6 +171,7 @@ fn slot(p: Pseudo) -> usize {
 }
 
 impl HeadBuilder {
+    /// A builder for a head of `kind`.
     pub fn new(kind: Kind) -> HeadBuilder {
         HeadBuilder {
             kind,
@@ -181,6 +187,7 @@ impl HeadBuilder {
         self.error.get_or_insert(why);
     }
 
+    /// Adds a decoded field (validated when the head is built).
     pub fn push(&mut self, field: Field) {
         if self.error.is_some() {
             return;

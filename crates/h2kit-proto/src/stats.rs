@@ -11,14 +11,17 @@ use crate::ErrorCode;
 pub struct CodeCounts(pub [u64; 15]);
 
 impl CodeCounts {
+    /// Counts one more `code`.
     pub fn add(&mut self, code: ErrorCode) {
         self.0[(code.0 as usize).min(14)] += 1;
     }
 
+    /// How many of `code`.
     pub fn get(&self, code: ErrorCode) -> u64 {
         self.0[(code.0 as usize).min(14)]
     }
 
+    /// All codes together.
     pub fn total(&self) -> u64 {
         self.0.iter().sum()
     }
@@ -38,37 +41,54 @@ impl CodeCounts {
 pub struct FrameCounts(pub [u64; 11]);
 
 impl FrameCounts {
+    /// Counts one more frame of type code `kind`.
     pub fn add(&mut self, kind: u8) {
         self.0[(kind as usize).min(10)] += 1;
     }
 
+    /// How many frames of type `t`.
     pub fn get(&self, t: FrameType) -> u64 {
         self.0[t as usize]
     }
 
+    /// All frames together.
     pub fn total(&self) -> u64 {
         self.0.iter().sum()
     }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// What a connection has done so far.
 pub struct Stats {
+    /// Frames written, by type.
     pub frames_sent: FrameCounts,
+    /// Frames read, by type.
     pub frames_received: FrameCounts,
+    /// RST_STREAM sent, by code.
     pub resets_sent: CodeCounts,
+    /// RST_STREAM received, by code.
     pub resets_received: CodeCounts,
+    /// GOAWAY sent, by code.
     pub goaways_sent: CodeCounts,
+    /// GOAWAY received, by code.
     pub goaways_received: CodeCounts,
     /// Resets the application asked for on streams that were already closed: nothing was sent.
     pub suppressed_resets: u64,
     /// Peer streams refused with REFUSED_STREAM (above our concurrency limit).
     pub refused_streams: u64,
+    /// Streams we opened.
     pub streams_opened_local: u64,
+    /// Streams the peer opened.
     pub streams_opened_remote: u64,
+    /// PINGs sent (not acknowledgements).
     pub pings_sent: u64,
+    /// Acknowledgements of our PINGs.
     pub ping_acks_received: u64,
+    /// PINGs the peer sent.
     pub pings_received: u64,
+    /// The round trip of the PING acknowledged last.
     pub last_rtt: Option<Duration>,
+    /// The smallest round trip seen.
     pub min_rtt: Option<Duration>,
     /// Frames received on streams we reset or ignored, dropped as §5.1 and §6.8 allow.
     pub frames_ignored: u64,
@@ -79,13 +99,18 @@ pub struct Stats {
 /// Why a connection was ended for abuse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flood {
+    /// Streams reset (by the peer, or by us for its frames) beyond the reset budget.
     StreamResets,
+    /// Frames that carry nothing and end nothing.
     EmptyFrames,
+    /// Too many CONTINUATION frames in one header block.
     Continuation,
+    /// Too many PRIORITY or unknown-type frames.
     IgnoredFrames,
 }
 
 impl Flood {
+    /// Its name in reports and metrics.
     pub fn name(self) -> &'static str {
         match self {
             Flood::StreamResets => "stream_resets",

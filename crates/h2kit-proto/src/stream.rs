@@ -16,10 +16,15 @@ use crate::frame::StreamId;
 /// which h2kit never uses (SETTINGS_ENABLE_PUSH is always 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StreamState {
+    /// Not used yet.
     Idle,
+    /// Both sides may send.
     Open,
+    /// We ended our side; the peer may still send.
     HalfClosedLocal,
+    /// The peer ended its side; we may still send.
     HalfClosedRemote,
+    /// Both sides ended, or the stream was reset.
     Closed,
 }
 

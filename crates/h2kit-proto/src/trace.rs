@@ -5,15 +5,20 @@ use std::fmt;
 
 use crate::frame::{Frame, FrameType};
 
+/// The `tracing` target of the frame log.
 pub const TARGET: &str = "h2kit::frame";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which way a frame went.
 pub enum Direction {
+    /// Written to the peer.
     Send,
+    /// Read from the peer.
     Recv,
 }
 
 impl Direction {
+    /// `send` or `recv`.
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Send => "send",

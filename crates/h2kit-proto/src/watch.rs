@@ -25,7 +25,9 @@ use crate::stats::{CodeCounts, FrameCounts};
 /// Which endpoint sent a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Side {
+    /// The endpoint that opened the connection.
     Client,
+    /// The endpoint that accepted it.
     Server,
 }
 
@@ -41,6 +43,7 @@ impl Side {
         }
     }
 
+    /// `client` or `server`.
     pub fn name(self) -> &'static str {
         match self {
             Side::Client => "client",
@@ -59,15 +62,22 @@ impl Side {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// What the watcher flags.
 pub enum AnomalyKind {
+    /// RST_STREAM on a stream the sender already saw closed (the reset nobody needs, which servers count against clients).
     RstOnClosedStream,
+    /// More PINGs within `ping_window` than `max_pings`.
     PingFlood,
+    /// A stream opened beyond the receiver's SETTINGS_MAX_CONCURRENT_STREAMS.
     ConcurrencyExceeded,
+    /// DATA beyond the receiver's flow-control window.
     FlowControlExceeded,
+    /// A new stream after the sender received GOAWAY.
     StreamAfterGoaway,
 }
 
 impl AnomalyKind {
+    /// Every kind.
     pub const ALL: [AnomalyKind; 5] = [
         AnomalyKind::RstOnClosedStream,
         AnomalyKind::PingFlood,
@@ -76,6 +86,7 @@ impl AnomalyKind {
         AnomalyKind::StreamAfterGoaway,
     ];
 
+    /// Its name in reports and metrics.
     pub fn name(self) -> &'static str {
         match self {
             AnomalyKind::RstOnClosedStream => "rst_stream_on_closed_stream",
@@ -90,18 +101,23 @@ impl AnomalyKind {
 /// One flagged frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Anomaly {
+    /// What was wrong.
     pub kind: AnomalyKind,
     /// The side that sent the offending frame.
     pub sender: Side,
+    /// The stream it concerns (0 for the connection).
     pub stream: StreamId,
+    /// The specifics, in words.
     pub detail: String,
 }
 
 #[derive(Clone, Copy, Debug)]
+/// The watcher's thresholds.
 pub struct WatchConfig {
     /// PINGs (not ACKs) one side may send within `ping_window` before each further one is
     /// flagged. Default: 10 in 10 s, the limit some servers enforce with ENHANCE_YOUR_CALM.
     pub max_pings: u32,
+    /// See `max_pings`.
     pub ping_window: Duration,
 }
 
@@ -117,11 +133,15 @@ impl Default for WatchConfig {
 /// Per-side counts of what passed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SideCounts {
+    /// Frames by type.
     pub frames: FrameCounts,
+    /// RST_STREAM by code.
     pub rst_stream: CodeCounts,
+    /// GOAWAY by code.
     pub goaway: CodeCounts,
     /// PINGs that are not ACKs.
     pub pings: u64,
+    /// Streams opened.
     pub streams_opened: u64,
 }
 
@@ -190,6 +210,7 @@ const MAX_TRACKED: usize = 100_000;
 const MAX_OWED: usize = 256;
 
 impl Watcher {
+    /// A watcher of one connection.
     pub fn new(config: WatchConfig) -> Watcher {
         let end = || Endpoint {
             initial_window: DEFAULT_WINDOW,
@@ -206,6 +227,7 @@ impl Watcher {
         }
     }
 
+    /// What `side` has sent so far.
     pub fn counts(&self, side: Side) -> &SideCounts {
         &self.counts[side.idx()]
     }

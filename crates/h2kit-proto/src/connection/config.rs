@@ -17,12 +17,19 @@ use std::time::Duration;
 ///   CONTINUATION frames before it is cut off (an endless CONTINUATION sequence).
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// SETTINGS_MAX_CONCURRENT_STREAMS we advertise (streams the peer may open).
     pub max_concurrent_streams: u32,
+    /// SETTINGS_INITIAL_WINDOW_SIZE we advertise (each stream's receive window).
     pub initial_stream_window: u32,
+    /// Our connection receive window.
     pub connection_window: u32,
+    /// SETTINGS_MAX_FRAME_SIZE we advertise.
     pub max_frame_size: u32,
+    /// SETTINGS_MAX_HEADER_LIST_SIZE we advertise and enforce.
     pub max_header_list_size: u32,
+    /// SETTINGS_HEADER_TABLE_SIZE we advertise (the peer's HPACK encoder table).
     pub header_table_size: u32,
+    /// The compressed bytes of one header block we buffer at most.
     pub max_header_block_bytes: usize,
     /// How long we remember how a closed stream ended — END_STREAM both ways, RST_STREAM sent
     /// or RST_STREAM received — which decides what late frames on it mean (§5.1 "closed"):

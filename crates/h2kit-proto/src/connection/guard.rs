@@ -40,17 +40,24 @@ use std::time::Instant;
 ///   reprioritize; extension and GREASE frames come one at a time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FloodLimits {
+    /// Streams reset (by the peer, or by us for its frames).
     pub stream_resets: Rate,
+    /// Resets given back for each stream that completes.
     pub resets_per_completed_stream: u32,
+    /// DATA/HEADERS/CONTINUATION frames that carry nothing and end nothing.
     pub empty_frames: Rate,
+    /// CONTINUATION frames in one header block.
     pub max_continuation_frames: u32,
+    /// PRIORITY and unknown-type frames.
     pub ignored_frames: Rate,
 }
 
 /// A token bucket: `burst` tokens, refilled at `per_second`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rate {
+    /// How many may come at once.
     pub burst: u32,
+    /// How fast the budget refills.
     pub per_second: u32,
 }
 

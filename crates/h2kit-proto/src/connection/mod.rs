@@ -40,8 +40,11 @@ use crate::Error;
 pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which side of the connection we are.
 pub enum Role {
+    /// We opened the connection and send requests.
     Client,
+    /// We accepted the connection and answer requests.
     Server,
 }
 
@@ -118,6 +121,9 @@ enum Ended {
 /// map is touched for every stream a server finishes, and 4 bytes keep its entries small.
 type EndedMap = HashMap<StreamId, (Ended, u32), BuildHasherDefault<IdHasher>>;
 
+/// One HTTP/2 connection, sans IO: bytes in ([`recv`](Self::recv)), bytes out
+/// ([`poll_transmit`](Self::poll_transmit)), events out ([`poll_event`](Self::poll_event)),
+/// the application's actions in, time passed in.
 pub struct Connection {
     role: Role,
     config: Config,
@@ -187,14 +193,17 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// A client connection; its preface and SETTINGS are queued at once.
     pub fn client(config: Config, now: Instant) -> Connection {
         Connection::new(Role::Client, config, now)
     }
 
+    /// A server connection; it waits for the client's preface.
     pub fn server(config: Config, now: Instant) -> Connection {
         Connection::new(Role::Server, config, now)
     }
 
+    /// A connection of `role`.
     pub fn new(role: Role, config: Config, now: Instant) -> Connection {
         let mut frames = FrameDecoder::new();
         frames.set_max_frame_size(config.max_frame_size);
@@ -286,6 +295,7 @@ impl Connection {
         }
     }
 
+    /// Which side we are.
     pub fn role(&self) -> Role {
         self.role
     }
@@ -408,6 +418,7 @@ impl Connection {
         self.peer_settings_received
     }
 
+    /// What the connection has done so far.
     pub fn stats(&self) -> &Stats {
         &self.stats
     }

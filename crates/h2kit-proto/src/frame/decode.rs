@@ -28,10 +28,12 @@ impl Default for FrameDecoder {
 }
 
 impl FrameDecoder {
+    /// A decoder for frames up to the default SETTINGS_MAX_FRAME_SIZE (16,384).
     pub fn new() -> FrameDecoder {
         FrameDecoder::default()
     }
 
+    /// The largest payload accepted (our SETTINGS_MAX_FRAME_SIZE).
     pub fn max_frame_size(&self) -> u32 {
         self.max_frame_size
     }

@@ -38,8 +38,10 @@ pub struct StreamId(pub u32);
 impl StreamId {
     /// Stream 0 is the connection itself.
     pub const CONNECTION: StreamId = StreamId(0);
+    /// The largest stream identifier (2^31-1).
     pub const MAX: StreamId = StreamId(MAX_WINDOW_SIZE);
 
+    /// Stream 0: the connection itself.
     pub fn is_zero(self) -> bool {
         self.0 == 0
     }
@@ -60,19 +62,30 @@ impl From<u32> for StreamId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum FrameType {
+    /// DATA (§6.1).
     Data = 0x0,
+    /// HEADERS (§6.2).
     Headers = 0x1,
+    /// PRIORITY (§6.3; deprecated, parsed and ignored).
     Priority = 0x2,
+    /// RST_STREAM (§6.4).
     RstStream = 0x3,
+    /// SETTINGS (§6.5).
     Settings = 0x4,
+    /// PUSH_PROMISE (§6.6).
     PushPromise = 0x5,
+    /// PING (§6.7).
     Ping = 0x6,
+    /// GOAWAY (§6.8).
     GoAway = 0x7,
+    /// WINDOW_UPDATE (§6.9).
     WindowUpdate = 0x8,
+    /// CONTINUATION (§6.10).
     Continuation = 0x9,
 }
 
 impl FrameType {
+    /// The type with this code, if RFC 9113 defines it.
     pub fn from_u8(v: u8) -> Option<FrameType> {
         Some(match v {
             0x0 => FrameType::Data,
@@ -108,19 +121,28 @@ impl FrameType {
 
 /// Flag bits (§6). Undefined flags are ignored on receipt and never sent (§4.1).
 pub mod flags {
+    /// DATA, HEADERS: the last frame of the stream's message.
     pub const END_STREAM: u8 = 0x1;
+    /// SETTINGS, PING: an acknowledgement.
     pub const ACK: u8 = 0x1;
+    /// HEADERS, PUSH_PROMISE, CONTINUATION: the end of the header block.
     pub const END_HEADERS: u8 = 0x4;
+    /// DATA, HEADERS, PUSH_PROMISE: padded.
     pub const PADDED: u8 = 0x8;
+    /// HEADERS: carries a priority block.
     pub const PRIORITY: u8 = 0x20;
 }
 
 /// The 9-octet frame header (§4.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
+    /// Payload length.
     pub length: u32,
+    /// Frame type code.
     pub kind: u8,
+    /// Flags.
     pub flags: u8,
+    /// The stream (0 for the connection).
     pub stream_id: StreamId,
 }
 
@@ -140,16 +162,22 @@ impl FrameHeader {
 /// deprecates the scheme; the fields are still parsed so the frame can be validated and traced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PrioritySpec {
+    /// Exclusive dependency.
     pub exclusive: bool,
+    /// The stream depended on.
     pub dependency: StreamId,
     /// The weight as sent on the wire (actual weight minus one).
     pub weight: u8,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+/// A DATA frame (padding already removed).
 pub struct Data {
+    /// Its stream.
     pub stream_id: StreamId,
+    /// The payload.
     pub data: Bytes,
+    /// END_STREAM.
     pub end_stream: bool,
     /// `Some(n)`: the frame is PADDED with `n` bytes of padding (after the one-byte length).
     pub pad: Option<u8>,
@@ -164,60 +192,92 @@ impl Data {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+/// A HEADERS frame: the start of a header block.
 pub struct Headers {
+    /// Its stream.
     pub stream_id: StreamId,
     /// The field block fragment (§4.3).
     pub block: Bytes,
+    /// END_STREAM.
     pub end_stream: bool,
+    /// END_HEADERS: the block is complete in this frame.
     pub end_headers: bool,
+    /// The deprecated priority block, if present.
     pub priority: Option<PrioritySpec>,
+    /// Padding length, if padded.
     pub pad: Option<u8>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A PRIORITY frame (deprecated by RFC 9113; ignored).
 pub struct Priority {
+    /// Its stream.
     pub stream_id: StreamId,
+    /// The priority it carries.
     pub spec: PrioritySpec,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// An RST_STREAM frame.
 pub struct RstStream {
+    /// The stream reset.
     pub stream_id: StreamId,
+    /// Why.
     pub code: ErrorCode,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+/// A PUSH_PROMISE frame (h2kit never enables push; receiving one is an error).
 pub struct PushPromise {
+    /// The stream it was sent on.
     pub stream_id: StreamId,
+    /// The stream it promises.
     pub promised_id: StreamId,
+    /// The header block fragment.
     pub block: Bytes,
+    /// END_HEADERS.
     pub end_headers: bool,
+    /// Padding length, if padded.
     pub pad: Option<u8>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A PING frame.
 pub struct Ping {
+    /// An acknowledgement of the peer's PING.
     pub ack: bool,
+    /// Opaque data, echoed by the acknowledgement.
     pub payload: [u8; 8],
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+/// A GOAWAY frame.
 pub struct GoAway {
+    /// The last stream the sender processed or may process.
     pub last_stream_id: StreamId,
+    /// Why the connection ends.
     pub code: ErrorCode,
+    /// Diagnostic text.
     pub debug_data: Bytes,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A WINDOW_UPDATE frame.
 pub struct WindowUpdate {
+    /// The stream (0: the connection window).
     pub stream_id: StreamId,
+    /// Bytes added to the window.
     pub increment: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+/// A CONTINUATION frame.
 pub struct Continuation {
+    /// Its stream.
     pub stream_id: StreamId,
+    /// The header block fragment.
     pub block: Bytes,
+    /// END_HEADERS.
     pub end_headers: bool,
 }
 
@@ -226,29 +286,45 @@ pub struct Continuation {
 /// a connection error (§6.10), and the frame trace reports them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unknown {
+    /// Its type code.
     pub kind: u8,
+    /// Flags.
     pub flags: u8,
+    /// Its stream.
     pub stream_id: StreamId,
+    /// The payload.
     pub payload: Bytes,
 }
 
 /// One parsed frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frame {
+    /// DATA.
     Data(Data),
+    /// HEADERS.
     Headers(Headers),
+    /// PRIORITY.
     Priority(Priority),
+    /// RST_STREAM.
     RstStream(RstStream),
+    /// SETTINGS.
     Settings(Settings),
+    /// PUSH_PROMISE.
     PushPromise(PushPromise),
+    /// PING.
     Ping(Ping),
+    /// GOAWAY.
     GoAway(GoAway),
+    /// WINDOW_UPDATE.
     WindowUpdate(WindowUpdate),
+    /// CONTINUATION.
     Continuation(Continuation),
+    /// A type RFC 9113 does not define (ignored, §5.5).
     Unknown(Unknown),
 }
 
 impl Frame {
+    /// The stream the frame belongs to (0 for connection-level frames).
     pub fn stream_id(&self) -> StreamId {
         match self {
             Frame::Data(f) => f.stream_id,

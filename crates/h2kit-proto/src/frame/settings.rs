@@ -8,17 +8,26 @@ use super::{DEFAULT_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE, MAX_WINDOW_SIZE};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u16)]
 pub enum Setting {
+    /// SETTINGS_HEADER_TABLE_SIZE.
     HeaderTableSize = 0x1,
+    /// SETTINGS_ENABLE_PUSH.
     EnablePush = 0x2,
+    /// SETTINGS_MAX_CONCURRENT_STREAMS.
     MaxConcurrentStreams = 0x3,
+    /// SETTINGS_INITIAL_WINDOW_SIZE.
     InitialWindowSize = 0x4,
+    /// SETTINGS_MAX_FRAME_SIZE.
     MaxFrameSize = 0x5,
+    /// SETTINGS_MAX_HEADER_LIST_SIZE.
     MaxHeaderListSize = 0x6,
+    /// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441).
     EnableConnectProtocol = 0x8,
+    /// SETTINGS_NO_RFC7540_PRIORITIES (RFC 9218).
     NoRfc7540Priorities = 0x9,
 }
 
 impl Setting {
+    /// Every setting h2kit knows, in identifier order.
     pub const ALL: [Setting; 8] = [
         Setting::HeaderTableSize,
         Setting::EnablePush,
@@ -30,10 +39,12 @@ impl Setting {
         Setting::NoRfc7540Priorities,
     ];
 
+    /// The setting with this identifier, if h2kit knows it.
     pub fn from_id(id: u16) -> Option<Setting> {
         Setting::ALL.into_iter().find(|s| *s as u16 == id)
     }
 
+    /// Its name as the RFCs write it.
     pub fn name(self) -> &'static str {
         match self {
             Setting::HeaderTableSize => "SETTINGS_HEADER_TABLE_SIZE",
@@ -85,11 +96,13 @@ impl Setting {
 /// ignored (§6.5.2). A fixed struct rather than a list, so parsing never allocates.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
+    /// An acknowledgement (carries no values).
     pub ack: bool,
     values: [Option<u32>; 8],
 }
 
 impl Settings {
+    /// A SETTINGS acknowledgement.
     pub fn ack() -> Settings {
         Settings {
             ack: true,
@@ -101,10 +114,12 @@ impl Settings {
         Setting::ALL.iter().position(|x| *x == s).unwrap_or(0)
     }
 
+    /// The value of `s`, if the frame carries it.
     pub fn get(&self, s: Setting) -> Option<u32> {
         self.values[Self::slot(s)]
     }
 
+    /// Sets (or with `None` removes) the value of `s`.
     pub fn set(&mut self, s: Setting, v: Option<u32>) -> &mut Self {
         self.values[Self::slot(s)] = v;
         self
@@ -118,6 +133,7 @@ impl Settings {
             .filter_map(|(s, v)| v.map(|v| (*s, v)))
     }
 
+    /// Whether it carries no value.
     pub fn is_empty(&self) -> bool {
         self.values.iter().all(Option::is_none)
     }

@@ -10,13 +10,16 @@ use super::{huffman, integer, static_table, Field, Pseudo, DEFAULT_TABLE_SIZE, E
 /// A field to encode, borrowed from wherever the caller keeps it.
 #[derive(Clone, Copy, Debug)]
 pub struct FieldRef<'a> {
+    /// The name (lowercase for HTTP/2; a pseudo-header with its colon).
     pub name: &'a [u8],
+    /// The value.
     pub value: &'a [u8],
     /// Encode as a never-indexed literal (RFC 7541 §6.2.3, §7.1.3).
     pub sensitive: bool,
 }
 
 impl<'a> FieldRef<'a> {
+    /// A field by name and value.
     pub fn new(name: &'a [u8], value: &'a [u8]) -> FieldRef<'a> {
         FieldRef {
             name,
@@ -25,6 +28,7 @@ impl<'a> FieldRef<'a> {
         }
     }
 
+    /// A pseudo-header field.
     pub fn pseudo(p: Pseudo, value: &'a [u8]) -> FieldRef<'a> {
         FieldRef::new(p.as_str().as_bytes(), value)
     }

@@ -36,15 +36,22 @@ pub const ENTRY_OVERHEAD: usize = 32;
 /// The pseudo-header fields HTTP/2 defines (RFC 9113 §8.3, RFC 8441 §4 for `:protocol`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Pseudo {
+    /// `:method`.
     Method,
+    /// `:scheme`.
     Scheme,
+    /// `:authority`.
     Authority,
+    /// `:path`.
     Path,
+    /// `:status`.
     Status,
+    /// `:protocol` (RFC 8441).
     Protocol,
 }
 
 impl Pseudo {
+    /// Its name, colon included.
     pub fn as_str(self) -> &'static str {
         match self {
             Pseudo::Method => ":method",
@@ -56,6 +63,7 @@ impl Pseudo {
         }
     }
 
+    /// The pseudo-header with this name, colon included.
     pub fn from_bytes(name: &[u8]) -> Option<Pseudo> {
         Some(match name {
             b":method" => Pseudo::Method,
@@ -81,7 +89,12 @@ pub enum Field {
     /// characters, an unknown pseudo-header, or a value with a forbidden byte. It is still
     /// decoded (and indexed) so the compression state stays in sync; the message that carries
     /// it is malformed (RFC 9113 §8.1.1, §8.2.1) and the stream layer rejects it.
-    Invalid { name: Bytes, value: Bytes },
+    Invalid {
+        /// The name as decoded.
+        name: Bytes,
+        /// The value as decoded.
+        value: Bytes,
+    },
 }
 
 impl Field {
@@ -148,7 +161,12 @@ pub enum DecodeError {
     /// A malformed Huffman string (RFC 7541 §5.2).
     Huffman(HuffmanError),
     /// A dynamic table size update above the SETTINGS_HEADER_TABLE_SIZE we sent (RFC 7541 §4.2).
-    SizeUpdateTooLarge { value: usize, max: usize },
+    SizeUpdateTooLarge {
+        /// The size asked for.
+        value: usize,
+        /// The most we allow.
+        max: usize,
+    },
     /// A dynamic table size update after the first field of a block (RFC 7541 §4.2).
     SizeUpdateNotAtStart,
     /// We lowered SETTINGS_HEADER_TABLE_SIZE below the table's size and the next block did not
@@ -157,7 +175,10 @@ pub enum DecodeError {
     /// The decoded header list exceeds our SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2).
     /// Decoding stopped building fields at the limit but went on reading the block, so the
     /// compression state is intact: this one is a stream-level problem, not a connection error.
-    HeaderListTooLarge { limit: usize },
+    HeaderListTooLarge {
+        /// Our limit.
+        limit: usize,
+    },
 }
 
 impl DecodeError {
@@ -167,6 +188,7 @@ impl DecodeError {
         !matches!(self, DecodeError::HeaderListTooLarge { .. })
     }
 
+    /// The error in words.
     pub fn reason(&self) -> &'static str {
         match self {
             DecodeError::Truncated => "HPACK block truncated inside a representation",
