@@ -209,8 +209,7 @@ fn rfc9113_5_1_frames_after_our_reset_are_dropped_but_count_for_the_connection_w
         ..Config::default()
     };
     let mut p = Peer::server(cfg);
-    let h = p.get(1, false);
-    p.send(&[h]).unwrap();
+    p.open(1);
     p.conn.reset(StreamId(1), ErrorCode::CANCEL);
     p.expect_rst(1, ErrorCode::CANCEL);
     // The client had not seen the reset and keeps sending: 60 KiB of DATA.
@@ -244,8 +243,7 @@ fn rfc9113_5_1_frames_after_our_reset_are_dropped_but_count_for_the_connection_w
 #[test]
 fn rfc9113_5_1_frames_after_the_peers_own_reset_are_stream_closed() {
     let mut p = Peer::default_server();
-    let h = p.get(1, false);
-    p.send(&[h]).unwrap();
+    p.open(1);
     p.send(&[rst(1, ErrorCode::CANCEL)]).unwrap();
     assert!(p
         .events
@@ -547,8 +545,7 @@ fn rfc9113_6_7_pings_carry_distinct_payloads_and_report_rtt() {
 #[test]
 fn rfc9113_6_8_graceful_shutdown_is_two_phase() {
     let mut p = Peer::default_server();
-    let h = p.get(1, false);
-    p.send(&[h]).unwrap();
+    p.open(1);
     p.conn.graceful_shutdown(p.now);
     let out = p.output();
     let ping = match out.as_slice() {

@@ -131,8 +131,7 @@ fn refused_streams_beyond_the_limit_are_cut_off() {
 fn empty_frame_floods_are_cut_off() {
     // Zero-length DATA without END_STREAM (CVE-2019-9518).
     let mut p = server();
-    let h = p.get(1, false);
-    p.send(&[h]).unwrap();
+    p.open(1);
     let n = attack(&mut p, 100_000, |p, _| {
         p.advance(Duration::from_micros(10));
         vec![data(1, 0, false)]

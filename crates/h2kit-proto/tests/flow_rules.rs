@@ -19,8 +19,7 @@ fn rfc9113_6_9_1_data_beyond_the_connection_window() {
         ..Config::default()
     };
     let mut p = Peer::server(cfg);
-    let h = p.get(1, false);
-    p.send(&[h]).unwrap();
+    p.open(1);
     let _ = p.send(&[
         data(1, 16_000, false),
         data(1, 16_000, false),
@@ -38,8 +37,7 @@ fn rfc9113_6_9_1_data_beyond_the_stream_window() {
         ..Config::default()
     };
     let mut p = Peer::server(cfg);
-    let h = p.get(1, false);
-    p.send(&[h]).unwrap();
+    p.open(1);
     let _ = p.send(&[data(1, 16_000, false), data(1, 16_000, false)]);
     p.expect_rst(1, ErrorCode::FLOW_CONTROL_ERROR);
 }
@@ -79,8 +77,7 @@ fn rfc9113_6_1_padding_counts_against_windows() {
         ..Config::default()
     };
     let mut p = Peer::server(cfg);
-    let h = p.get(1, false);
-    p.send(&[h]).unwrap();
+    p.open(1);
     let padded = Frame::Data(Data {
         stream_id: StreamId(1),
         data: Bytes::from(vec![0; 15_000]),
@@ -97,8 +94,7 @@ fn rfc9113_6_9_1_window_update_overflow() {
     let _ = p.send(&[window_update(0, (1 << 31) - 1)]);
     p.expect_goaway(ErrorCode::FLOW_CONTROL_ERROR);
     let mut p = Peer::default_server();
-    let h = p.get(1, false);
-    p.send(&[h]).unwrap();
+    p.open(1);
     let _ = p.send(&[window_update(1, (1 << 31) - 1)]);
     p.expect_rst(1, ErrorCode::FLOW_CONTROL_ERROR);
 }

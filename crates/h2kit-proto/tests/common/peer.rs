@@ -124,6 +124,12 @@ impl Peer {
         )
     }
 
+    /// Opens stream `id` with a GET whose message goes on (no END_STREAM).
+    pub fn open(&mut self, id: u32) {
+        let h = self.get(id, false);
+        self.send(&[h]).unwrap();
+    }
+
     /// Everything the connection wrote since the last call, parsed.
     pub fn output(&mut self) -> Vec<Frame> {
         while let Some(b) = self.conn.poll_transmit() {
