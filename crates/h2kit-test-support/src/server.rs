@@ -1,12 +1,10 @@
 //! An h2kit server in the test's own process, on a free port of 127.0.0.1.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use h2kit::stats::ServerStats;
-use h2kit::{RecvBody, Server, ServerConfig};
+use h2kit::{HttpService, Server, ServerConfig};
 
 /// A running server: where it listens, its counters, and a way to shut it down.
 pub struct Spawned {
@@ -33,16 +31,7 @@ impl Spawned {
 }
 
 /// Serves `service` with `config` on a free port; must be called within a tokio runtime.
-pub async fn spawn<S, B>(config: ServerConfig, service: S) -> Spawned
-where
-    S: tower::Service<http::Request<RecvBody>, Response = http::Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Send,
-{
+pub async fn spawn<S: HttpService>(config: ServerConfig, service: S) -> Spawned {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -22,4 +22,4 @@ pub use client::{Client, ClientBuilder, ClientConfig};
 pub use conn::body::RecvBody;
 pub use error::{Error, ErrorKind, Phase};
 pub use h2kit_proto as proto;
-pub use server::{Server, ServerConfig};
+pub use server::{HttpService, Server, ServerConfig};

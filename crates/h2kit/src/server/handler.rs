@@ -9,7 +9,6 @@ use h2kit_proto::{ErrorCode, StreamId};
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
-use tower::ServiceExt;
 use tower_service::Service;
 
 use crate::conn::body::RecvBody;
@@ -40,6 +39,54 @@ pub(crate) trait Handler: Send + 'static {
     fn call(&self, stream: StreamId, req: Request<RecvBody>, tx: CommandTx) -> BoxFuture;
 }
 
+/// What a [`Server`](super::Server) serves: any `tower::Service` of requests with a
+/// [`RecvBody`] whose responses carry an `http_body::Body<Data = Bytes>` (an axum `Router`,
+/// a `tower::util::BoxCloneService`, a `service_fn`). It is implemented for all of them; name
+/// it in bounds instead of repeating the service's.
+///
+/// The service is cloned for each connection and each request, so it need not be `Sync`.
+pub trait HttpService: Clone + Send + 'static {
+    /// The response body.
+    type ResBody: Body<Data = Bytes, Error: Send> + Send + 'static;
+    /// The service's error: the stream is reset with INTERNAL_ERROR, and the error logged.
+    type Error: std::fmt::Display + Send;
+    /// The response's future.
+    type Future: Future<Output = Result<Response<Self::ResBody>, Self::Error>> + Send + 'static;
+
+    /// `tower::Service::poll_ready`.
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>>;
+
+    /// `tower::Service::call`.
+    fn call(&mut self, req: Request<RecvBody>) -> Self::Future;
+}
+
+impl<S, B> HttpService for S
+where
+    S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display + Send,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Send,
+{
+    type ResBody = B;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        Service::poll_ready(self, cx)
+    }
+
+    fn call(&mut self, req: Request<RecvBody>) -> S::Future {
+        Service::call(self, req)
+    }
+}
+
 pub(crate) struct ServiceHandler<S>(pub S);
 
 /// Resets the stream if the handler panics (an aborted handler is dropped without panicking
@@ -60,35 +107,35 @@ impl Drop for PanicGuard {
     }
 }
 
-impl<S, B> Handler for ServiceHandler<S>
-where
-    S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: std::fmt::Display + Send,
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Send,
-{
+impl<S: HttpService> Handler for ServiceHandler<S> {
     fn call(&self, stream: StreamId, req: Request<RecvBody>, tx: CommandTx) -> BoxFuture {
-        let svc = self.0.clone();
+        let mut svc = self.0.clone();
         Box::pin(async move {
             let _guard = PanicGuard {
                 stream,
                 tx: tx.clone(),
             };
-            match svc.oneshot(req).await {
-                Ok(res) => {
-                    let _ = send_response(stream, res, &tx).await;
-                }
-                Err(e) => {
-                    tracing::debug!(target: "h2kit::server", stream = stream.0, error = %e, "handler failed");
-                    let _ = tx.send(Command::Reset {
-                        stream,
-                        code: ErrorCode::INTERNAL_ERROR,
-                    });
-                }
+            let ready = std::future::poll_fn(|cx| svc.poll_ready(cx)).await;
+            match ready.map(|()| svc.call(req)) {
+                Ok(fut) => match fut.await {
+                    Ok(res) => {
+                        let _ = send_response(stream, res, &tx).await;
+                    }
+                    Err(e) => fail(stream, &e, &tx),
+                },
+                Err(e) => fail(stream, &e, &tx),
             }
         })
     }
+}
+
+/// The service failed: its stream is reset with INTERNAL_ERROR.
+fn fail(stream: StreamId, e: &impl std::fmt::Display, tx: &CommandTx) {
+    tracing::debug!(target: "h2kit::server", stream = stream.0, error = %e, "handler failed");
+    let _ = tx.send(Command::Reset {
+        stream,
+        code: ErrorCode::INTERNAL_ERROR,
+    });
 }
 
 /// Sends a handler's response through the connection task: the head (with the body when it is one

@@ -13,21 +13,18 @@ use std::io;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use futures_core::Stream;
-use http::{Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tower_service::Service;
 
 pub use config::ServerConfig;
 
-use crate::conn::body::RecvBody;
 use crate::conn::{ConnConfig, Driver};
 use crate::stats::{ServerStats, StatsSink};
 use conn::ServerRole;
+pub use handler::HttpService;
 use handler::{Handler, ServiceHandler};
 
 /// An HTTP/2 server. Cleartext h2c with prior knowledge by default; TLS with ALPN `h2` after
@@ -81,18 +78,9 @@ impl Server {
     ///
     /// The service is cloned for each connection, so it need not be `Sync` (a
     /// `tower::util::BoxCloneService` serves).
-    pub async fn serve<S, B, F>(
-        self,
-        listener: TcpListener,
-        service: S,
-        shutdown: F,
-    ) -> io::Result<()>
+    pub async fn serve<S, F>(self, listener: TcpListener, service: S, shutdown: F) -> io::Result<()>
     where
-        S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: std::fmt::Display + Send,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Send,
+        S: HttpService,
         F: Future<Output = ()>,
     {
         self.accept_loop(Tcp(listener), service, shutdown).await
@@ -104,7 +92,7 @@ impl Server {
     /// that the flood penalty, which needs a peer address, does not apply. When the stream
     /// ends, the connections already accepted run to their own end and the call returns after
     /// the last one (`shutdown` still ends them gracefully before that).
-    pub async fn serve_incoming<I, T, S, B, F>(
+    pub async fn serve_incoming<I, T, S, F>(
         self,
         incoming: I,
         service: S,
@@ -113,11 +101,7 @@ impl Server {
     where
         I: Stream<Item = io::Result<T>> + Unpin,
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-        S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: std::fmt::Display + Send,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Send,
+        S: HttpService,
         F: Future<Output = ()>,
     {
         self.accept_loop(Incoming(incoming), service, shutdown)
@@ -127,14 +111,10 @@ impl Server {
     /// Serves one connection over any transport until it ends (TLS first, if the server has
     /// it). The server's limits, timeouts and stats apply; a graceful shutdown does not (drop
     /// the future to end the connection).
-    pub async fn serve_connection<T, S, B>(&self, io: T, service: S) -> io::Result<()>
+    pub async fn serve_connection<T, S>(&self, io: T, service: S) -> io::Result<()>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-        S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: std::fmt::Display + Send,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Send,
+        S: HttpService,
     {
         self.stats.connection_opened();
         self.conn_task(&service, CancellationToken::new(), None)
@@ -143,18 +123,14 @@ impl Server {
         Ok(())
     }
 
-    fn conn_task<S, B>(
+    fn conn_task<S>(
         &self,
         service: &S,
         stop: CancellationToken,
         penalty: Option<(Arc<penalty::PenaltyBox>, std::net::IpAddr)>,
     ) -> ConnTask
     where
-        S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: std::fmt::Display + Send,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Send,
+        S: HttpService,
     {
         ConnTask {
             handler: Box::new(ServiceHandler(service.clone())),
@@ -168,19 +144,10 @@ impl Server {
         }
     }
 
-    async fn accept_loop<A, S, B, F>(
-        self,
-        mut acceptor: A,
-        service: S,
-        shutdown: F,
-    ) -> io::Result<()>
+    async fn accept_loop<A, S, F>(self, mut acceptor: A, service: S, shutdown: F) -> io::Result<()>
     where
         A: Accept,
-        S: Service<Request<RecvBody>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: std::fmt::Display + Send,
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: Send,
+        S: HttpService,
         F: Future<Output = ()>,
     {
         let penalty = self
