@@ -11,8 +11,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use h2kit::stats::ServerStats;
 use h2kit::{Client, RecvBody, ServerConfig};
+use h2kit_test_support::client::get;
 use h2kit_test_support::{server, wire};
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::{BodyExt, Full};
 
 /// The tests that bound the server's memory (RSS) hold this exclusively, the others shared:
 /// the resident memory of a process running other tests at the same time says nothing.
@@ -92,9 +93,7 @@ async fn legitimate_with(c: &Client, addr: SocketAddr) {
         let c = c.clone();
         tasks.push(tokio::spawn(async move {
             for _ in 0..100 {
-                let req = http::Request::get(format!("http://{addr}/"))
-                    .body(Empty::<Bytes>::new())
-                    .unwrap();
+                let req = get(format!("http://{addr}/"));
                 let res = c.send(req).await.unwrap();
                 let body = res.into_body().collect().await.unwrap().to_bytes();
                 assert!(body == "ok", "unexpected body of {} bytes", body.len());
@@ -213,9 +212,7 @@ async fn random_cancellations_are_not_penalised() {
             for i in 0..100u64 {
                 // A pseudo-random cut between 0 and 3 ms; the handler takes 1 ms.
                 let cut = Duration::from_micros((t * 7_919 + i * 104_729) % 3_000);
-                let req = http::Request::get(format!("http://{addr}/"))
-                    .body(Empty::<Bytes>::new())
-                    .unwrap();
+                let req = get(format!("http://{addr}/"));
                 let work = async {
                     let res = c.send(req).await.unwrap();
                     res.into_body().collect().await.unwrap();

@@ -2,6 +2,7 @@
 //! limit, and faults limited to the first connections. (Timings are checked only as lower
 //! bounds: a slow machine cannot make them fail.)
 
+use h2kit_test_support::client::get;
 use h2kit_test_support::server::{self, spawn_proxy as proxy};
 
 use std::convert::Infallible;
@@ -12,7 +13,7 @@ use bytes::Bytes;
 use h2kit::proxy::Faults;
 use h2kit::ErrorKind;
 use h2kit::{Client, ClientConfig, RecvBody, ServerConfig};
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::{BodyExt, Full};
 
 /// `/N` answers N bytes.
 async fn server() -> SocketAddr {
@@ -21,12 +22,6 @@ async fn server() -> SocketAddr {
         Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(vec![b'x'; n]))))
     });
     server::spawn(ServerConfig::default(), svc).await.addr
-}
-
-fn get_at(addr: SocketAddr, path: &str) -> http::Request<Empty<Bytes>> {
-    http::Request::get(format!("http://{addr}{path}"))
-        .body(Empty::new())
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,11 +34,11 @@ async fn close_after_bytes_is_a_clean_close_and_only_for_the_first_connection() 
     };
     let (addr, px) = proxy(origin, faults).await;
     let c = Client::builder().build();
-    let res = c.send(get_at(addr, "/500000")).await.unwrap();
+    let res = c.send(get(format!("http://{addr}/500000"))).await.unwrap();
     let err = res.into_body().collect().await.unwrap_err();
     assert_eq!(err.to_string(), "connection closed before the body ended");
     // The second connection is not faulty.
-    let res = c.send(get_at(addr, "/500000")).await.unwrap();
+    let res = c.send(get(format!("http://{addr}/500000"))).await.unwrap();
     assert_eq!(
         res.into_body().collect().await.unwrap().to_bytes().len(),
         500_000
@@ -64,9 +59,9 @@ async fn delay_and_bandwidth_slow_the_path_down() {
     )
     .await;
     let c = Client::builder().build();
-    c.send(get_at(addr, "/2")).await.unwrap(); // connection set up
+    c.send(get(format!("http://{addr}/2"))).await.unwrap(); // connection set up
     let t = Instant::now();
-    let res = c.send(get_at(addr, "/2")).await.unwrap();
+    let res = c.send(get(format!("http://{addr}/2"))).await.unwrap();
     res.into_body().collect().await.unwrap();
     // The request's chunk and the response's chunk each waited 40 ms.
     assert!(
@@ -84,7 +79,7 @@ async fn delay_and_bandwidth_slow_the_path_down() {
     )
     .await;
     let t = Instant::now();
-    let res = c.send(get_at(addr, "/400000")).await.unwrap();
+    let res = c.send(get(format!("http://{addr}/400000"))).await.unwrap();
     let body = res.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body.len(), 400_000);
     assert!(
@@ -108,13 +103,13 @@ async fn unplug_at_a_scheduled_time() {
     let mut config = ClientConfig::default();
     config.timeouts.response_headers = Some(Duration::from_millis(200));
     let c = Client::builder().config(config).build();
-    c.send(get_at(addr, "/2")).await.unwrap();
+    c.send(get(format!("http://{addr}/2"))).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     // Unplugged at 300 ms: the request times out on the silent connection, and the next one
     // goes to a new connection.
-    let e = c.send(get_at(addr, "/2")).await.unwrap_err();
+    let e = c.send(get(format!("http://{addr}/2"))).await.unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Timeout(_)), "{e}");
-    c.send(get_at(addr, "/2")).await.unwrap();
+    c.send(get(format!("http://{addr}/2"))).await.unwrap();
     let r = px.report();
     assert_eq!((r.unplugged, r.connections), (1, 2));
 }

@@ -155,9 +155,7 @@ async fn a_clients_default_headers_fill_in_what_a_request_lacks() {
         let b = res.into_body().collect().await.unwrap().to_bytes();
         String::from_utf8(b.to_vec()).unwrap()
     };
-    let plain = http::Request::get(format!("http://{addr}/a"))
-        .body(http_body_util::Empty::<Bytes>::new())
-        .unwrap();
+    let plain = h2kit_test_support::client::get(format!("http://{addr}/a"));
     assert_eq!(
         body(client.send(plain).await.unwrap()).await,
         "/a h2kit-test/1"

@@ -214,10 +214,7 @@ impl Role for ClientRole {
         if code == ErrorCode::ENHANCE_YOUR_CALM {
             d.role.shared.calmed.store(true, Relaxed);
         }
-        d.role.shared.closed.store(true, Relaxed);
-        for open in d.role.queued.drain(..) {
-            let _ = open.reply.send(Err(StreamError::Unprocessed));
-        }
+        close_to_new_requests(&mut d.role);
     }
 
     fn on_rtt<T: Io>(d: &mut Client<T>, rtt: Duration) {
@@ -245,10 +242,7 @@ impl Role for ClientRole {
     fn on_close<T: Io>(d: &mut Client<T>, why: &StreamError) {
         // Requests never sent (queued) were not processed; the others may have been.
         let c = &mut d.role;
-        c.shared.closed.store(true, Relaxed);
-        for open in c.queued.drain(..) {
-            let _ = open.reply.send(Err(StreamError::Unprocessed));
-        }
+        close_to_new_requests(c);
         for (_, tx) in c.waiting.drain() {
             let _ = tx.send(Err(why.clone()));
         }
@@ -283,6 +277,15 @@ impl Role for ClientRole {
                 true
             }
         }
+    }
+}
+
+/// No new requests: the pool sees the connection closed, and requests queued here (never
+/// sent, so never processed) fail as safe to retry.
+fn close_to_new_requests(c: &mut ClientRole) {
+    c.shared.closed.store(true, Relaxed);
+    for open in c.queued.drain(..) {
+        let _ = open.reply.send(Err(StreamError::Unprocessed));
     }
 }
 

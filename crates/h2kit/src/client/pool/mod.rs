@@ -253,13 +253,9 @@ impl Pool {
     /// What the checkout policy sees of a connection.
     fn view(&self, c: &ConnHandle, exclude: Option<&Arc<ConnHandle>>) -> ConnView {
         ConnView {
-            usable: c.usable(),
-            suspect: c.suspect(),
-            load: c.load(),
-            limit: self.limit(c),
             settled: c.shared.settled.load(Relaxed),
-            excluded: exclude.is_some_and(|x| std::ptr::eq(&**x, c)),
             grace_left: c.shared.suspect_grace_left(self.config.ping_timeout),
+            ..self.pick_view(c, exclude)
         }
     }
 
@@ -281,10 +277,11 @@ impl Pool {
         (best, picked.prune)
     }
 
-    /// [`view`](Self::view) without what `pick` does not read (on every request's path).
+    /// [`view`](Self::view) without what `pick` does not read (on every request's path):
+    /// the load and limit only of connections that may take a stream.
     fn pick_view(&self, c: &ConnHandle, exclude: Option<&Arc<ConnHandle>>) -> ConnView {
         let usable = c.usable();
-        let suspect = usable && c.suspect();
+        let suspect = c.suspect();
         let live = usable && !suspect;
         ConnView {
             usable,
