@@ -26,7 +26,7 @@ pub struct Args {
     verbose: bool,
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), crate::Exit> {
     if args.verbose {
         use std::io::IsTerminal;
         tracing_subscriber::fmt()
@@ -63,7 +63,11 @@ pub fn run(args: Args) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     rt.block_on(async move {
-        let res = client.send(req).await.map_err(|e| e.to_string())?;
+        // The request failed: a run that did not do its job (exit 1), not bad input.
+        let res = client
+            .send(req)
+            .await
+            .map_err(|e| crate::Exit::Failed(e.to_string()))?;
         let mut out = format!(":status: {}\n", res.status().as_u16());
         for (n, v) in res.headers() {
             out.push_str(&format!(
@@ -78,7 +82,7 @@ pub fn run(args: Args) -> Result<(), String> {
         use std::io::Write;
         let mut stdout = std::io::stdout().lock();
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| format!("response body: {e}"))?;
+            let frame = frame.map_err(|e| crate::Exit::Failed(format!("response body: {e}")))?;
             match frame.into_data() {
                 Ok(data) => stdout.write_all(&data).map_err(|e| e.to_string())?,
                 Err(frame) => {

@@ -10,6 +10,7 @@ mod proxy;
 mod routes;
 mod runtime;
 mod serve;
+mod tls_opts;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,18 @@ enum Command {
     Proxy(proxy::Args),
 }
 
+/// How a command failed: bad input (exit 2) or a run that did not do its job (exit 1).
+pub enum Exit {
+    Usage(String),
+    Failed(String),
+}
+
+impl From<String> for Exit {
+    fn from(s: String) -> Exit {
+        Exit::Usage(s)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -53,16 +66,20 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(args).map_err(Exit::Usage),
         Command::Get(args) => get::run(args),
         Command::Load(args) => load::run(args),
-        Command::Proxy(args) => proxy::run(args),
+        Command::Proxy(args) => proxy::run(args).map_err(Exit::Usage),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
+        Err(Exit::Usage(msg)) => {
             eprintln!("h2kit: {msg}");
             ExitCode::from(2)
+        }
+        Err(Exit::Failed(msg)) => {
+            eprintln!("h2kit: {msg}");
+            ExitCode::from(1)
         }
     }
 }

@@ -1,7 +1,6 @@
 //! `h2kit serve`: the HTTP/2 server with built-in test routes.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -15,15 +14,11 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Cleartext HTTP/2 with prior knowledge (the default without --tls-cert).
-    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    /// Cleartext HTTP/2 with prior knowledge (the default without TLS flags).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key", "tls_self_signed"])]
     h2c: bool,
-    /// PEM certificate chain for TLS (ALPN h2); needs --tls-key.
-    #[arg(long, requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    /// PEM private key for TLS; needs --tls-cert.
-    #[arg(long, requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    tls: crate::tls_opts::ServerTls,
     /// SETTINGS_MAX_CONCURRENT_STREAMS per connection.
     #[arg(long, default_value_t = 100)]
     max_concurrent_streams: u32,
@@ -96,10 +91,7 @@ pub fn run(args: Args) -> Result<(), String> {
         .init();
 
     // Everything that can fail is checked before anything starts.
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(h2kit::tls::server_config(cert, key)?),
-        _ => None,
-    };
+    let tls = args.tls.config(args.listen.ip())?;
     let rt = crate::runtime::build(args.threads)?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)

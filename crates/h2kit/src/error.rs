@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use h2kit_proto::ErrorCode;
 
-type Source = Box<dyn std::error::Error + Send + Sync>;
+type Source = std::sync::Arc<dyn std::error::Error + Send + Sync>;
 
 /// Why a request, a received body or a connection failed.
 ///
@@ -14,10 +14,12 @@ type Source = Box<dyn std::error::Error + Send + Sync>;
 /// error underneath (an `io::Error`, a `rustls::Error`) is its
 /// [`source`](std::error::Error::source). Its `Display` is one sentence naming the cause; for a
 /// request that timed out, the phase that expired and the time spent in the earlier ones.
+#[derive(Clone)]
 pub struct Error {
     inner: Box<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     kind: ErrorKind,
     /// Whether the error ends a request (`Client::send`) or a body.
@@ -29,6 +31,8 @@ struct Inner {
     /// Time spent in each completed phase of the last attempt, in order.
     phases: Vec<(Phase, Duration)>,
     attempts: u32,
+    /// The origin is backing off: connections failed in a row, time until the next attempt.
+    backoff: Option<(u32, Duration)>,
 }
 
 /// What kind of failure an [`Error`] is. More kinds may come: match with a wildcard arm.
@@ -64,6 +68,9 @@ pub enum ErrorKind {
     },
     /// The request cannot be sent as given.
     InvalidRequest,
+    /// The server does not speak HTTP/2: it answered in HTTP/1.x, or with bytes that are not
+    /// frames (the message says what it sent). Not retried.
+    NotHttp2,
 }
 
 /// The phases of a request, in order.
@@ -123,6 +130,7 @@ impl Error {
                 source: None,
                 phases: Vec::new(),
                 attempts: 1,
+                backoff: None,
             }),
         }
     }
@@ -132,9 +140,28 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_source(mut self, source: impl Into<Source>) -> Error {
-        self.inner.source = Some(source.into());
+    pub(crate) fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        self.inner.source = Some(source.into().into());
         self
+    }
+
+    /// This connection error again, for a request that failed at once because the origin is
+    /// backing off after `failures` failed connections, `left` before the next attempt.
+    pub(crate) fn backing_off(&self, failures: u32, left: Duration) -> Error {
+        let mut e = self.clone();
+        e.inner.phases.clear();
+        e.inner.attempts = 1;
+        e.inner.backoff = Some((failures, left));
+        e
+    }
+
+    /// Whether the request failed at once because its origin is backing off after failed
+    /// connections (the error is the last connection's).
+    pub fn is_backoff(&self) -> bool {
+        self.inner.backoff.is_some()
     }
 
     pub(crate) fn with_phases(mut self, phases: Vec<(Phase, Duration)>) -> Error {
@@ -219,8 +246,21 @@ fn ms(d: Duration) -> String {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Error {
+    /// The sentence naming the cause, without the phase timings, attempts and back-off that
+    /// `Display` adds: the same text for every request that failed the same way (a load
+    /// report groups failures by it).
+    pub fn reason(&self) -> String {
+        struct Reason<'a>(&'a Error);
+        impl fmt::Display for Reason<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt_reason(f)
+            }
+        }
+        Reason(self).to_string()
+    }
+
+    fn fmt_reason(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &*self.inner;
         let detail = i.detail.as_deref();
         match (i.kind, i.of_body) {
@@ -273,14 +313,27 @@ impl fmt::Display for Error {
                 if reset { "reset (TCP RST)" } else { "lost" },
                 if maybe_processed { "may" } else { "cannot" }
             )?,
+            (ErrorKind::NotHttp2, _) => match detail {
+                Some(what) => f.write_str(what)?,
+                None => f.write_str("the server does not speak HTTP/2")?,
+            },
             (ErrorKind::InvalidRequest, _) => match detail {
                 Some(why) => write!(f, "invalid request: {why}")?,
                 None => f.write_str("invalid request")?,
             },
         }
-        if let (Some(source), ErrorKind::Connect | ErrorKind::Tls) = (&i.source, i.kind) {
+        // TLS details are already in words (rustls' own `Display` shows `Debug` forms).
+        if let (Some(source), ErrorKind::Connect) = (&i.source, i.kind) {
             write!(f, ": {source}")?;
         }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_reason(f)?;
+        let i = &*self.inner;
         let earlier: Vec<String> = i
             .phases
             .iter()
@@ -292,6 +345,15 @@ impl fmt::Display for Error {
         }
         if i.attempts > 1 {
             write!(f, " after {} attempts", i.attempts)?;
+        }
+        if let Some((failures, left)) = i.backoff {
+            write!(
+                f,
+                " (not dialled: the origin is backing off after {failures} failed connection{}; \
+                 next attempt in {})",
+                if failures == 1 { "" } else { "s" },
+                ms(left)
+            )?;
         }
         Ok(())
     }
@@ -342,6 +404,8 @@ pub(crate) enum StreamError {
     Request(String),
     /// No DATA arrived within the body-idle timeout.
     BodyIdle(Duration),
+    /// The peer does not speak HTTP/2 (what it answered, in words).
+    NotHttp2(std::sync::Arc<str>),
 }
 
 impl StreamError {
@@ -367,6 +431,7 @@ impl StreamError {
             StreamError::ConnectionReset => Error::new(lost(true)),
             StreamError::Unprocessed => Error::new(ErrorKind::Unprocessed),
             StreamError::Request(why) => Error::new(ErrorKind::InvalidRequest).with_detail(why),
+            StreamError::NotHttp2(what) => Error::new(ErrorKind::NotHttp2).with_detail(&*what),
             StreamError::BodyIdle(d) => Error::new(ErrorKind::Timeout(Phase::BodyIdle))
                 .with_phases(vec![(Phase::BodyIdle, d)]),
         }

@@ -298,6 +298,7 @@ fn runtime_dependencies_point_one_way() {
         ("sync", &[]),
         ("error", &[]),
         ("metric", &[]),
+        ("tls", &[]),
         ("stats", &["metric"]),
         ("conn", &["sync", "stats", "error"]),
         ("server", &["conn", "sync", "stats", "error", "tls"]),

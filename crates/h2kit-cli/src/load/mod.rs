@@ -29,6 +29,8 @@ use h2kit::{Client, ClientConfig, Server, ServerConfig};
 use http_body_util::BodyExt;
 
 use crate::client_opts::ClientOpts;
+use crate::Exit;
+use record::Failure;
 use crate::{duration, routes};
 use record::Shards;
 
@@ -125,7 +127,7 @@ struct Plan {
     requests: Option<u64>,
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> Result<(), Exit> {
     let template = validate(&args)?;
     let rt = crate::runtime::build_for_load(args.threads, args.rate.is_none())?;
     rt.block_on(async move {
@@ -206,6 +208,17 @@ pub fn run(args: Args) -> Result<(), String> {
                 println!("report: {}", path.display());
             }
         }
+        if rec.succeeded == 0 {
+            let why = rec
+                .messages
+                .values()
+                .find_map(|m| m.first.first())
+                .map_or(String::new(), |(m, _)| format!(": {m}"));
+            return Err(Exit::Failed(format!(
+                "no request succeeded ({} failed){why}",
+                rec.failed()
+            )));
+        }
         Ok(())
     })
 }
@@ -259,20 +272,22 @@ fn validate(args: &Args) -> Result<Template, String> {
     })
 }
 
-/// One request to its end: Ok((status, body bytes)) or the failure's category.
-async fn exchange(client: &Client, req: &SharedRequest) -> Result<(u16, u64), String> {
+/// One request to its end: Ok((status, body bytes)) or how it failed.
+async fn exchange(client: &Client, req: &SharedRequest) -> Result<(u16, u64), Failure> {
     // In a block, so that the response head is gone before the body is awaited: the future
     // keeps no room for it (see `closed_loop` on why its size counts).
     let (status, mut body) = {
         let res = client
             .send_shared(&req.parts, req.body.clone())
             .await
-            .map_err(|e| failure_kind(e.kind()))?;
+            .map_err(|e| Failure::new(failure_kind(e.kind()), &e))?;
         (res.status().as_u16(), res.into_body())
     };
     let mut bytes = 0u64;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| format!("response body: {e}"))?;
+        let frame = frame.map_err(|e| {
+            Failure::new(format!("response body: {}", failure_kind(e.kind())), &e)
+        })?;
         if let Some(d) = frame.data_ref() {
             bytes += d.len() as u64;
         }
@@ -289,7 +304,7 @@ fn record(
     plan: &Plan,
     due: Instant,
     started: Option<Instant>,
-    outcome: Result<(u16, u64), String>,
+    outcome: Result<(u16, u64), Failure>,
 ) -> Instant {
     let now = Instant::now();
     let at = now.saturating_duration_since(plan.measure);
@@ -299,7 +314,7 @@ fn record(
         }
         match outcome {
             Ok((status, bytes)) => r.success(at, now.saturating_duration_since(due), status, bytes),
-            Err(kind) => r.failure(at, kind),
+            Err(f) => r.failure(at, f),
         }
     });
     now
@@ -451,6 +466,7 @@ fn failure_kind(k: ErrorKind) -> String {
         ErrorKind::Tls => "TLS failed".into(),
         ErrorKind::InvalidRequest => "invalid request".into(),
         ErrorKind::Protocol(code) => format!("RST_STREAM sent: {code}"),
+        ErrorKind::NotHttp2 => "not HTTP/2".into(),
         _ => "other".into(),
     }
 }

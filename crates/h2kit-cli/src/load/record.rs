@@ -151,6 +151,39 @@ impl Timeline {
     }
 }
 
+/// How a request failed: its category (the report's line) and its error's reason (grouped
+/// under the category). Boxed: a request's future keeps room for its outcome.
+pub struct Failure(Box<(String, String)>);
+
+impl Failure {
+    pub fn new(kind: String, e: &h2kit::Error) -> Failure {
+        Failure(Box::new((kind, e.reason())))
+    }
+}
+
+/// Distinct messages kept per failure category; the rest are only counted.
+pub const MESSAGES_PER_KIND: usize = 3;
+
+/// The distinct messages of one failure category, first seen first, and the count of those
+/// beyond [`MESSAGES_PER_KIND`].
+#[derive(Clone, Default)]
+pub struct Messages {
+    pub first: Vec<(String, u64)>,
+    pub others: u64,
+}
+
+impl Messages {
+    fn add(&mut self, message: &str, n: u64) {
+        if let Some(m) = self.first.iter_mut().find(|(m, _)| m == message) {
+            m.1 += n;
+        } else if self.first.len() < MESSAGES_PER_KIND {
+            self.first.push((message.to_string(), n));
+        } else {
+            self.others += n;
+        }
+    }
+}
+
 /// One shard's (and, merged, the run's) results.
 pub struct Recorder {
     pub latency: Histogram<u64>,
@@ -159,6 +192,8 @@ pub struct Recorder {
     pub bytes: u64,
     pub statuses: BTreeMap<u16, u64>,
     pub failures: BTreeMap<String, u64>,
+    /// By category: what the errors said.
+    pub messages: BTreeMap<String, Messages>,
 }
 
 impl Recorder {
@@ -171,6 +206,7 @@ impl Recorder {
             bytes: 0,
             statuses: BTreeMap::new(),
             failures: BTreeMap::new(),
+            messages: BTreeMap::new(),
         }
     }
 
@@ -192,7 +228,9 @@ impl Recorder {
         s.hist[bucket(us)] += 1;
     }
 
-    pub fn failure(&mut self, at: Duration, kind: String) {
+    pub fn failure(&mut self, at: Duration, failure: Failure) {
+        let (kind, message) = *failure.0;
+        self.messages.entry(kind.clone()).or_default().add(&message, 1);
         *self.failures.entry(kind).or_default() += 1;
         self.timeline.slot(at).failed += 1;
     }
@@ -211,6 +249,13 @@ impl Recorder {
         }
         for (k, v) in &o.failures {
             *self.failures.entry(k.clone()).or_default() += v;
+        }
+        for (k, m) in &o.messages {
+            let mine = self.messages.entry(k.clone()).or_default();
+            for (message, n) in &m.first {
+                mine.add(message, *n);
+            }
+            mine.others += m.others;
         }
     }
 }

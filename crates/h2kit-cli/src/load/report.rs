@@ -112,6 +112,10 @@ impl Report<'_> {
             "latency_us": latency,
             "status": self.rec.statuses.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
             "failures": self.rec.failures,
+            "failure_messages": self.rec.messages.iter().map(|(k, m)| {
+                let first: Vec<_> = m.first.iter().map(|(message, n)| json!({"message": message, "count": n})).collect();
+                (k.clone(), json!({"first": first, "others": m.others}))
+            }).collect::<BTreeMap<_, _>>(),
             "retries": {
                 "refused_stream": self.stats.retries_refused_stream,
                 "goaway": self.stats.retries_goaway,
@@ -170,6 +174,14 @@ impl Report<'_> {
         let _ = writeln!(o, "status codes: {}", list(statuses));
         for (kind, n) in &self.rec.failures {
             let _ = writeln!(o, "failed: {kind}: {n}");
+            if let Some(m) = self.rec.messages.get(kind) {
+                for (message, n) in &m.first {
+                    let _ = writeln!(o, "  {n} × {message}");
+                }
+                if m.others > 0 {
+                    let _ = writeln!(o, "  {} × other messages", m.others);
+                }
+            }
         }
         let s = self.stats;
         let _ = writeln!(

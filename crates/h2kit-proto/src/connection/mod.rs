@@ -13,6 +13,7 @@ mod drain;
 mod events;
 mod guard;
 mod memo;
+mod peer_start;
 mod recv;
 mod send;
 mod settings;
@@ -154,6 +155,10 @@ pub struct Connection {
     peer_max_frame_size: u32,
     peer_max_header_list_size: u32,
     peer_settings_received: bool,
+    /// Client: the server's first bytes were judged HTTP/2 (see `peer_start`).
+    server_start_checked: bool,
+    /// Client: the server does not speak HTTP/2; what it answered, in words.
+    not_http2: Option<Box<str>>,
 
     conn_send: SendWindow,
     conn_recv: RecvWindow,
@@ -232,6 +237,8 @@ impl Connection {
             peer_max_frame_size: frame::DEFAULT_MAX_FRAME_SIZE,
             peer_max_header_list_size: u32::MAX,
             peer_settings_received: false,
+            server_start_checked: role == Role::Server,
+            not_http2: None,
             conn_send: SendWindow::new(65_535),
             conn_recv: RecvWindow::new(65_535, config.connection_window.max(65_535)),
             continuation: None,
@@ -416,6 +423,13 @@ impl Connection {
     /// Whether the peer's connection preface (its first SETTINGS) has arrived.
     pub fn peer_settings_received(&self) -> bool {
         self.peer_settings_received
+    }
+
+    /// Client: why the server is judged not to speak HTTP/2 ("the server answered in
+    /// HTTP/1.1 (`HTTP/1.1 400 Bad Request`) ..."), when its first bytes ended the connection
+    /// for that.
+    pub fn peer_not_http2(&self) -> Option<&str> {
+        self.not_http2.as_deref()
     }
 
     /// What the connection has done so far.

@@ -48,6 +48,20 @@ impl Connection {
                 return Ok(());
             }
         }
+        if !self.server_start_checked {
+            match super::peer_start::judge(buf) {
+                super::peer_start::ServerStart::Wait => return Ok(()),
+                super::peer_start::ServerStart::Frames => self.server_start_checked = true,
+                super::peer_start::ServerStart::NotHttp2(why) => {
+                    buf.clear();
+                    self.not_http2 = Some(why.into());
+                    return self.connection_error(conn_err(
+                        PROTOCOL,
+                        "the server does not speak HTTP/2 (RFC 9113 §3.4)",
+                    ));
+                }
+            }
+        }
         loop {
             let frame = match self.frames.decode(buf) {
                 Ok(Some(f)) => f,

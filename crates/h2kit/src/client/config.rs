@@ -54,6 +54,46 @@ impl Timeouts {
     }
 }
 
+/// How an origin backs off after failed connections (TCP connect, TLS, or a server that does
+/// not speak HTTP/2): the first delay is `initial`, each next one `multiplier` times the one
+/// before, up to `max`, less a random share of up to `jitter` of itself. While it lasts,
+/// requests to the origin fail at once with the last connection error; a connection that
+/// reaches HTTP/2 ends it. Defaults: 100 ms, ×2, at most 10 s, jitter 0.2.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectBackoff {
+    /// The delay after the first failure.
+    pub initial: Duration,
+    /// The longest delay.
+    pub max: Duration,
+    /// Each delay is this times the one before (at least 1).
+    pub multiplier: f64,
+    /// Up to this share of each delay (0 to 1) is taken off at random.
+    pub jitter: f64,
+}
+
+impl Default for ConnectBackoff {
+    fn default() -> Self {
+        ConnectBackoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+            multiplier: 2.0,
+            jitter: 0.2,
+        }
+    }
+}
+
+impl ConnectBackoff {
+    /// A back-off from `initial` doubling up to `max`, jitter 0.2.
+    pub fn new(initial: Duration, max: Duration) -> ConnectBackoff {
+        ConnectBackoff {
+            initial,
+            max,
+            ..ConnectBackoff::default()
+        }
+    }
+}
+
 /// Client settings; every one also has a [`ClientBuilder`] method. Defaults:
 ///
 /// - `max_connections_per_origin` 4;
@@ -66,7 +106,8 @@ impl Timeouts {
 /// - `timeouts`: see [`Timeouts`];
 /// - `ping_timeout` 5 s: a suspect connection has this long to show any frame after its PING;
 /// - `keepalive_interval` none;
-/// - `default_headers` none (no `user-agent` either).
+/// - `default_headers` none (no `user-agent` either);
+/// - `connect_backoff`: see [`ConnectBackoff`] (None: every request may dial).
 #[non_exhaustive]
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -93,6 +134,8 @@ pub struct ClientConfig {
     /// Added to every request given to [`Client::send`] that does not have them.
     /// ([`Client::send_shared`] sends its head as it was built.)
     pub default_headers: HeaderMap,
+    /// The back-off of an origin whose connections fail.
+    pub connect_backoff: Option<ConnectBackoff>,
 }
 
 impl Default for ClientConfig {
@@ -111,6 +154,7 @@ impl Default for ClientConfig {
             keepalive_interval: None,
             timeouts: Timeouts::default(),
             default_headers: HeaderMap::new(),
+            connect_backoff: Some(ConnectBackoff::default()),
         }
     }
 }
@@ -266,6 +310,12 @@ impl ClientBuilder {
         self
     }
 
+    /// The back-off of an origin whose connections fail (None: every request may dial).
+    pub fn connect_backoff(mut self, backoff: Option<ConnectBackoff>) -> Self {
+        self.config.connect_backoff = backoff;
+        self
+    }
+
     /// A header added to every request that does not have it.
     pub fn default_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.config.default_headers.insert(name, value);
@@ -289,7 +339,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Trust this certificate as a root, besides the built-in roots.
+    /// Trust this certificate as a root, besides the built-in roots, and as the server's own
+    /// certificate should a server present it (as curl's `--cacert` does: a self-signed
+    /// certificate marked as a CA is then accepted; its names and dates are still checked).
     #[cfg(feature = "tls")]
     pub fn add_root_certificate(
         mut self,
@@ -359,22 +411,18 @@ impl TlsSettings {
         let builder = if self.accept_invalid_certs {
             crate::tls::accept_any_cert(builder)
         } else {
-            let mut roots = rustls::RootCertStore::empty();
-            if !self.no_built_in_roots {
-                crate::tls::add_built_in_roots(&mut roots);
-            }
-            for cert in self.roots {
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("unusable root certificate: {e}"))?;
-            }
-            builder.with_root_certificates(roots)
+            crate::tls::trusting(builder, !self.no_built_in_roots, self.roots)?
         };
-        match self.identity {
-            None => Ok(builder.with_no_client_auth()),
-            Some((chain, key)) => builder
-                .with_client_auth_cert(chain, key.0)
-                .map_err(|e| format!("client certificate and key do not work together: {e}")),
-        }
+        let mut config = match self.identity {
+            None => builder.with_no_client_auth(),
+            Some((chain, key)) => builder.with_client_auth_cert(chain, key.0).map_err(|e| {
+                format!(
+                    "client certificate and key do not work together: {}",
+                    crate::tls::describe(&e)
+                )
+            })?,
+        };
+        crate::tls::log_keys(&mut config);
+        Ok(config)
     }
 }

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body_util::BodyExt;
 
-pub use config::{ClientBuilder, ClientConfig, Timeouts};
+pub use config::{ClientBuilder, ClientConfig, ConnectBackoff, Timeouts};
 pub use stats::ClientStats;
 
 use crate::conn::Command;
@@ -262,7 +262,9 @@ impl Client {
                 let replayable = matches!(body, ReqBody::Full(_));
                 // Past the total deadline a retry could only time out.
                 let in_time = deadline.is_none_or(|d| Instant::now() < d);
-                let retry = attempt <= cfg.max_retries && replayable && in_time;
+                // An origin backing off would only fail it again at once.
+                let retry =
+                    attempt <= cfg.max_retries && replayable && in_time && !err.is_backoff();
                 let Some(cause) = cause.filter(|_| retry) else {
                     break Err(err);
                 };

@@ -329,8 +329,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
         }
         R::publish(self);
         use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
-        let why = match self.io_error {
-            Some(ConnectionReset | ConnectionAborted | BrokenPipe) => StreamError::ConnectionReset,
+        let why = match (self.conn.peer_not_http2(), self.io_error) {
+            (Some(what), _) => StreamError::NotHttp2(what.into()),
+            (_, Some(ConnectionReset | ConnectionAborted | BrokenPipe)) => {
+                StreamError::ConnectionReset
+            }
             _ => StreamError::ConnectionClosed,
         };
         R::on_close(self, &why);

@@ -240,6 +240,17 @@ impl Role for ClientRole {
     }
 
     fn on_close<T: Io>(d: &mut Client<T>, why: &StreamError) {
+        if !d.role.shared.settled.load(Relaxed) {
+            // HTTP/2 never began: the pool backs off this origin with this error.
+            let error = match why {
+                StreamError::NotHttp2(_) => why.clone().into_error(false),
+                _ => crate::Error::new(crate::ErrorKind::ConnectionLost {
+                    maybe_processed: false,
+                    reset: *why == StreamError::ConnectionReset,
+                }),
+            };
+            *d.role.shared.setup_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+        }
         // Requests never sent (queued) were not processed; the others may have been.
         let c = &mut d.role;
         close_to_new_requests(c);

@@ -33,6 +33,8 @@ pub(crate) struct ConnShared {
     pub calmed: AtomicBool,
     /// Streams the driver still keeps state for (a leak detector for tests and stats).
     pub tracked: AtomicUsize,
+    /// The connection ended before the server's SETTINGS arrived: why (the pool backs off).
+    pub setup_failure: std::sync::Mutex<Option<crate::Error>>,
     /// The origin pool's wake-up for requests waiting for a slot (set once, at connect).
     pub capacity: std::sync::OnceLock<Arc<Capacity>>,
 }

@@ -112,25 +112,51 @@ impl Pool {
                 .map_err(|_| Error::new(ErrorKind::Timeout(Phase::Tls)))?,
             None => handshake.await,
         }
-        .map_err(|e| {
-            let e = match e.into_inner() {
-                // The rustls error, when the handshake failed (not the socket).
-                Some(inner) => inner,
-                None => "connection closed during the handshake".into(),
+        .map_err(|e| handshake_error(e, o.host()))?;
+        let alpn = stream.get_ref().1.alpn_protocol();
+        if alpn != Some(b"h2") {
+            let selected = match alpn {
+                Some(p) => format!("selected {}", String::from_utf8_lossy(p)),
+                None => "selected no protocol".to_string(),
             };
-            Error::new(ErrorKind::Tls)
-                .with_detail(format!("handshake with {}", o.host()))
-                .with_source(e)
-        })?;
-        if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
-            return Err(Error::new(ErrorKind::Tls).with_detail(
-                "the server did not agree on HTTP/2 (ALPN h2); it may speak only HTTP/1.1",
-            ));
+            return Err(Error::new(ErrorKind::Tls).with_detail(format!(
+                "{}: the server did not agree on HTTP/2: offered h2 by ALPN, it {selected}; \
+                 hint: it may speak only HTTP/1.1 over TLS",
+                o.host()
+            )));
         }
         timings.tls = Some(start.elapsed());
         Ok(Box::new(stream))
     }
 
+}
+
+/// A failed handshake as an [`Error`]: the rustls error in words (and as the source), or the
+/// socket's failure.
+#[cfg(feature = "tls")]
+fn handshake_error(e: std::io::Error, host: &str) -> Error {
+    if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) {
+        let inner = e.into_inner().expect("checked above");
+        let tls = inner.downcast::<rustls::Error>().expect("checked above");
+        let words = crate::tls::describe(&tls);
+        return Error::new(ErrorKind::Tls)
+            .with_detail(format!("{host}: {words}"))
+            .with_source(tls);
+    }
+    let what = match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            "the server closed the connection during the handshake; hint: if it serves \
+             cleartext HTTP/2, use an http:// URL"
+        }
+        std::io::ErrorKind::ConnectionReset => "the server reset the connection during the handshake",
+        _ => "the handshake failed on the socket",
+    };
+    Error::new(ErrorKind::Tls)
+        .with_detail(format!("{host}: {what}"))
+        .with_source(e)
+}
+
+impl Pool {
     /// Without the `tls` feature, `https://` cannot be served.
     #[cfg(not(feature = "tls"))]
     async fn tls_handshake(

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::ClientConfig;
 use crate::{Error, ErrorKind, Phase};
+mod backoff;
 mod checkout;
 mod connect;
 mod origin;
@@ -83,6 +84,8 @@ pub(crate) struct OriginPool {
     /// After GOAWAY(ENHANCE_YOUR_CALM): no new connection before this instant, and the current
     /// backoff (doubling, 100 ms to 5 s, while the server keeps asking for calm).
     calm: std::sync::Mutex<(Option<Instant>, Duration)>,
+    /// After failed connections: requests fail at once until the next attempt is due.
+    backoff: std::sync::Mutex<backoff::Backoff>,
     conns: RwLock<Vec<Arc<ConnHandle>>>,
     connecting: AtomicUsize,
     /// Signalled when a stream ends or a connection is added (FIFO wake-ups).
@@ -209,6 +212,7 @@ impl Pool {
                     conns: RwLock::new(Vec::new()),
                     connecting: AtomicUsize::new(0),
                     calm: std::sync::Mutex::new((None, Duration::ZERO)),
+                    backoff: Default::default(),
                     capacity: Arc::default(),
                 })
             })
@@ -320,6 +324,12 @@ impl Pool {
                     let next = checkout::calm_backoff(calm.1);
                     *calm = (Some(Instant::now() + next), next);
                 }
+                for c in conns.iter().filter(|c| !c.usable()) {
+                    let failure = c.shared.setup_failure.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some(e) = failure {
+                        self.connection_failed(&pool, e);
+                    }
+                }
                 conns.retain(|c| c.usable());
             }
             let (step, open) = {
@@ -346,6 +356,12 @@ impl Pool {
             let connecting = (step == Step::Connect)
                 .then(|| Connecting::try_start(&pool))
                 .flatten();
+            if step == Step::Connect {
+                if let Some(e) = self.backing_off(&pool) {
+                    timings.queue = start.elapsed();
+                    return Err(e);
+                }
+            }
             if let Some(connecting) = connecting {
                 // A setup that ended between the count above and the claim put its connection
                 // in the list before it let go: look again, now that no other can start.
@@ -361,7 +377,13 @@ impl Pool {
                 timings.queue = start.elapsed();
                 // Boxed: the connect and TLS futures are large and rarely live, and a
                 // request's future is moved several times on the way in.
-                let handle = Box::pin(self.connect(&pool, timings)).await?;
+                let handle = match Box::pin(self.connect(&pool, timings)).await {
+                    Ok(h) => h,
+                    Err(e) => {
+                        self.connection_failed(&pool, e.clone());
+                        return Err(e);
+                    }
+                };
                 handle.shared.reserved.fetch_add(1, Relaxed);
                 pool.conns
                     .write()
@@ -382,6 +404,31 @@ impl Pool {
                 None => notified.await,
             }
         }
+    }
+
+    /// A connection to the origin failed (to open, or before HTTP/2 began): back off.
+    fn connection_failed(&self, pool: &OriginPool, e: Error) {
+        if let Some(cfg) = &self.config.connect_backoff {
+            let mut b = pool.backoff.lock().unwrap_or_else(|e| e.into_inner());
+            b.failed(cfg, Instant::now(), e, backoff::random());
+        }
+    }
+
+    /// The error a request fails with at once while the origin backs off; ends the back-off
+    /// if a connection of the origin has reached HTTP/2 since.
+    fn backing_off(&self, pool: &OriginPool) -> Option<Error> {
+        self.config.connect_backoff?;
+        let reached_h2 = pool
+            .conns
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|c| c.shared.settled.load(Relaxed));
+        let mut b = pool.backoff.lock().unwrap_or_else(|e| e.into_inner());
+        if reached_h2 {
+            b.succeeded();
+        }
+        b.blocked(Instant::now())
     }
 
     /// Connections by state: (open and usable, suspect, closed but not yet pruned).
@@ -437,6 +484,7 @@ mod tests {
             conns: RwLock::new(Vec::new()),
             connecting: AtomicUsize::new(0),
             calm: std::sync::Mutex::new((None, Duration::ZERO)),
+            backoff: Default::default(),
             capacity: Arc::default(),
         }
     }
