@@ -21,22 +21,17 @@ pub struct Args {
     data: Option<String>,
     #[command(flatten)]
     client: crate::client_opts::ClientOpts,
-    /// Print every frame sent and received, with timestamps.
+    /// Print every frame sent and received, with timestamps (on stderr).
     #[arg(short, long)]
     verbose: bool,
+    #[command(flatten)]
+    trace: crate::frame_log::TraceOpts,
 }
 
 pub fn run(args: Args) -> Result<(), crate::Exit> {
     if args.verbose {
-        use std::io::IsTerminal;
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("h2kit::frame=trace"))
-            .with_timer(tracing_subscriber::fmt::time::uptime())
-            .with_target(false)
-            .with_level(false)
-            .with_ansi(std::io::stderr().is_terminal())
-            .with_writer(std::io::stderr)
-            .init();
+        let filter = tracing_subscriber::EnvFilter::new("h2kit::frame=trace");
+        crate::frame_log::init(filter, &args.trace, true);
     }
     let uri = args.client.check_url(&args.url)?;
     let method: http::Method = args

@@ -3,6 +3,7 @@
 
 mod client_opts;
 mod duration;
+mod frame_log;
 mod get;
 mod headers;
 mod load;

@@ -26,6 +26,8 @@ pub struct Args {
     /// Print every HTTP/2 frame in both directions, and each anomaly as it is seen.
     #[arg(long)]
     trace: bool,
+    #[command(flatten)]
+    trace_opts: crate::frame_log::TraceOpts,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -70,14 +72,11 @@ pub fn run(args: Args) -> Result<(), String> {
     } else {
         "warn,h2kit::proxy=info"
     };
-    use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_timer(tracing_subscriber::fmt::time::uptime())
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    crate::frame_log::init(
+        tracing_subscriber::EnvFilter::new(filter),
+        &args.trace_opts,
+        false,
+    );
     let rt = crate::runtime::build(None)?;
     let result = rt.block_on(async move {
         let upstream = resolve(&args.upstream).await?;

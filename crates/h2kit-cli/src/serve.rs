@@ -67,6 +67,8 @@ pub struct Args {
     /// (any tracing filter directive also works, e.g. "h2kit::frame=trace").
     #[arg(long, default_value = "info")]
     log: String,
+    #[command(flatten)]
+    trace: crate::frame_log::TraceOpts,
     /// Run every handler as its own task from the start, instead of polling it once inline
     /// (for handlers that do heavy synchronous work before their first await).
     #[arg(long)]
@@ -83,12 +85,7 @@ pub fn run(args: Args) -> Result<(), String> {
     };
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .map_err(|e| format!("--log '{}': {e}", args.log))?;
-    use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    crate::frame_log::init(filter, &args.trace, false);
 
     // Everything that can fail is checked before anything starts.
     let tls = args.tls.config(args.listen.ip())?;

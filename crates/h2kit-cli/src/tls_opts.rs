@@ -85,4 +85,3 @@ fn self_signed(listen: IpAddr, out: &Path) -> Result<Identity, String> {
     let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
     Ok((vec![cert.der().clone()], key_der))
 }
-

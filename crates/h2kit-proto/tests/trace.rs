@@ -67,26 +67,29 @@ fn every_frame_sent_and_received_is_traced_with_its_details() {
             "direction=send",
             "frame_type=SETTINGS",
             "stream_id=0",
-            "details=[SETTINGS_ENABLE_PUSH=0"
+            r#"settings=[{"name":"SETTINGS_ENABLE_PUSH","value":0}"#
         ]),
         "{lines:#?}"
     );
     assert!(find(&[
         "direction=recv",
         "frame_type=SETTINGS",
-        "SETTINGS_MAX_CONCURRENT_STREAMS=100"
+        r#"{"name":"SETTINGS_MAX_CONCURRENT_STREAMS","value":100}"#
     ]));
     assert!(find(&[
         "direction=send",
         "frame_type=HEADERS",
         "flags=5",
-        "stream_id=1"
+        "flag_names=END_STREAM|END_HEADERS",
+        "stream_id=1",
+        r#"headers=[{"name":":method","value":"GET"},"#,
     ]));
     assert!(find(&[
         "direction=recv",
         "frame_type=HEADERS",
         "flags=5",
-        "stream_id=1"
+        "stream_id=1",
+        r#"{"name":":path","value":"/"}"#,
     ]));
     assert!(find(&[
         "frame_type=RST_STREAM",
@@ -108,4 +111,117 @@ fn every_frame_sent_and_received_is_traced_with_its_details() {
         .filter(|l| l.contains("direction=recv"))
         .count();
     assert_eq!(sent, recv, "{lines:#?}");
+}
+
+fn headers(stream: u32, block: &[u8], end_headers: bool) -> h2kit_proto::frame::Frame {
+    h2kit_proto::frame::Frame::Headers(h2kit_proto::frame::Headers {
+        stream_id: h2kit_proto::frame::StreamId(stream),
+        block: bytes::Bytes::copy_from_slice(block),
+        end_stream: true,
+        end_headers,
+        priority: None,
+        pad: None,
+    })
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    let s: String = s.split_whitespace().collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn shown(fields: &h2kit_proto::trace::Fields) -> Vec<String> {
+    fields
+        .0
+        .iter()
+        .map(|(n, v)| {
+            format!(
+                "{}: {}",
+                String::from_utf8_lossy(n),
+                String::from_utf8_lossy(v)
+            )
+        })
+        .collect()
+}
+
+/// RFC 7541 Appendix C.3: three requests on one connection, the later ones indexing what the
+/// first put in the dynamic table. The observer decodes each as the receiver does, whether the
+/// block comes whole or split over CONTINUATION frames.
+#[test]
+fn the_observer_decodes_header_blocks_as_the_receiver_does() {
+    use h2kit_proto::frame::{Continuation, Frame, StreamId};
+    let c31 = hex("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d");
+    let c32 = hex("8286 84be 5808 6e6f 2d63 6163 6865");
+    let c33 = hex("8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65");
+    let mut t = h2kit_proto::trace::HeaderTracer::default();
+    let first = t.fields(1, &headers(1, &c31, true)).expect("a whole block");
+    assert_eq!(
+        shown(&first),
+        [
+            ":method: GET",
+            ":scheme: http",
+            ":path: /",
+            ":authority: www.example.com"
+        ]
+    );
+    // The other direction has its own table: the same bytes mean the same there.
+    assert!(t.fields(0, &headers(1, &c31, true)).is_some());
+    // C.3.2 split in two: nothing until the CONTINUATION that ends it.
+    assert_eq!(t.fields(1, &headers(3, &c32[..5], false)), None);
+    let cont = Frame::Continuation(Continuation {
+        stream_id: StreamId(3),
+        block: bytes::Bytes::copy_from_slice(&c32[5..]),
+        end_headers: true,
+    });
+    let second = t.fields(1, &cont).expect("the block ends here");
+    assert_eq!(
+        shown(&second),
+        [
+            ":method: GET",
+            ":scheme: http",
+            ":path: /",
+            ":authority: www.example.com",
+            "cache-control: no-cache"
+        ]
+    );
+    let third = t.fields(1, &headers(5, &c33, true)).unwrap();
+    assert_eq!(
+        shown(&third),
+        [
+            ":method: GET",
+            ":scheme: https",
+            ":path: /index.html",
+            ":authority: www.example.com",
+            "custom-key: custom-value"
+        ]
+    );
+}
+
+#[test]
+fn credentials_are_redacted_unless_revealed() {
+    let fields = h2kit_proto::trace::Fields(vec![
+        (":path".into(), "/".into()),
+        ("Cookie".into(), "sid=1234".into()),
+        ("authorization".into(), "Bearer \"x\"".into()),
+    ]);
+    let text = fields.to_string();
+    assert_eq!(
+        text,
+        r#"[{"name":":path","value":"/"},{"name":"Cookie","value":"<redacted: 8 bytes>"},{"name":"authorization","value":"<redacted: 10 bytes>"}]"#
+    );
+    h2kit_proto::trace::reveal_secrets(true);
+    let revealed = fields.to_string();
+    h2kit_proto::trace::reveal_secrets(false);
+    assert!(
+        revealed.contains(r#"{"name":"authorization","value":"Bearer \"x\""}"#),
+        "{revealed}"
+    );
+    assert_eq!(
+        h2kit_proto::trace::flag_names("HEADERS", 0x25),
+        "END_STREAM|END_HEADERS|PRIORITY"
+    );
+    assert_eq!(h2kit_proto::trace::flag_names("PING", 0x01), "ACK");
+    assert_eq!(h2kit_proto::trace::flag_names("RST_STREAM", 0xff), "");
 }

@@ -30,8 +30,8 @@ use http_body_util::BodyExt;
 
 use crate::client_opts::ClientOpts;
 use crate::Exit;
-use record::Failure;
 use crate::{duration, routes};
+use record::Failure;
 use record::Shards;
 
 #[derive(Parser, Debug)]
@@ -285,9 +285,8 @@ async fn exchange(client: &Client, req: &SharedRequest) -> Result<(u16, u64), Fa
     };
     let mut bytes = 0u64;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            Failure::new(format!("response body: {}", failure_kind(e.kind())), &e)
-        })?;
+        let frame = frame
+            .map_err(|e| Failure::new(format!("response body: {}", failure_kind(e.kind())), &e))?;
         if let Some(d) = frame.data_ref() {
             bytes += d.len() as u64;
         }

@@ -230,7 +230,10 @@ impl Recorder {
 
     pub fn failure(&mut self, at: Duration, failure: Failure) {
         let (kind, message) = *failure.0;
-        self.messages.entry(kind.clone()).or_default().add(&message, 1);
+        self.messages
+            .entry(kind.clone())
+            .or_default()
+            .add(&message, 1);
         *self.failures.entry(kind).or_default() += 1;
         self.timeline.slot(at).failed += 1;
     }

@@ -159,6 +159,9 @@ pub struct Connection {
     server_start_checked: bool,
     /// Client: the server does not speak HTTP/2; what it answered, in words.
     not_http2: Option<Box<str>>,
+    /// The header blocks of both directions decoded for the frame trace, when it was on as
+    /// the connection began (an observer must see every block from the start).
+    tracer: Option<Box<trace::HeaderTracer>>,
 
     conn_send: SendWindow,
     conn_recv: RecvWindow,
@@ -239,6 +242,7 @@ impl Connection {
             peer_settings_received: false,
             server_start_checked: role == Role::Server,
             not_http2: None,
+            tracer: trace::enabled().then(Box::default),
             conn_send: SendWindow::new(65_535),
             conn_recv: RecvWindow::new(65_535, config.connection_window.max(65_535)),
             continuation: None,
@@ -534,7 +538,7 @@ impl Connection {
     /// Writes one frame into the output (or the urgent queue for acknowledgements), traces
     /// it and counts it.
     fn write_frame(&mut self, f: &Frame) {
-        trace::frame(Direction::Send, f);
+        self.trace_frame(Direction::Send, f);
         let kind = match f {
             Frame::Unknown(u) => u.kind,
             _ => f.frame_type().map_or(10, |t| t as u8),
@@ -545,6 +549,15 @@ impl Connection {
         } else {
             f.encode(&mut self.out);
         }
+    }
+
+    /// Traces a frame, with the header fields of the block it completes.
+    pub(super) fn trace_frame(&mut self, dir: Direction, f: &Frame) {
+        if !trace::enabled() {
+            return;
+        }
+        let fields = self.tracer.as_mut().and_then(|t| t.fields(dir as usize, f));
+        trace::frame(dir, f, fields.as_ref());
     }
 
     fn write_window_update(&mut self, id: StreamId, increment: u32) {

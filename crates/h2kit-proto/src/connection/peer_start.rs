@@ -21,7 +21,10 @@ const MAX_LINE: usize = 200;
 /// Judges the first bytes a client received.
 pub(super) fn judge(b: &[u8]) -> ServerStart {
     if b.starts_with(b"HTTP/") {
-        let end = b.iter().take(MAX_LINE).position(|&c| c == b'\r' || c == b'\n');
+        let end = b
+            .iter()
+            .take(MAX_LINE)
+            .position(|&c| c == b'\r' || c == b'\n');
         let line = match end {
             Some(n) => &b[..n],
             None if b.len() < MAX_LINE => return ServerStart::Wait,
@@ -38,8 +41,7 @@ pub(super) fn judge(b: &[u8]) -> ServerStart {
     // A TLS record: content type 20..=23, then version 3.x.
     if b.len() >= 2 && (0x14..=0x17).contains(&b[0]) && b[1] == 0x03 {
         return ServerStart::NotHttp2(
-            "the server answered in TLS: it expects https:// rather than cleartext HTTP/2"
-                .into(),
+            "the server answered in TLS: it expects https:// rather than cleartext HTTP/2".into(),
         );
     }
     if b.len() < 9 {
@@ -88,7 +90,11 @@ mod tests {
             )
         );
         assert_eq!(judge(b"HTT"), ServerStart::Wait);
-        assert_eq!(judge(b"HTTP/1.1 200 OK"), ServerStart::Wait, "line not ended yet");
+        assert_eq!(
+            judge(b"HTTP/1.1 200 OK"),
+            ServerStart::Wait,
+            "line not ended yet"
+        );
     }
 
     #[test]

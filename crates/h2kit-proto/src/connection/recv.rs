@@ -11,7 +11,7 @@ use crate::event::Event;
 use crate::frame::{self, Frame, StreamId};
 use crate::message::{Head, HeadBuilder, Kind};
 use crate::stream::{RecvPhase, Stream};
-use crate::trace::{self, Direction};
+use crate::trace::Direction;
 use crate::{Error, ErrorCode};
 
 use crate::stats::Flood as guard_kind;
@@ -71,7 +71,7 @@ impl Connection {
                     continue;
                 }
             };
-            trace::frame(Direction::Recv, &frame);
+            self.trace_frame(Direction::Recv, &frame);
             let kind = match &frame {
                 Frame::Unknown(u) => u.kind,
                 f => f.frame_type().map_or(10, |t| t as u8),

@@ -216,24 +216,22 @@ impl Connection {
             if crate::trace::enabled() {
                 let block = Bytes::copy_from_slice(chunk);
                 let end_headers = tail.is_empty();
-                crate::trace::frame(
-                    crate::trace::Direction::Send,
-                    &match kind {
-                        frame::FrameType::Headers => Frame::Headers(frame::Headers {
-                            stream_id: id,
-                            block,
-                            end_stream,
-                            end_headers,
-                            priority: None,
-                            pad: None,
-                        }),
-                        _ => Frame::Continuation(frame::Continuation {
-                            stream_id: id,
-                            block,
-                            end_headers,
-                        }),
-                    },
-                );
+                let f = match kind {
+                    frame::FrameType::Headers => Frame::Headers(frame::Headers {
+                        stream_id: id,
+                        block,
+                        end_stream,
+                        end_headers,
+                        priority: None,
+                        pad: None,
+                    }),
+                    _ => Frame::Continuation(frame::Continuation {
+                        stream_id: id,
+                        block,
+                        end_headers,
+                    }),
+                };
+                self.trace_frame(crate::trace::Direction::Send, &f);
             }
             self.stats.frames_sent.add(kind as u8);
             self.out.reserve(frame::HEADER_LEN + chunk.len());

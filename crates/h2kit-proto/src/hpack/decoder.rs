@@ -57,6 +57,16 @@ impl Decoder {
         }
     }
 
+    /// A decoder for an observer of a connection (a frame trace, a proxy): it starts with the
+    /// protocol's default table, as both endpoints do, and accepts any table size update up to
+    /// `max_table_size`, since it does not know what the receiver advertised.
+    pub fn for_observer(max_table_size: usize) -> Decoder {
+        Decoder {
+            limit: max_table_size,
+            ..Decoder::new(DEFAULT_TABLE_SIZE)
+        }
+    }
+
     /// Applies our SETTINGS_HEADER_TABLE_SIZE once the peer has acknowledged it. Lowering it
     /// below the table's current maximum obliges the peer's encoder to shrink the table at the
     /// start of its next block (RFC 7541 §4.2).

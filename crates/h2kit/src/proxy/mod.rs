@@ -80,6 +80,8 @@ pub(crate) struct Conn {
     /// The faults apply to this connection.
     pub faulty: bool,
     pub watcher: Option<Mutex<Watcher>>,
+    /// Both directions' header blocks, decoded for the trace (when it is on).
+    pub headers: Option<Mutex<h2kit_proto::trace::HeaderTracer>>,
     pub cancel: CancellationToken,
 }
 
@@ -260,6 +262,7 @@ async fn proxy_connection(
         bytes: AtomicU64::new(0),
         faulty,
         watcher: cfg.trace.then(|| Mutex::new(Watcher::new(cfg.watch))),
+        headers: (cfg.trace && h2kit_proto::trace::enabled()).then(Default::default),
         cancel,
     });
     shared.conns.lock().unwrap().insert(id, conn.clone());

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use h2kit_proto::connection::PREFACE;
 use h2kit_proto::frame::{Frame, FrameDecoder, MAX_MAX_FRAME_SIZE};
-use h2kit_proto::trace::{flags_and_len, type_name, Details};
 use h2kit_proto::watch::Side;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -151,10 +150,6 @@ async fn one_way(
     } else {
         None
     };
-    let arrow = match sender {
-        Side::Client => "c→s",
-        Side::Server => "s→c",
-    };
     let mut tap = conn.watcher.as_ref().map(|_| Tap::new(sender));
     let mut frames = Vec::new();
     let mut buf = vec![0u8; CHUNK];
@@ -190,7 +185,7 @@ async fn one_way(
             if !tap.feed(chunk, &mut frames) {
                 link.not_h2.store(true, Relaxed);
             }
-            watch(conn, sender, arrow, &mut frames);
+            watch(conn, sender, &mut frames);
         }
         let written = match faults.bandwidth.filter(|_| faulty) {
             Some(rate) => paced_write(to, chunk, rate).await,
@@ -209,26 +204,27 @@ async fn one_way(
     }
 }
 
-/// Traces the frames and feeds them to the watcher.
-fn watch(conn: &Conn, sender: Side, arrow: &str, frames: &mut Vec<Frame>) {
+/// Traces the frames (with the header fields of each block, decoded by the connection's
+/// observer) and feeds them to the watcher.
+fn watch(conn: &Conn, sender: Side, frames: &mut Vec<Frame>) {
     let Some(w) = &conn.watcher else {
         frames.clear();
         return;
     };
     let now = Instant::now();
+    let from = match sender {
+        Side::Client => "client",
+        Side::Server => "server",
+    };
     let mut w = w.lock().unwrap();
     for f in frames.drain(..) {
-        let (flags, length) = flags_and_len(&f);
-        tracing::trace!(
-            target: "h2kit::frame",
-            conn = conn.id,
-            direction = arrow,
-            frame_type = type_name(&f),
-            flags,
-            stream_id = f.stream_id().0,
-            length,
-            details = tracing::field::display(Details(&f)),
-        );
+        if h2kit_proto::trace::enabled() {
+            let fields = conn
+                .headers
+                .as_ref()
+                .and_then(|t| t.lock().unwrap().fields(sender as usize, &f));
+            h2kit_proto::trace::observed(conn.id, from, &f, fields.as_ref());
+        }
         if let Some(a) = w.frame(sender, &f, now) {
             tracing::warn!(
                 target: "h2kit::proxy",

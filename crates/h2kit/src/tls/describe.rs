@@ -11,8 +11,7 @@ pub fn describe(e: &Error) -> String {
         Error::InvalidCertificate(c) => certificate(c),
         Error::AlertReceived(a) => alert(*a),
         Error::NoApplicationProtocol => {
-            "the server does not offer HTTP/2 over TLS (no ALPN protocol in common with h2)"
-                .into()
+            "the server does not offer HTTP/2 over TLS (no ALPN protocol in common with h2)".into()
         }
         Error::PeerIncompatible(p) => incompatible(p),
         Error::InvalidMessage(_)
@@ -22,9 +21,7 @@ pub fn describe(e: &Error) -> String {
              use an http:// URL"
                 .into()
         }
-        Error::PeerMisbehaved(_) => {
-            "the server broke the TLS protocol during the handshake".into()
-        }
+        Error::PeerMisbehaved(_) => "the server broke the TLS protocol during the handshake".into(),
         Error::NoCertificatesPresented => "the server presented no certificate".into(),
         Error::DecryptError => "a TLS record from the server could not be decrypted".into(),
         Error::PeerSentOversizedRecord => "the server sent a TLS record too large".into(),
@@ -52,9 +49,14 @@ fn certificate(c: &CertificateError) -> String {
             None => "the server's certificate was rejected by the verifier".into(),
         },
         CertificateError::UnknownIssuer => {
-            format!("the server's certificate was issued by an authority that is not trusted; {TRUST}")
+            format!(
+                "the server's certificate was issued by an authority that is not trusted; {TRUST}"
+            )
         }
-        CertificateError::NotValidForNameContext { expected, presented } => format!(
+        CertificateError::NotValidForNameContext {
+            expected,
+            presented,
+        } => format!(
             "the server's certificate is for {}, not for {}; hint: use one of its names in the \
              URL, or reissue it with this name in its subjectAltName",
             if presented.is_empty() {

@@ -20,7 +20,12 @@ pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, St
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
         .map_err(|e| format!("cannot read certificate file {shown}: {}", pem_cause(&e)))?
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("certificate file {shown} is not valid PEM: {}", pem_cause(&e)))?;
+        .map_err(|e| {
+            format!(
+                "certificate file {shown} is not valid PEM: {}",
+                pem_cause(&e)
+            )
+        })?;
     if certs.is_empty() {
         return Err(format!(
             "certificate file {shown} holds no certificate (no BEGIN CERTIFICATE block)"

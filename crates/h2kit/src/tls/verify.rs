@@ -122,10 +122,12 @@ impl Trust {
             ));
         }
         if now_s > info.not_after {
-            return Err(Error::InvalidCertificate(CertificateError::ExpiredContext {
-                time: now,
-                not_after: UnixTime::since_unix_epoch(secs(info.not_after)),
-            }));
+            return Err(Error::InvalidCertificate(
+                CertificateError::ExpiredContext {
+                    time: now,
+                    not_after: UnixTime::since_unix_epoch(secs(info.not_after)),
+                },
+            ));
         }
         Ok(true)
     }
@@ -145,12 +147,10 @@ fn worded(e: Error, end_entity: &CertificateDer<'_>) -> Error {
         return e;
     };
     let problem = match &e {
-        Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
-            CertProblem::UnknownIssuer {
-                subject: info.subject,
-                issuer: info.issuer,
-            }
-        }
+        Error::InvalidCertificate(CertificateError::UnknownIssuer) => CertProblem::UnknownIssuer {
+            subject: info.subject,
+            issuer: info.issuer,
+        },
         // Self-signed: trusting it (as --cacert does) is the fix, whatever its CA flag.
         _ if info.is_ca && info.subject == info.issuer => CertProblem::UnknownIssuer {
             subject: info.subject,
@@ -235,7 +235,12 @@ impl ServerCertVerifier for AcceptAnyCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -244,7 +249,12 @@ impl ServerCertVerifier for AcceptAnyCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -78,6 +78,9 @@ pub(crate) struct ClientRole {
     liveness: Liveness,
     /// The response body-idle timeout given to every response body.
     body_idle: Option<Duration>,
+    /// The liveness policy gave the connection up as dead (our decision, not the server's
+    /// failure to speak HTTP/2: no back-off for it).
+    abandoned: bool,
 }
 
 impl ClientRole {
@@ -98,6 +101,7 @@ impl ClientRole {
             opened_unpublished: 0,
             cancels: Vec::new(),
             liveness: Liveness::new(std::time::Instant::now(), ping_timeout, keepalive),
+            abandoned: false,
             body_idle,
         }
     }
@@ -240,8 +244,9 @@ impl Role for ClientRole {
     }
 
     fn on_close<T: Io>(d: &mut Client<T>, why: &StreamError) {
-        if !d.role.shared.settled.load(Relaxed) {
-            // HTTP/2 never began: the pool backs off this origin with this error.
+        if !d.role.shared.settled.load(Relaxed) && !d.role.abandoned {
+            // The server ended the connection, or did not speak HTTP/2, before HTTP/2 began:
+            // the pool backs off this origin with this error.
             let error = match why {
                 StreamError::NotHttp2(_) => why.clone().into_error(false),
                 _ => crate::Error::new(crate::ErrorKind::ConnectionLost {
@@ -249,7 +254,11 @@ impl Role for ClientRole {
                     reset: *why == StreamError::ConnectionReset,
                 }),
             };
-            *d.role.shared.setup_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+            *d.role
+                .shared
+                .setup_failure
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(error);
         }
         // Requests never sent (queued) were not processed; the others may have been.
         let c = &mut d.role;
@@ -278,6 +287,7 @@ impl Role for ClientRole {
                 true
             }
             Due::Dead => {
+                d.role.abandoned = true;
                 // The connection is closed and every stream on it fails with a retryable
                 // error.
                 d.conn.goaway(

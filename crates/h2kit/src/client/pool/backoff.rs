@@ -114,7 +114,9 @@ mod tests {
         let t0 = Instant::now();
         assert!(b.blocked(t0).is_none(), "no failure yet");
         b.failed(&cfg(), t0, refused(), 0.0);
-        let e = b.blocked(t0 + Duration::from_millis(40)).expect("within 100 ms");
+        let e = b
+            .blocked(t0 + Duration::from_millis(40))
+            .expect("within 100 ms");
         assert_eq!(e.kind(), ErrorKind::Connect);
         let text = e.to_string();
         assert!(text.starts_with("connect to 127.0.0.1:1 failed"), "{text}");
@@ -131,6 +133,10 @@ mod tests {
         b.failed(&cfg(), t0, refused(), 0.0);
         b.succeeded();
         assert!(b.blocked(t0).is_none());
-        assert_eq!(b.failed(&cfg(), t0, refused(), 0.0).as_millis(), 100, "from the start");
+        assert_eq!(
+            b.failed(&cfg(), t0, refused(), 0.0).as_millis(),
+            100,
+            "from the start"
+        );
     }
 }

@@ -128,7 +128,6 @@ impl Pool {
         timings.tls = Some(start.elapsed());
         Ok(Box::new(stream))
     }
-
 }
 
 /// A failed handshake as an [`Error`]: the rustls error in words (and as the source), or the
@@ -148,7 +147,9 @@ fn handshake_error(e: std::io::Error, host: &str) -> Error {
             "the server closed the connection during the handshake; hint: if it serves \
              cleartext HTTP/2, use an http:// URL"
         }
-        std::io::ErrorKind::ConnectionReset => "the server reset the connection during the handshake",
+        std::io::ErrorKind::ConnectionReset => {
+            "the server reset the connection during the handshake"
+        }
         _ => "the handshake failed on the socket",
     };
     Error::new(ErrorKind::Tls)

@@ -325,7 +325,12 @@ impl Pool {
                     *calm = (Some(Instant::now() + next), next);
                 }
                 for c in conns.iter().filter(|c| !c.usable()) {
-                    let failure = c.shared.setup_failure.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    let failure = c
+                        .shared
+                        .setup_failure
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .take();
                     if let Some(e) = failure {
                         self.connection_failed(&pool, e);
                     }
