@@ -20,9 +20,26 @@ pub struct Args {
     /// Address to listen on (127.0.0.1:0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// The server to forward to.
+    /// The server to forward to (HOST:PORT).
     #[arg(long)]
     upstream: String,
+    /// Terminate TLS from clients (ALPN h2), with --tls-cert/--tls-key or --tls-self-signed.
+    #[command(flatten)]
+    tls: crate::tls_opts::ServerTls,
+    /// Open TLS toward the upstream (ALPN h2), so that traffic between TLS peers is seen.
+    #[arg(long)]
+    upstream_tls: bool,
+    /// Trust these PEM certificates for the upstream (besides the built-in roots; a
+    /// certificate that is the upstream's own is trusted as it is).
+    #[arg(long, value_name = "PEM", requires = "upstream_tls")]
+    upstream_cacert: Option<std::path::PathBuf>,
+    /// Accept any certificate from the upstream.
+    #[arg(long, requires = "upstream_tls", conflicts_with = "upstream_cacert")]
+    upstream_insecure: bool,
+    /// The name sent to the upstream (SNI) and checked in its certificate (default: the host
+    /// of --upstream).
+    #[arg(long, value_name = "NAME", requires = "upstream_tls")]
+    upstream_sni: Option<String>,
     /// Print every HTTP/2 frame in both directions, and each anomaly as it is seen.
     #[arg(long)]
     trace: bool,
@@ -77,6 +94,34 @@ pub fn run(args: Args) -> Result<(), String> {
         &args.trace_opts,
         false,
     );
+    let tls = args.tls.config(args.listen.ip())?.map(std::sync::Arc::new);
+    let upstream_tls = if args.upstream_tls {
+        let config = if args.upstream_insecure {
+            h2kit::tls::insecure_client_config()
+        } else {
+            h2kit::tls::client_config(args.upstream_cacert.as_deref())?
+        };
+        let host = args
+            .upstream
+            .rsplit_once(':')
+            .map_or(&*args.upstream, |(h, _)| h);
+        let server_name = args.upstream_sni.clone().unwrap_or_else(|| {
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string()
+        });
+        if rustls::pki_types::ServerName::try_from(server_name.clone()).is_err() {
+            return Err(format!(
+                "--upstream-sni '{server_name}' is not a valid server name"
+            ));
+        }
+        Some(h2kit::proxy::UpstreamTls {
+            config: std::sync::Arc::new(config),
+            server_name,
+        })
+    } else {
+        None
+    };
     let rt = crate::runtime::build(None)?;
     let result = rt.block_on(async move {
         let upstream = resolve(&args.upstream).await?;
@@ -103,6 +148,8 @@ pub fn run(args: Args) -> Result<(), String> {
                 first_connections: args.fault_connections,
                 unplug_at: args.unplug_at.clone(),
             },
+            tls,
+            upstream_tls,
         };
         let proxy = Proxy::bind(args.listen, config)
             .await

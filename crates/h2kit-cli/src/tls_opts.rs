@@ -25,11 +25,6 @@ pub struct ServerTls {
 }
 
 impl ServerTls {
-    /// Whether any TLS is asked for.
-    pub fn enabled(&self) -> bool {
-        self.tls_cert.is_some() || self.tls_self_signed
-    }
-
     /// The server configuration the flags ask for (None: cleartext). A self-signed
     /// certificate is written out first, and its path said on stdout.
     pub fn config(&self, listen: IpAddr) -> Result<Option<rustls::ServerConfig>, String> {

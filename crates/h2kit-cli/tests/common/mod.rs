@@ -21,9 +21,13 @@ impl Served {
             .spawn()
             .expect("h2kit binary");
         let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut out = BufReader::new(child.stdout.as_mut().unwrap());
+        out.read_line(&mut line).unwrap();
+        // --tls-self-signed says where its certificate went first.
+        if line.starts_with("certificate: ") {
+            line.clear();
+            out.read_line(&mut line).unwrap();
+        }
         let addr = line
             .trim()
             .strip_prefix("listening on ")
@@ -96,4 +100,118 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// A scratch directory for one test, removed when dropped.
+pub struct Scratch(pub std::path::PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("h2kit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    pub fn path(&self, file: &str) -> String {
+        self.0.join(file).display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs `openssl ARGS…` in `dir`; a failure fails the test.
+pub fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("openssl is required for this test (CI installs it): {e}"));
+    assert!(out.status.success(), "openssl {args:?}: {}", text(&out));
+}
+
+/// The usual self-signed certificate (`openssl req -x509`, which marks it CA:TRUE), for
+/// `subject` with these subjectAltNames: writes NAME.pem and NAME.key in `dir`.
+pub fn openssl_self_signed(dir: &std::path::Path, name: &str, subject: &str, san: &str) {
+    let (cert, key) = (format!("{name}.pem"), format!("{name}.key"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &cert,
+            "-days",
+            "30",
+            "-subj",
+            subject,
+            "-addext",
+            &format!("subjectAltName={san}"),
+        ],
+    );
+}
+
+/// A certificate for `san` issued by the CA `ca` (made with [`openssl_self_signed`]), with
+/// `constraints` (`CA:FALSE`, or `CA:TRUE` for a CA misused as a server certificate).
+pub fn openssl_issued(dir: &std::path::Path, name: &str, ca: &str, san: &str, constraints: &str) {
+    let (cert, key, csr, ext) = (
+        format!("{name}.pem"),
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.ext"),
+    );
+    std::fs::write(
+        dir.join(&ext),
+        format!("subjectAltName={san}\nbasicConstraints=critical,{constraints}\n"),
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            "/CN=localhost",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-out",
+            &cert,
+            "-days",
+            "30",
+            "-extfile",
+            &ext,
+        ],
+    );
 }

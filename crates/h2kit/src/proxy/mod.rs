@@ -1,8 +1,10 @@
 //! A TCP proxy that makes networks misbehave on purpose and watches the HTTP/2 frames while
-//! they do.
+//! they do, in cleartext or inside TLS.
 //!
 //! Each accepted connection gets its own upstream connection and two pumps, one per
-//! direction. With `trace` on, each cleartext HTTP/2 connection's bytes are also parsed into
+//! direction. With [`ProxyConfig::tls`] the proxy terminates TLS toward clients (ALPN h2),
+//! and with [`ProxyConfig::upstream_tls`] it opens TLS toward the upstream, so that it sees
+//! the HTTP/2 inside. With `trace` on, each HTTP/2 connection's bytes are also parsed into
 //! frames (both directions), traced on `h2kit::frame` and fed to an
 //! [`h2kit_proto::watch::Watcher`], whose anomalies are logged on `h2kit::proxy` and counted.
 //!
@@ -56,6 +58,51 @@ pub struct ProxyConfig {
     pub watch: WatchConfig,
     /// Faults to inject.
     pub faults: Faults,
+    /// Terminate TLS from clients with this configuration (its ALPN is set to `h2`).
+    #[cfg(feature = "tls")]
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Open TLS toward the upstream.
+    #[cfg(feature = "tls")]
+    pub upstream_tls: Option<UpstreamTls>,
+}
+
+/// TLS toward the upstream: the client configuration (its ALPN is set to `h2`) and the name
+/// sent (SNI) and checked in the upstream's certificate.
+#[cfg(feature = "tls")]
+#[derive(Clone, Debug)]
+pub struct UpstreamTls {
+    /// How the upstream's certificate is verified (see [`crate::tls`]).
+    pub config: Arc<rustls::ClientConfig>,
+    /// The server name: a DNS name or an IP address.
+    pub server_name: String,
+}
+
+/// A proxied connection's transport: TCP, or TLS over it (the TCP socket stays reachable
+/// for the reset fault).
+pub(crate) trait Transport:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
+{
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Transport for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+#[cfg(feature = "tls")]
+impl Transport for tokio_rustls::server::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
+
+#[cfg(feature = "tls")]
+impl Transport for tokio_rustls::client::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
 }
 
 impl ProxyConfig {
@@ -66,6 +113,10 @@ impl ProxyConfig {
             trace: true,
             watch: WatchConfig::default(),
             faults: Faults::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
+            #[cfg(feature = "tls")]
+            upstream_tls: None,
         }
     }
 }
@@ -171,8 +222,18 @@ impl std::fmt::Debug for Proxy {
 
 impl Proxy {
     /// Listens on `listen`; [`run`](Self::run) then serves.
-    pub async fn bind(listen: SocketAddr, config: ProxyConfig) -> std::io::Result<Proxy> {
+    pub async fn bind(listen: SocketAddr, mut config: ProxyConfig) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind(listen).await?;
+        #[cfg(feature = "tls")]
+        {
+            let h2 = || vec![b"h2".to_vec()];
+            if let Some(tls) = &mut config.tls {
+                Arc::make_mut(tls).alpn_protocols = h2();
+            }
+            if let Some(up) = &mut config.upstream_tls {
+                Arc::make_mut(&mut up.config).alpn_protocols = h2();
+            }
+        }
         Ok(Proxy {
             listener,
             shared: Arc::new(Shared {
@@ -239,6 +300,10 @@ async fn proxy_connection(
 ) {
     let cfg = &shared.config;
     shared.totals.lock().unwrap().connections += 1;
+    let _ = client.set_nodelay(true);
+    let Some(client) = accept_tls(&shared, id, client).await else {
+        return;
+    };
     let upstream = match tokio::time::timeout(
         Duration::from_secs(5),
         TcpStream::connect(cfg.upstream),
@@ -252,8 +317,11 @@ async fn proxy_connection(
             return;
         }
     };
-    let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
+    let Some(upstream) = connect_tls(&shared, id, upstream).await else {
+        shared.totals.lock().unwrap().upstream_failures += 1;
+        return;
+    };
     let faulty = cfg.faults.first_connections.is_none_or(|n| id <= n);
     let conn = Arc::new(Conn {
         id,
@@ -268,4 +336,72 @@ async fn proxy_connection(
     shared.conns.lock().unwrap().insert(id, conn.clone());
     pump::run(&shared, &conn, client, upstream).await;
     shared.finish(&conn);
+}
+
+/// The client's side of a connection: TLS terminated here if configured.
+async fn accept_tls(shared: &Shared, id: u64, tcp: TcpStream) -> Option<Box<dyn Transport>> {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &shared.config.tls {
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls.clone());
+        let accepted = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await;
+        return match accepted {
+            Ok(Ok(s)) => Some(Box::new(s)),
+            Ok(Err(e)) => {
+                let why = tls_words(e);
+                tracing::warn!(target: "h2kit::proxy", conn = id, "TLS from the client failed: {why}");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(target: "h2kit::proxy", conn = id, "TLS from the client timed out");
+                None
+            }
+        };
+    }
+    let _ = (shared, id);
+    Some(Box::new(tcp))
+}
+
+/// The upstream's side: TLS opened here if configured; the upstream must agree on h2.
+async fn connect_tls(shared: &Shared, id: u64, tcp: TcpStream) -> Option<Box<dyn Transport>> {
+    #[cfg(feature = "tls")]
+    if let Some(up) = &shared.config.upstream_tls {
+        let name = match rustls::pki_types::ServerName::try_from(up.server_name.clone()) {
+            Ok(n) => n,
+            Err(_) => {
+                tracing::warn!(target: "h2kit::proxy", conn = id, "upstream name {} is not a valid server name", up.server_name);
+                return None;
+            }
+        };
+        let connector = tokio_rustls::TlsConnector::from(up.config.clone());
+        let connected =
+            tokio::time::timeout(Duration::from_secs(10), connector.connect(name, tcp)).await;
+        return match connected {
+            Ok(Ok(s)) => {
+                if s.get_ref().1.alpn_protocol() != Some(b"h2") {
+                    tracing::warn!(target: "h2kit::proxy", conn = id, "the upstream did not agree on HTTP/2 (ALPN h2)");
+                }
+                Some(Box::new(s))
+            }
+            Ok(Err(e)) => {
+                let why = tls_words(e);
+                tracing::warn!(target: "h2kit::proxy", conn = id, "TLS to the upstream failed: {why}");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(target: "h2kit::proxy", conn = id, "TLS to the upstream timed out");
+                None
+            }
+        };
+    }
+    let _ = (shared, id);
+    Some(Box::new(tcp))
+}
+
+/// A handshake's failure in words.
+#[cfg(feature = "tls")]
+fn tls_words(e: std::io::Error) -> String {
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(tls) => crate::tls::describe(tls),
+        None => format!("on the socket: {e}"),
+    }
 }

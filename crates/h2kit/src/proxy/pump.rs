@@ -8,11 +8,9 @@ use bytes::BytesMut;
 use h2kit_proto::connection::PREFACE;
 use h2kit_proto::frame::{Frame, FrameDecoder, MAX_MAX_FRAME_SIZE};
 use h2kit_proto::watch::Side;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::{Conn, Shared};
+use super::{Conn, Shared, Transport};
 
 const CHUNK: usize = 16 << 10;
 
@@ -31,11 +29,11 @@ struct Link {
 pub(super) async fn run(
     shared: &Arc<Shared>,
     conn: &Arc<Conn>,
-    client: TcpStream,
-    upstream: TcpStream,
+    client: Box<dyn Transport>,
+    upstream: Box<dyn Transport>,
 ) {
-    let (mut cr, mut cw) = client.into_split();
-    let (mut ur, mut uw) = upstream.into_split();
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut ur, mut uw) = tokio::io::split(upstream);
     let link = Link {
         ending: AtomicU8::new(END_NONE),
         not_h2: AtomicBool::new(false),
@@ -48,18 +46,16 @@ pub(super) async fn run(
             _ = conn.cancel.cancelled() => {}
         }
     }
-    // Whole sockets again: a dropped write half would send FIN before the RST.
-    let (Ok(client), Ok(upstream)) = (cr.reunite(cw), ur.reunite(uw)) else {
-        return;
-    };
+    // Whole transports again: a dropped write half would send FIN before the RST.
+    let (client, upstream) = (cr.unsplit(cw), ur.unsplit(uw));
     if link.not_h2.load(Relaxed) {
         shared.totals.lock().unwrap().not_h2 += 1;
     }
     match link.ending.load(Relaxed) {
         END_RESET => {
             // SO_LINGER 0: closing sends RST instead of FIN.
-            let _ = client.set_zero_linger();
-            let _ = upstream.set_zero_linger();
+            let _ = client.tcp().set_zero_linger();
+            let _ = upstream.tcp().set_zero_linger();
             shared.totals.lock().unwrap().resets += 1;
             tracing::info!(target: "h2kit::proxy", conn = conn.id, "reset (TCP RST)");
         }
@@ -134,8 +130,8 @@ async fn one_way(
     conn: &Conn,
     link: &Link,
     sender: Side,
-    from: &mut OwnedReadHalf,
-    to: &mut OwnedWriteHalf,
+    from: &mut (impl AsyncRead + Unpin),
+    to: &mut (impl AsyncWrite + Unpin),
 ) {
     let faults = &shared.config.faults;
     let faulty = conn.faulty;
@@ -239,7 +235,11 @@ fn watch(conn: &Conn, sender: Side, frames: &mut Vec<Frame>) {
 }
 
 /// Writes at most `rate` bytes per second, in pieces of a twentieth of a second's worth.
-async fn paced_write(to: &mut OwnedWriteHalf, data: &[u8], rate: u64) -> std::io::Result<()> {
+async fn paced_write(
+    to: &mut (impl AsyncWrite + Unpin),
+    data: &[u8],
+    rate: u64,
+) -> std::io::Result<()> {
     let piece = (rate / 20).max(1) as usize;
     for p in data.chunks(piece) {
         to.write_all(p).await?;

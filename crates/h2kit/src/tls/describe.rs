@@ -59,11 +59,7 @@ fn certificate(c: &CertificateError) -> String {
         } => format!(
             "the server's certificate is for {}, not for {}; hint: use one of its names in the \
              URL, or reissue it with this name in its subjectAltName",
-            if presented.is_empty() {
-                "no name at all".to_string()
-            } else {
-                presented.join(", ")
-            },
+            names(presented),
             expected.to_str()
         ),
         CertificateError::NotValidForName => {
@@ -92,6 +88,27 @@ fn certificate(c: &CertificateError) -> String {
             "the server's certificate is not for TLS servers (extended key usage)".into()
         }
         _ => "the server's certificate was rejected".into(),
+    }
+}
+
+/// The names webpki lists (`DnsName("a.test")`, `IpAddress(127.0.0.1)`) as a user writes
+/// them.
+fn names(presented: &[String]) -> String {
+    let clean: Vec<&str> = presented
+        .iter()
+        .filter_map(|p| {
+            p.strip_prefix("DnsName(\"")
+                .and_then(|n| n.strip_suffix("\")"))
+                .or_else(|| {
+                    p.strip_prefix("IpAddress(")
+                        .and_then(|n| n.strip_suffix(')'))
+                })
+        })
+        .collect();
+    if clean.is_empty() {
+        "no DNS name or IP address".to_string()
+    } else {
+        clean.join(", ")
     }
 }
 
@@ -209,6 +226,17 @@ mod tests {
         // `date -u -d @1796404220`
         assert_eq!(date(1_796_404_220), "2026-12-04 17:10:20 UTC");
         assert_eq!(date(951_782_400), "2000-02-29 00:00:00 UTC");
+    }
+
+    #[test]
+    fn names_as_users_write_them() {
+        let presented = [
+            "DnsName(\"a.test\")".to_string(),
+            "IpAddress(127.0.0.1)".into(),
+            "DirectoryName".into(),
+        ];
+        assert_eq!(names(&presented), "a.test, 127.0.0.1");
+        assert_eq!(names(&[]), "no DNS name or IP address");
     }
 
     #[test]
