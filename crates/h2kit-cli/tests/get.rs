@@ -30,25 +30,95 @@ fn get_prints_status_headers_body_and_trailers() {
 }
 
 #[test]
-fn get_verbose_traces_every_frame() {
+fn get_verbose_traces_every_frame_as_nghttp_does() {
     let s = Served::start(&[]);
-    let (code, _, err) = get(&["-v", &s.url("/")]);
+    let (code, _, err) = get(&[
+        "-v",
+        "-H",
+        "authorization: Bearer secret-token",
+        &s.url("/"),
+    ]);
     assert_eq!(code, Some(0));
     for needle in [
-        "direction=\"send\" frame_type=\"SETTINGS\"",
-        "direction=\"recv\" frame_type=\"SETTINGS\"",
-        "direction=\"send\" frame_type=\"HEADERS\" flags=5 stream_id=1",
-        "direction=\"recv\" frame_type=\"DATA\" flags=1 stream_id=1",
+        "] send SETTINGS frame <length=18, flags=0x00, stream_id=0>\n",
+        "           [SETTINGS_ENABLE_PUSH:0]\n",
+        "] recv SETTINGS frame <length=0, flags=0x01, stream_id=0>\n           ; ACK\n",
+        "] send HEADERS frame <length=",
+        ", flags=0x05, stream_id=1>\n           ; END_STREAM | END_HEADERS\n",
+        "           :method: GET\n",
+        "           :path: /\n",
+        "           authorization: <redacted: 19 bytes>\n",
+        "] recv HEADERS frame <length=1, flags=0x04, stream_id=1>\n           ; END_HEADERS\n           :status: 200\n",
+        "] recv DATA frame <length=17, flags=0x01, stream_id=1>\n           ; END_STREAM\n",
+        "(window_size_increment=",
     ] {
-        assert!(err.contains(needle), "missing {needle} in\n{err}");
+        assert!(err.contains(needle), "missing {needle:?} in\n{err}");
     }
+    assert!(!err.contains("secret-token"), "{err}");
+    let (_, _, err) = get(&[
+        "-v",
+        "--trace-secrets",
+        "-H",
+        "authorization: Bearer secret-token",
+        &s.url("/"),
+    ]);
+    assert!(
+        err.contains("authorization: Bearer secret-token\n"),
+        "{err}"
+    );
+}
+
+/// `--trace-format json`: one qlog event per line, as qvis reads them.
+#[test]
+fn get_verbose_json_is_qlog_lines() {
+    let s = Served::start(&[]);
+    let (code, _, err) = get(&["-v", "--trace-format", "json", &s.url("/")]);
+    assert_eq!(code, Some(0));
+    let events: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let find = |name: &str, kind: &str| {
+        events
+            .iter()
+            .find(|e| e["name"] == name && e["data"]["frame"]["frame_type"] == kind)
+            .unwrap_or_else(|| panic!("no {name} {kind} in {err}"))
+    };
+    let sent = find("http2:frame_created", "headers");
+    assert_eq!(sent["data"]["stream_id"], 1);
+    assert_eq!(sent["data"]["frame"]["stream_end"], true);
+    assert_eq!(
+        sent["data"]["frame"]["flags"],
+        serde_json::json!(["END_STREAM", "END_HEADERS"])
+    );
+    let fields = sent["data"]["frame"]["headers"].as_array().unwrap();
+    assert_eq!(
+        fields[0],
+        serde_json::json!({"name": ":method", "value": "GET"})
+    );
+    let got = find("http2:frame_parsed", "headers");
+    assert_eq!(
+        got["data"]["frame"]["headers"][0],
+        serde_json::json!({"name": ":status", "value": "200"})
+    );
+    let settings = find("http2:frame_parsed", "settings");
+    let list = settings["data"]["frame"]["settings"].as_array().unwrap();
+    assert!(
+        list.iter()
+            .any(|p| p["name"] == "SETTINGS_MAX_CONCURRENT_STREAMS" && p["value"] == 100),
+        "{settings}"
+    );
+    assert!(events
+        .iter()
+        .all(|e| e["time"].as_f64().is_some() && e["data"]["header_length"] == 9));
 }
 
 #[test]
-fn get_timeout_names_the_phase_and_bad_input_exits_2() {
+fn get_failures_exit_1_naming_the_cause_and_bad_input_exits_2() {
     let s = Served::start(&[]);
+    // A request that fails is not bad input: exit 1.
     let (code, _, err) = get(&["--response-timeout", "100ms", &s.url("/delay/2000")]);
-    assert_eq!(code, Some(2));
+    assert_eq!(code, Some(1));
     assert!(
         err.starts_with("h2kit: response headers timed out after"),
         "{err}"
@@ -65,7 +135,7 @@ fn get_timeout_names_the_phase_and_bad_input_exits_2() {
         .unwrap()
         .port();
     let (code, _, err) = get(&[&format!("http://127.0.0.1:{port}/")]);
-    assert_eq!(code, Some(2));
+    assert_eq!(code, Some(1));
     assert!(
         err.contains(&format!("connect to 127.0.0.1:{port} failed")) && err.contains("refused"),
         "{err}"
@@ -85,7 +155,7 @@ fn get_against_tls_with_insecure() {
     let url = format!("https://localhost:{}/", s.addr.port());
     // Without --insecure the self-signed certificate is rejected; with --cacert it is trusted.
     let (code, _, err) = get(&[&url]);
-    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("TLS failed"), "{err}");
     let (code, out, _) = get(&["--cacert", &c, &url]);
     assert_eq!(code, Some(0));

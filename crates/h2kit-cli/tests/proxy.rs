@@ -2,7 +2,7 @@
 //! after N bytes, and bad input.
 
 mod common;
-use common::{h2kit, peer, text, Served};
+use common::{h2kit, openssl_self_signed, peer, text, Scratch, Served};
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -38,7 +38,11 @@ impl Proxy {
                 let _ = tx.send(l);
             }
         });
-        let first = lines.recv_timeout(Duration::from_secs(10)).unwrap();
+        let mut first = lines.recv_timeout(Duration::from_secs(10)).unwrap();
+        // --tls-self-signed says where its certificate went first.
+        if first.starts_with("certificate: ") {
+            first = lines.recv_timeout(Duration::from_secs(10)).unwrap();
+        }
         let addr = first
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("{first}"))
@@ -148,9 +152,14 @@ fn trace_and_anomalies_on_the_wire() {
         "{summary}"
     );
     for needle in [
-        "conn=1 direction=\"c→s\" frame_type=\"HEADERS\" flags=37",
-        "conn=1 direction=\"s→c\" frame_type=\"SETTINGS\"",
-        "conn=2 direction=\"c→s\" frame_type=\"RST_STREAM\" flags=0 stream_id=1",
+        "] conn 1 c→s HEADERS frame <",
+        "flags=0x25, stream_id=",
+        "; END_STREAM | END_HEADERS | PRIORITY\n",
+        "           :method: GET\n",
+        "] conn 1 s→c SETTINGS frame <",
+        "           :status: 200\n",
+        "] conn 2 c→s RST_STREAM frame <length=4, flags=0x00, stream_id=1>\n           (error_code=CANCEL)\n",
+        "] conn 2 c→s PING frame <length=8, flags=0x00, stream_id=0>\n           (opaque_data=0000000000000004)\n",
         "anomaly=\"rst_stream_on_closed_stream\"",
         "anomaly=\"ping_flood\"",
     ] {
@@ -196,7 +205,7 @@ fn reset_after_bytes_is_a_tcp_reset() {
     let mut p = Proxy::start(s.addr, &["--json", "--reset-after-bytes", "20000"]);
     let url = format!("http://{}/bytes/1000000", p.addr);
     let (code, _, err) = h2kit("get", &[&url]);
-    assert_eq!(code, Some(2));
+    assert_eq!(code, Some(1));
     assert!(err.contains("connection reset (TCP RST)"), "{err}");
     let r = p.report();
     assert_eq!(r["faults"]["resets"], 1, "{r}");
@@ -235,4 +244,91 @@ fn bad_input_is_one_line_and_exit_2() {
     let (code, _, err) = h2kit("proxy", &["--upstream", &up, "--listen", &busy]);
     assert_eq!(code, Some(2));
     assert!(err.starts_with("h2kit: cannot listen on"), "{err}");
+}
+
+/// Inside TLS: the proxy terminates TLS toward the client (its own self-signed certificate)
+/// and opens it toward the upstream; the trace shows the HTTP/2 between curl and nghttpd,
+/// and between nghttp and `h2kit serve`, and the counts are those of h2c.
+#[test]
+fn traces_inside_tls_between_real_peers() {
+    let dir = Scratch::new("proxy-tls");
+    openssl_self_signed(&dir.0, "up", "/CN=localhost", "IP:127.0.0.1,DNS:localhost");
+    std::fs::write(dir.0.join("file.txt"), "from nghttpd\n").unwrap();
+    let nghttpd = h2kit_test_support::peers::Nghttpd::start(
+        &dir.0,
+        &[],
+        &[dir.0.join("up.key"), dir.0.join("up.pem")],
+    );
+    let upstream: SocketAddr = format!("127.0.0.1:{}", nghttpd.port).parse().unwrap();
+    let cert = dir.path("proxy.pem");
+    let up_cert = dir.path("up.pem");
+    let mut p = Proxy::start(
+        upstream,
+        &[
+            "--trace",
+            "--json",
+            "--tls-self-signed",
+            "--tls-cert-out",
+            &cert,
+            "--upstream-tls",
+            "--upstream-cacert",
+            &up_cert,
+            "--upstream-sni",
+            "localhost",
+        ],
+    );
+    let url = format!("https://localhost:{}/file.txt", p.addr.port());
+    let curl = peer(
+        "curl",
+        &["-s", "--cacert", &cert, "-H", "cookie: id=42", &url],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&curl.stdout),
+        "from nghttpd\n",
+        "{}",
+        text(&curl)
+    );
+    let nghttp = peer("nghttp", &["-n", &url]);
+    assert!(nghttp.status.success(), "{}", text(&nghttp));
+    let r = p.report();
+    assert_eq!(r["connections"], 2, "{r}");
+    assert_eq!(r["not_h2"], 0, "{r}");
+    assert_eq!(r["client"]["streams_opened"], 2, "{r}");
+    assert_eq!(r["server"]["frames"]["HEADERS"], 2, "{r}");
+    let (_, trace) = p.stop();
+    for needle in [
+        "] conn 1 c→s HEADERS frame <",
+        "           :path: /file.txt\n",
+        "           cookie: <redacted: 5 bytes>\n",
+        "           server: nghttpd nghttp2/",
+        "] conn 1 s→c DATA frame <length=13, flags=0x01, stream_id=1>\n",
+        "] conn 2 c→s HEADERS frame <",
+    ] {
+        assert!(trace.contains(needle), "missing {needle:?} in\n{trace}");
+    }
+    nghttpd.finish();
+
+    // h2kit serve over TLS as the upstream, trusted with its written certificate.
+    let served_cert = dir.path("served.pem");
+    let s = Served::start(&["--tls-self-signed", "--tls-cert-out", &served_cert]);
+    let mut p = Proxy::start(
+        s.addr,
+        &[
+            "--trace",
+            "--json",
+            "--tls-self-signed",
+            "--upstream-tls",
+            "--upstream-cacert",
+            &served_cert,
+        ],
+    );
+    let out = peer(
+        "nghttp",
+        &["-n", "-s", &format!("https://127.0.0.1:{}/", p.addr.port())],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let r = p.report();
+    assert_eq!(r["client"]["streams_opened"], 1, "{r}");
+    let (_, trace) = p.stop();
+    assert!(trace.contains("           :status: 200\n"), "{trace}");
 }
