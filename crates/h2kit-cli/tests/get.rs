@@ -165,3 +165,58 @@ fn get_against_tls_with_insecure() {
     assert!(out.ends_with("hello from h2kit\n"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `serve --log frames` traces what the server sees in the same format: curl's request
+/// decoded, its cookie redacted.
+#[test]
+fn serve_log_frames_traces_requests_decoded() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_h2kit"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log", "frames"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::{BufRead, Read};
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let curl = peer(
+        "curl",
+        &[
+            "-s",
+            "--http2-prior-knowledge",
+            "-H",
+            "cookie: k=v",
+            &format!("http://{addr}/"),
+        ],
+    );
+    assert!(curl.status.success(), "{}", text(&curl));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let _ = child.wait();
+    for needle in [
+        "] recv HEADERS frame <",
+        "           :path: /\n",
+        "           user-agent: curl/",
+        "           cookie: <redacted: 3 bytes>\n",
+        "] send HEADERS frame <length=",
+        "           :status: 200\n",
+        "h2kit serving http",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in\n{err}");
+    }
+}

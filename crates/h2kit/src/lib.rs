@@ -18,7 +18,7 @@ mod sync;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use client::{Client, ClientBuilder, ClientConfig};
+pub use client::{Client, ClientBuilder, ClientConfig, ConnectBackoff};
 pub use conn::body::RecvBody;
 pub use error::{Error, ErrorKind, Phase};
 pub use h2kit_proto as proto;

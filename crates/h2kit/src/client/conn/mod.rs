@@ -305,6 +305,9 @@ impl Role for ClientRole {
 /// sent, so never processed) fail as safe to retry.
 fn close_to_new_requests(c: &mut ClientRole) {
     c.shared.closed.store(true, Relaxed);
+    // Requests waiting for this connection (its SETTINGS, a slot) look again: without this, a
+    // connection the server closed before its SETTINGS left them asleep.
+    c.shared.notify_all();
     for open in c.queued.drain(..) {
         let _ = open.reply.send(Err(StreamError::Unprocessed));
     }
