@@ -140,8 +140,11 @@ impl Sink {
     }
 
     fn write_pending(&mut self) -> Result<(), crate::Exit> {
-        let mut slices: Vec<std::io::IoSlice<'_>> =
-            self.pending.iter().map(|b| std::io::IoSlice::new(b)).collect();
+        let mut slices: Vec<std::io::IoSlice<'_>> = self
+            .pending
+            .iter()
+            .map(|b| std::io::IoSlice::new(b))
+            .collect();
         let mut rest = &mut slices[..];
         while !rest.is_empty() {
             let n = self
@@ -149,7 +152,10 @@ impl Sink {
                 .write_vectored(rest)
                 .map_err(|e| crate::Exit::Failed(format!("writing to {}: {e}", self.what)))?;
             if n == 0 {
-                return Err(crate::Exit::Failed(format!("writing to {}: no room", self.what)));
+                return Err(crate::Exit::Failed(format!(
+                    "writing to {}: no room",
+                    self.what
+                )));
             }
             std::io::IoSlice::advance_slices(&mut rest, n);
         }

@@ -15,7 +15,8 @@ use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body_util::BodyExt;
 
-pub use config::{ClientBuilder, ClientConfig, ConnectBackoff, Timeouts};
+pub use config::{ClientBuilder, ClientConfig, Timeouts};
+pub use pool::ConnectBackoff;
 pub use stats::ClientStats;
 
 use crate::conn::Command;

@@ -5,8 +5,47 @@
 
 use std::time::{Duration, Instant};
 
-use crate::client::config::ConnectBackoff;
 use crate::Error;
+
+/// How an origin backs off after failed connections (TCP connect, TLS, or a server that does
+/// not speak HTTP/2): the first delay is `initial`, each next one `multiplier` times the one
+/// before, up to `max`, less a random share of up to `jitter` of itself. While it lasts,
+/// requests to the origin fail at once with the last connection error; a connection that
+/// reaches HTTP/2 ends it. Defaults: 100 ms, ×2, at most 10 s, jitter 0.2.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectBackoff {
+    /// The delay after the first failure.
+    pub initial: Duration,
+    /// The longest delay.
+    pub max: Duration,
+    /// Each delay is this times the one before (at least 1).
+    pub multiplier: f64,
+    /// Up to this share of each delay (0 to 1) is taken off at random.
+    pub jitter: f64,
+}
+
+impl Default for ConnectBackoff {
+    fn default() -> Self {
+        ConnectBackoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+            multiplier: 2.0,
+            jitter: 0.2,
+        }
+    }
+}
+
+impl ConnectBackoff {
+    /// A back-off from `initial` doubling up to `max`, jitter 0.2.
+    pub fn new(initial: Duration, max: Duration) -> ConnectBackoff {
+        ConnectBackoff {
+            initial,
+            max,
+            ..ConnectBackoff::default()
+        }
+    }
+}
 
 /// The back-off state of one origin.
 #[derive(Debug, Default)]

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::ClientConfig;
 use crate::{Error, ErrorKind, Phase};
 mod backoff;
+pub use backoff::ConnectBackoff;
 mod checkout;
 mod connect;
 mod origin;
