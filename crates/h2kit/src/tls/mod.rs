@@ -113,8 +113,22 @@ pub fn insecure_client_config() -> rustls::ClientConfig {
 type WantsVerifier = rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>;
 type WantsClientCert = rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>;
 
+/// The ring provider, its TLS 1.3 suites first and AES-128-GCM first among them: with AES-NI
+/// it costs less per byte than AES-256-GCM and ChaCha20 (rustls lists AES-256 first), and it is
+/// what nghttp2, h2o and browsers prefer too.
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    let mut p = rustls::crypto::ring::default_provider();
+    p.cipher_suites.sort_by_key(|s| {
+        let tls12 = s.tls13().is_none();
+        let aes128 = matches!(
+            s.suite(),
+            rustls::CipherSuite::TLS13_AES_128_GCM_SHA256
+                | rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+        );
+        (tls12, !aes128)
+    });
+    Arc::new(p)
 }
 
 /// The first step of every client configuration: the ring provider, safe protocol versions.
