@@ -30,10 +30,11 @@ declare -A CMD=(
   [h2kit-get-h2c-stdout]="sh -c '$B get $H2C > /dev/null'"
   [h2kit-get-h2c-o]="$B get -o $DIR/out $H2C"
   [curl-h2c]="curl -s --http2-prior-knowledge -o /dev/null $H2C"
+  [curl-h2c-o]="curl -s --http2-prior-knowledge -o $DIR/out $H2C"
   [h2kit-get-tls-stdout]="sh -c '$B get --cacert $DIR/c.pem $TLS > /dev/null'"
   [curl-tls]="curl -s --cacert $DIR/c.pem -o /dev/null $TLS"
 )
-NAMES=(h2kit-get-h2c-stdout h2kit-get-h2c-o curl-h2c h2kit-get-tls-stdout curl-tls)
+NAMES=(h2kit-get-h2c-stdout curl-h2c h2kit-get-h2c-o curl-h2c-o h2kit-get-tls-stdout curl-tls)
 for rep in $(seq 1 "$REPS"); do
   for name in "${NAMES[@]}"; do
     echo "$name $(eval measure ${CMD[$name]})" >> "$DIR/raw"

@@ -40,11 +40,18 @@ taskset -c 1 h2o -c "$DIR/h2o.conf" > /dev/null 2>&1 &
 H2O=$!
 sleep 1.5
 declare -A PORT=([h2kit]=18281 [nghttpd]=18282 [h2o]=18283)
-declare -A PID=([h2kit]=$H2KIT [nghttpd]=$NGHTTPD [h2o]=$(pgrep -n -f "h2o -c $DIR" || echo $H2O))
+declare -A PID=([h2kit]=$H2KIT [nghttpd]=$NGHTTPD [h2o]=$H2O)
 TICK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# h2o forks a worker: count the CPU of the whole process group.
-group_ticks() { local s=0; for p in $(pgrep -g "$(ps -o pgid= "$1" | tr -d ' ')" 2>/dev/null || echo "$1"); do s=$((s + $(cpu_ticks "$p"))); done; echo $s; }
+# h2o may run helper processes: count the CPU of the server and its children.
+group_ticks() {
+  local s=0 t
+  for p in "$1" $(pgrep -P "$1" || true); do
+    t=$(cpu_ticks "$p" 2>/dev/null || echo 0)
+    s=$((s + t))
+  done
+  echo "$s"
+}
 ARGS="-c10 -m100 -n $N --tls13-ciphers=TLS_AES_128_GCM_SHA256"
 for rep in $(seq 1 "$REPS"); do
   for impl in h2kit nghttpd h2o; do

@@ -108,7 +108,7 @@ struct Sink {
     len: usize,
 }
 
-const GATHER: usize = 1 << 20;
+const GATHER: usize = 256 << 10;
 
 impl Sink {
     fn new(path: Option<&std::path::Path>) -> Result<Sink, crate::Exit> {
