@@ -222,8 +222,10 @@ impl std::fmt::Debug for Proxy {
 
 impl Proxy {
     /// Listens on `listen`; [`run`](Self::run) then serves.
-    pub async fn bind(listen: SocketAddr, mut config: ProxyConfig) -> std::io::Result<Proxy> {
+    pub async fn bind(listen: SocketAddr, config: ProxyConfig) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind(listen).await?;
+        #[cfg(feature = "tls")]
+        let mut config = config;
         #[cfg(feature = "tls")]
         {
             let h2 = || vec![b"h2".to_vec()];

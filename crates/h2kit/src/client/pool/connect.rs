@@ -140,7 +140,7 @@ fn handshake_error(e: std::io::Error, host: &str) -> Error {
         let words = crate::tls::describe(&tls);
         return Error::new(ErrorKind::Tls)
             .with_detail(format!("{host}: {words}"))
-            .with_source(tls);
+            .with_source(*tls);
     }
     let what = match e.kind() {
         std::io::ErrorKind::UnexpectedEof => {
