@@ -551,11 +551,18 @@ impl Connection {
         }
     }
 
-    /// Traces a frame, with the header fields of the block it completes.
+    /// Traces a frame, with the header fields of the block it completes. The check is inlined
+    /// into every caller; the rest is out of line, off the hot path.
+    #[inline]
     pub(super) fn trace_frame(&mut self, dir: Direction, f: &Frame) {
-        if !trace::enabled() {
-            return;
+        if trace::enabled() {
+            self.trace_frame_slow(dir, f);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn trace_frame_slow(&mut self, dir: Direction, f: &Frame) {
         let fields = self.tracer.as_mut().and_then(|t| t.fields(dir as usize, f));
         trace::frame(dir, f, fields.as_ref());
     }
