@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-5}
 cargo build --release -q -p h2kit-cli
-B=target/release/h2kit
+B=${H2KIT:-target/release/h2kit}
 DIR=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DIR"' EXIT
 $B serve --listen 127.0.0.1:18191 --log error > /dev/null &

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 REPS=${REPS:-3}
 N=${N:-400000}
 cargo build --release -q -p h2kit-cli
-B=target/release/h2kit
+B=${H2KIT:-target/release/h2kit}
 DIR=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DIR"' EXIT
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$DIR/k.pem" \
