@@ -5,6 +5,29 @@
 mod common;
 use common::*;
 
+/// curl, trusting `cert`, fetches `url` over HTTP/2.
+fn assert_curl_h2(cert: &str, url: &str) {
+    let curl = peer(
+        "curl",
+        &[
+            "-s",
+            "--cacert",
+            cert,
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_version}",
+            url,
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&curl.stdout),
+        "2",
+        "{}",
+        text(&curl)
+    );
+}
+
 /// The usual `openssl req -x509` certificate is CA:TRUE. curl trusts it with `--cacert`; so
 /// does `h2kit get`, while its name is still checked; without it the error names the
 /// certificate and the fix.
@@ -18,25 +41,7 @@ fn cacert_trusts_the_servers_own_certificate_as_curl_does() {
     let port = s.addr.port();
     for host in ["localhost", "127.0.0.1"] {
         let url = format!("https://{host}:{port}/");
-        let curl = peer(
-            "curl",
-            &[
-                "-s",
-                "--cacert",
-                &cert,
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_version}",
-                &url,
-            ],
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&curl.stdout),
-            "2",
-            "{}",
-            text(&curl)
-        );
+        assert_curl_h2(&cert, &url);
         let (code, out, err) = h2kit("get", &["--cacert", &cert, &url]);
         assert_eq!(code, Some(0), "{err}");
         assert!(out.starts_with(":status: 200"), "{out}");
@@ -225,25 +230,7 @@ fn self_signed_serving_is_trusted_with_the_written_certificate() {
         let url = format!("https://{host}:{port}/");
         let (code, _, err) = h2kit("get", &["--cacert", &out, &url]);
         assert_eq!(code, Some(0), "{host}: {err}");
-        let curl = peer(
-            "curl",
-            &[
-                "-s",
-                "--cacert",
-                &out,
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_version}",
-                &url,
-            ],
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&curl.stdout),
-            "2",
-            "{}",
-            text(&curl)
-        );
+        assert_curl_h2(&out, &url);
     }
     let nghttp = peer(
         "nghttp",

@@ -373,52 +373,32 @@ fn extra(f: &Frame) -> Extra<'_> {
 /// evaluating any field.
 #[inline]
 pub fn frame(dir: Direction, f: &Frame, fields: Option<&Fields>) {
-    if !enabled() {
-        return;
+    if enabled() {
+        emit(Some(dir.as_str()), None, f, fields);
     }
-    let (flags, length) = flags_and_len(f);
-    let kind = type_name(f);
-    let names = flag_names(kind, flags);
-    let x = extra(f);
-    tracing::trace!(
-        target: "h2kit::frame",
-        direction = dir.as_str(),
-        frame_type = kind,
-        flags,
-        flag_names = (!names.is_empty()).then_some(names.as_str()),
-        stream_id = f.stream_id().0,
-        length,
-        error_code = x.error_code.map(|c| tracing::field::display(crate::ErrorCode(c))),
-        last_stream_id = x.last_stream_id,
-        debug_data = x.debug_data.as_deref(),
-        window_size_increment = x.increment,
-        opaque_data = x.opaque_data.map(tracing::field::display),
-        settings = x.settings.map(tracing::field::display),
-        promised_stream_id = x.promised,
-        pad_length = x.pad_length,
-        dependency = x.dependency,
-        weight = x.weight,
-        exclusive = x.exclusive,
-        unknown_type = x.unknown_type,
-        headers = fields.map(tracing::field::display),
-    );
 }
 
 /// [`frame`] for an observer of a connection that is neither of its endpoints (a proxy):
 /// `conn` names the connection and `from` the side that sent the frame (`client` or
 /// `server`).
 pub fn observed(conn: u64, from: &'static str, f: &Frame, fields: Option<&Fields>) {
-    if !enabled() {
-        return;
+    if enabled() {
+        emit(None, Some((conn, from)), f, fields);
     }
+}
+
+/// The one frame event: an endpoint's (`direction`) or an observer's (`conn`, `from`); the
+/// absent fields are not recorded.
+fn emit(direction: Option<&str>, seen: Option<(u64, &str)>, f: &Frame, fields: Option<&Fields>) {
     let (flags, length) = flags_and_len(f);
     let kind = type_name(f);
     let names = flag_names(kind, flags);
     let x = extra(f);
     tracing::trace!(
         target: "h2kit::frame",
-        conn,
-        from,
+        conn = seen.map(|s| s.0),
+        from = seen.map(|s| s.1),
+        direction,
         frame_type = kind,
         flags,
         flag_names = (!names.is_empty()).then_some(names.as_str()),

@@ -345,19 +345,8 @@ async fn accept_tls(shared: &Shared, id: u64, tcp: TcpStream) -> Option<Box<dyn 
     #[cfg(feature = "tls")]
     if let Some(tls) = &shared.config.tls {
         let acceptor = tokio_rustls::TlsAcceptor::from(tls.clone());
-        let accepted = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await;
-        return match accepted {
-            Ok(Ok(s)) => Some(Box::new(s)),
-            Ok(Err(e)) => {
-                let why = tls_words(e);
-                tracing::warn!(target: "h2kit::proxy", conn = id, "TLS from the client failed: {why}");
-                None
-            }
-            Err(_) => {
-                tracing::warn!(target: "h2kit::proxy", conn = id, "TLS from the client timed out");
-                None
-            }
-        };
+        let s = handshake(acceptor.accept(tcp), id, "from the client").await?;
+        return Some(Box::new(s));
     }
     let _ = (shared, id);
     Some(Box::new(tcp))
@@ -375,35 +364,32 @@ async fn connect_tls(shared: &Shared, id: u64, tcp: TcpStream) -> Option<Box<dyn
             }
         };
         let connector = tokio_rustls::TlsConnector::from(up.config.clone());
-        let connected =
-            tokio::time::timeout(Duration::from_secs(10), connector.connect(name, tcp)).await;
-        return match connected {
-            Ok(Ok(s)) => {
-                if s.get_ref().1.alpn_protocol() != Some(b"h2") {
-                    tracing::warn!(target: "h2kit::proxy", conn = id, "the upstream did not agree on HTTP/2 (ALPN h2)");
-                }
-                Some(Box::new(s))
-            }
-            Ok(Err(e)) => {
-                let why = tls_words(e);
-                tracing::warn!(target: "h2kit::proxy", conn = id, "TLS to the upstream failed: {why}");
-                None
-            }
-            Err(_) => {
-                tracing::warn!(target: "h2kit::proxy", conn = id, "TLS to the upstream timed out");
-                None
-            }
-        };
+        let s = handshake(connector.connect(name, tcp), id, "to the upstream").await?;
+        if s.get_ref().1.alpn_protocol() != Some(b"h2") {
+            tracing::warn!(target: "h2kit::proxy", conn = id, "the upstream did not agree on HTTP/2 (ALPN h2)");
+        }
+        return Some(Box::new(s));
     }
     let _ = (shared, id);
     Some(Box::new(tcp))
 }
 
-/// A handshake's failure in words.
+/// A TLS handshake within 10 s; a failure is logged in words (`way`: "from the client",
+/// "to the upstream") and ends the connection.
 #[cfg(feature = "tls")]
-fn tls_words(e: std::io::Error) -> String {
-    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-        Some(tls) => crate::tls::describe(tls),
-        None => format!("on the socket: {e}"),
-    }
+async fn handshake<S>(
+    hs: impl std::future::Future<Output = std::io::Result<S>>,
+    id: u64,
+    way: &str,
+) -> Option<S> {
+    let why = match tokio::time::timeout(Duration::from_secs(10), hs).await {
+        Ok(Ok(s)) => return Some(s),
+        Ok(Err(e)) => match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            Some(tls) => crate::tls::describe(tls),
+            None => format!("on the socket: {e}"),
+        },
+        Err(_) => "timed out".to_string(),
+    };
+    tracing::warn!(target: "h2kit::proxy", conn = id, "TLS {way} failed: {why}");
+    None
 }

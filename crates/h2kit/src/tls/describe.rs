@@ -194,7 +194,7 @@ pub fn alert_name(code: u8) -> String {
     format!("{name} ({code})")
 }
 
-/// `2026-12-04 17:10:20 UTC` for seconds since the Unix epoch.
+/// `2000-02-29 00:00:00 UTC` for seconds since the Unix epoch.
 pub(crate) fn date(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
@@ -223,8 +223,8 @@ mod tests {
     #[test]
     fn dates_are_civil_utc() {
         assert_eq!(date(0), "1970-01-01 00:00:00 UTC");
-        // `date -u -d @1796404220`
-        assert_eq!(date(1_796_404_220), "2026-12-04 17:10:20 UTC");
+        // `date -u -d @2147483647`
+        assert_eq!(date(2_147_483_647), "2038-01-19 03:14:07 UTC");
         assert_eq!(date(951_782_400), "2000-02-29 00:00:00 UTC");
     }
 

@@ -73,7 +73,8 @@ impl std::error::Error for CertProblem {}
 pub(crate) struct Trust {
     webpki: Option<Arc<WebPkiServerVerifier>>,
     own: Vec<CertificateDer<'static>>,
-    provider: Arc<CryptoProvider>,
+    /// The handshake's signatures are checked as for any certificate.
+    signatures: AcceptAnyCert,
 }
 
 impl Trust {
@@ -93,7 +94,7 @@ impl Trust {
         Ok(Trust {
             webpki,
             own,
-            provider,
+            signatures: AcceptAnyCert(provider),
         })
     }
 
@@ -192,8 +193,7 @@ impl ServerCertVerifier for Trust {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        let algs = &self.provider.signature_verification_algorithms;
-        verify_tls12_signature(message, cert, dss, algs)
+        self.signatures.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -202,14 +202,11 @@ impl ServerCertVerifier for Trust {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        let algs = &self.provider.signature_verification_algorithms;
-        verify_tls13_signature(message, cert, dss, algs)
+        self.signatures.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.supported_verify_schemes()
     }
 }
 
