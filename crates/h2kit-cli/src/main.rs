@@ -13,6 +13,15 @@ mod runtime;
 mod serve;
 mod tls_opts;
 
+/// The binary's allocator, chosen by measurement (docs/benchmarks.md). Received DATA stays in
+/// the read buffers it arrived in until the last `Bytes` of a buffer is dropped; glibc's
+/// malloc hands such freed buffers back to the kernel (`brk` trim) and faults fresh pages in
+/// for the next ones, one page fault per 4 KiB of a download. mimalloc keeps and reuses them:
+/// a 1 GiB TLS download takes half the CPU, and `serve` 20% fewer instructions per request.
+/// The library leaves the choice to its users.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
