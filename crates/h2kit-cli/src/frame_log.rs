@@ -73,6 +73,40 @@ struct FrameLog {
     hint: tracing::level_filters::LevelFilter,
 }
 
+/// Frame trace lines kept in memory (`check` shows the frames of a failed case).
+pub type Captured = std::sync::Arc<std::sync::Mutex<String>>;
+
+/// A subscriber that formats frame events as text into the returned buffer and drops every
+/// other event; to be used with `tracing::dispatcher::with_default` around what is traced.
+pub fn capture() -> (tracing::Dispatch, Captured) {
+    let buf = Captured::default();
+    let layer = Capture {
+        start: Instant::now(),
+        buf: buf.clone(),
+    };
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target(h2kit::proto::trace::TARGET, tracing::Level::TRACE);
+    let dispatch =
+        tracing::Dispatch::new(tracing_subscriber::registry().with(layer.with_filter(filter)));
+    (dispatch, buf)
+}
+
+struct Capture {
+    start: Instant,
+    buf: Captured,
+}
+
+impl<S: tracing::Subscriber> Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        let mut f = FrameEvent::default();
+        event.record(&mut f);
+        let line = f.text(self.start.elapsed().as_secs_f64());
+        if let Ok(mut b) = self.buf.lock() {
+            b.push_str(&line);
+        }
+    }
+}
+
 impl<S: tracing::Subscriber> Layer<S> for FrameLog {
     fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
         Some(self.hint)

@@ -1,6 +1,7 @@
 //! The `h2kit` command.
 #![forbid(unsafe_code)]
 
+mod check;
 mod client_opts;
 mod duration;
 mod frame_log;
@@ -48,6 +49,8 @@ enum Command {
     /// A TCP proxy that injects faults (unplug, delay, bandwidth, reset, close) and traces and
     /// watches the HTTP/2 frames passing through.
     Proxy(proxy::Args),
+    /// Check a server's conformance (RFC 9113, RFC 7541) and citizenship, case by case.
+    Check(check::Args),
 }
 
 /// How a command failed: bad input (exit 2) or a run that did not do its job (exit 1).
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Get(args) => get::run(args),
         Command::Load(args) => load::run(args),
         Command::Proxy(args) => proxy::run(args).map_err(Exit::Usage),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

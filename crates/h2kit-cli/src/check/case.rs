@@ -1,0 +1,167 @@
+//! A case as data: the frames the checker sends, the answer RFC 9113 or RFC 7541 requires,
+//! and the section that requires it. Adding a case is adding one entry to a list
+//! (`server_cases.rs`).
+
+use h2kit::proto::ErrorCode;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Group {
+    /// RFC 9113: frames, stream states, flow control, SETTINGS, errors, HTTP semantics.
+    Rfc9113,
+    /// RFC 7541: header block decoding.
+    Hpack,
+    /// Good citizenship under load: concurrency-limit churn, resets of closed streams.
+    Citizen,
+}
+
+impl Group {
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Rfc9113 => "rfc9113",
+            Group::Hpack => "hpack",
+            Group::Citizen => "citizen",
+        }
+    }
+}
+
+/// Frame type codes (RFC 9113 §6).
+pub mod kind {
+    pub const DATA: u8 = 0x0;
+    pub const HEADERS: u8 = 0x1;
+    pub const PRIORITY: u8 = 0x2;
+    pub const RST_STREAM: u8 = 0x3;
+    pub const SETTINGS: u8 = 0x4;
+    pub const PUSH_PROMISE: u8 = 0x5;
+    pub const PING: u8 = 0x6;
+    pub const GOAWAY: u8 = 0x7;
+    pub const WINDOW_UPDATE: u8 = 0x8;
+    pub const CONTINUATION: u8 = 0x9;
+}
+
+/// Flag bits.
+pub mod flag {
+    pub const NONE: u8 = 0x0;
+    pub const END_STREAM: u8 = 0x1;
+    pub const ACK: u8 = 0x1;
+    pub const END_HEADERS: u8 = 0x4;
+    pub const PADDED: u8 = 0x8;
+    pub const PRIO: u8 = 0x20;
+    /// HEADERS that is the whole request.
+    pub const ES_EH: u8 = END_STREAM | END_HEADERS;
+}
+
+/// A list of header fields; `{scheme}`, `{authority}` and `{path}` in values are replaced by
+/// the target's.
+pub type Fields = &'static [(&'static str, &'static str)];
+
+/// A frame's payload.
+#[derive(Clone, Copy, Debug)]
+pub enum Payload {
+    Empty,
+    Bytes(&'static [u8]),
+    /// This many zero octets.
+    Zeros(usize),
+    /// A header block: these fields, HPACK-encoded by the checker.
+    Fields(Fields),
+    /// A header block as these octets (HPACK cases).
+    Block(&'static [u8]),
+    /// A pad length octet, the fields' block, then that many zero octets of padding.
+    PaddedFields(u8, Fields),
+    /// These octets, then the fields' block (a priority block, a table size update).
+    Prefixed(&'static [u8], Fields),
+    /// The fields as literals that leave the dynamic table alone, then these octets
+    /// (representations the encoder does not make; entries they add to the server's table
+    /// are unknown to the checker's encoder, so later blocks on the connection should use
+    /// `Suffixed` too).
+    Suffixed(Fields, &'static [u8]),
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Step {
+    /// Octets as they are (before or instead of the connection preface).
+    Raw(&'static [u8]),
+    /// A frame: type, flags, stream identifier (the reserved bit included), payload.
+    Frame(u8, u8, u32, Payload),
+    /// Everything so far is written; then the checker reads until the stream's response
+    /// has ended (a step, not the verdict: the case fails if it does not come).
+    AwaitResponse(u32),
+    /// Opens one stream more than the server's SETTINGS_MAX_CONCURRENT_STREAMS allows, each
+    /// a POST with its body still to come (streams 1, 3, …, 2N+1).
+    ExceedConcurrency,
+}
+
+/// The answer the RFC requires.
+#[derive(Clone, Copy, Debug)]
+pub enum Expect {
+    /// A connection error (§5.4.1): GOAWAY with one of these codes (or the connection closed,
+    /// as h2spec accepts).
+    ConnectionError(&'static [ErrorCode]),
+    /// A stream error (§5.4.2) on this stream: RST_STREAM with one of these codes; a
+    /// connection error with one of them is also an answer §5.4 allows. A response before the
+    /// reset is allowed (§8.1.1).
+    StreamError(u32, &'static [ErrorCode]),
+    /// A malformed request on this stream (§8.1.1): a stream error PROTOCOL_ERROR, or a 4xx
+    /// response that closes the stream ("a server MAY send an HTTP response prior to closing
+    /// or resetting the stream").
+    Malformed(u32),
+    /// The stream 2N+1 opened by `ExceedConcurrency` is refused: RST_STREAM PROTOCOL_ERROR or
+    /// REFUSED_STREAM (§5.1.2).
+    Refused,
+    /// A response (any status) on this stream, no error.
+    Response(u32),
+    /// Nothing: the connection still answers a PING afterwards, with no error before it.
+    Ignored,
+    /// A PING acknowledgement with this payload.
+    PingAck(&'static [u8; 8]),
+    /// A SETTINGS acknowledgement.
+    SettingsAck,
+}
+
+pub struct Case {
+    /// Unique within its group: the section and a short name (`6.1/stream-0`).
+    pub id: &'static str,
+    pub group: Group,
+    /// "RFC 9113 §6.1".
+    pub section: &'static str,
+    /// What is sent and what must come back, as a sentence.
+    pub title: &'static str,
+    /// Send the connection preface and SETTINGS (and wait for the server's) first.
+    pub preface: bool,
+    pub steps: &'static [Step],
+    pub expect: Expect,
+}
+
+/// How a case ended.
+#[derive(Clone, Debug)]
+pub enum Verdict {
+    Passed(String),
+    Failed(String),
+    NotApplicable(String),
+}
+
+impl Verdict {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Passed(_) => "passed",
+            Verdict::Failed(_) => "failed",
+            Verdict::NotApplicable(_) => "not applicable",
+        }
+    }
+
+    pub fn detail(&self) -> &str {
+        match self {
+            Verdict::Passed(d) | Verdict::Failed(d) | Verdict::NotApplicable(d) => d,
+        }
+    }
+}
+
+/// One case's result, with the frames exchanged when it failed.
+pub struct Outcome {
+    pub group: Group,
+    pub id: String,
+    pub section: String,
+    pub title: String,
+    pub verdict: Verdict,
+    pub frames: String,
+    pub millis: u128,
+}

@@ -1,0 +1,398 @@
+//! Runs one declarative case against a server: a fresh connection, the case's frames in one
+//! write, then the server's frames read until the answer the case expects, a wrong answer,
+//! or the case's timeout.
+
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use h2kit::proto::frame::{Frame, Setting};
+use h2kit::proto::hpack::FieldRef;
+use h2kit::proto::ErrorCode;
+
+use super::case::{kind, Case, Expect, Payload, Step, Verdict};
+use super::wire::{Got, Target, Wire, PREFACE};
+
+/// What a handshake learnt about the server.
+#[derive(Clone, Copy, Default)]
+pub struct ServerSettings {
+    pub max_concurrent_streams: Option<u32>,
+}
+
+/// The PING payload the checker uses to see that a connection still works.
+const PROBE: &[u8; 8] = b"h2kalive";
+
+/// Opens a connection, sends the preface and an empty SETTINGS, and waits for the server's
+/// SETTINGS (answered with an ACK, queued).
+pub fn open(t: &Target, timeout: Duration) -> Result<(Wire, ServerSettings), String> {
+    let deadline = Instant::now() + timeout;
+    let mut w = Wire::connect(t, timeout)?;
+    w.queue_bytes(PREFACE);
+    w.queue_frame(kind::SETTINGS, 0, 0, &[]);
+    w.flush()?;
+    if let Some(why) = w.not_http2(deadline) {
+        return Err(why);
+    }
+    loop {
+        match w.read(deadline) {
+            Got::Frame(Frame::Settings(s)) if !s.ack => {
+                w.queue_frame(kind::SETTINGS, 1, 0, &[]);
+                let settings = ServerSettings {
+                    max_concurrent_streams: s.get(Setting::MaxConcurrentStreams),
+                };
+                return Ok((w, settings));
+            }
+            Got::Frame(_) => {}
+            Got::Closed => {
+                return Err("the server closed the connection during the handshake".into())
+            }
+            Got::Timeout => {
+                return Err("the server sent no SETTINGS within the case's timeout".into())
+            }
+            Got::Garbage(why) => return Err(why),
+        }
+    }
+}
+
+/// `v` with the target's scheme, authority and path put in.
+fn fill(t: &Target, v: &str) -> String {
+    v.replace("{scheme}", t.scheme())
+        .replace("{authority}", &t.authority)
+        .replace("{path}", &t.path)
+}
+
+/// An HPACK string length with a 7-bit prefix (RFC 7541 §5.1), Huffman bit clear.
+fn integer(mut n: usize, out: &mut BytesMut) {
+    if n < 127 {
+        out.extend_from_slice(&[n as u8]);
+        return;
+    }
+    out.extend_from_slice(&[127]);
+    n -= 127;
+    while n >= 128 {
+        out.extend_from_slice(&[(n % 128) as u8 | 0x80]);
+        n /= 128;
+    }
+    out.extend_from_slice(&[n as u8]);
+}
+
+/// A header block for `fields`, with the target's scheme, authority and path put in.
+fn encode(w: &mut Wire, t: &Target, fields: &[(&str, &str)], out: &mut BytesMut) {
+    let values: Vec<String> = fields.iter().map(|(_, v)| fill(t, v)).collect();
+    let refs = fields
+        .iter()
+        .zip(&values)
+        .map(|((n, _), v)| FieldRef::new(n.as_bytes(), v.as_bytes()));
+    w.encoder.encode(refs, out);
+}
+
+fn payload(w: &mut Wire, t: &Target, p: Payload) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    match p {
+        Payload::Empty => {}
+        Payload::Bytes(b) | Payload::Block(b) => out.extend_from_slice(b),
+        Payload::Zeros(n) => out.resize(n, 0),
+        Payload::Fields(f) => encode(w, t, f, &mut out),
+        Payload::PaddedFields(pad, f) => {
+            out.extend_from_slice(&[pad]);
+            encode(w, t, f, &mut out);
+            out.resize(out.len() + pad as usize, 0);
+        }
+        Payload::Prefixed(pre, f) => {
+            out.extend_from_slice(pre);
+            encode(w, t, f, &mut out);
+        }
+        Payload::Suffixed(f, post) => {
+            for (name, value) in f {
+                let value = fill(t, value);
+                // Literal without indexing, new name (RFC 7541 §6.2.2), no Huffman.
+                out.extend_from_slice(&[0]);
+                for s in [name.as_bytes(), value.as_bytes()] {
+                    integer(s.len(), &mut out);
+                    out.extend_from_slice(s);
+                }
+            }
+            out.extend_from_slice(post);
+        }
+    }
+    out.to_vec()
+}
+
+/// Runs `case` against the target.
+pub fn run(case: &Case, t: &Target, timeout: Duration) -> Verdict {
+    let (mut w, settings) = if case.preface {
+        match open(t, timeout) {
+            Ok(x) => x,
+            Err(why) => return Verdict::Failed(why),
+        }
+    } else {
+        match Wire::connect(t, timeout) {
+            Ok(w) => (w, ServerSettings::default()),
+            Err(why) => return Verdict::Failed(why),
+        }
+    };
+    let deadline = Instant::now() + timeout;
+    let mut refused_stream = 0;
+    for step in case.steps {
+        match *step {
+            Step::Raw(b) => w.queue_bytes(b),
+            Step::Frame(k, flags, stream, p) => {
+                let body = payload(&mut w, t, p);
+                w.queue_frame(k, flags, stream, &body);
+            }
+            Step::AwaitResponse(stream) => {
+                if let Err(v) = flush(&mut w).and_then(|_| await_end(&mut w, stream, deadline)) {
+                    return v;
+                }
+            }
+            Step::ExceedConcurrency => {
+                let Some(n) = settings.max_concurrent_streams else {
+                    return Verdict::NotApplicable(
+                        "the server sets no SETTINGS_MAX_CONCURRENT_STREAMS".into(),
+                    );
+                };
+                if n > 1000 {
+                    return Verdict::NotApplicable(format!(
+                        "the server allows {n} concurrent streams; this case opens at most 1,000"
+                    ));
+                }
+                for i in 0..=n {
+                    let body = payload(&mut w, t, Payload::Fields(POST_FIELDS));
+                    w.queue_frame(kind::HEADERS, 0x4, 2 * i + 1, &body);
+                }
+                refused_stream = 2 * n + 1;
+            }
+        }
+    }
+    if matches!(case.expect, Expect::Ignored) {
+        w.queue_frame(kind::PING, 0, 0, PROBE);
+    }
+    if let Err(v) = flush(&mut w) {
+        return v;
+    }
+    expect(&mut w, case.expect, refused_stream, deadline)
+}
+
+const POST_FIELDS: super::case::Fields = &[
+    (":method", "POST"),
+    (":scheme", "{scheme}"),
+    (":authority", "{authority}"),
+    (":path", "{path}"),
+];
+
+fn flush(w: &mut Wire) -> Result<(), Verdict> {
+    // A server that has already closed may make the write fail: what it sent says why.
+    let _ = w.flush();
+    Ok(())
+}
+
+/// Reads until `stream`'s response has ended.
+fn await_end(w: &mut Wire, stream: u32, deadline: Instant) -> Result<(), Verdict> {
+    loop {
+        match w.read(deadline) {
+            Got::Frame(Frame::Headers(h)) if h.stream_id.0 == stream && h.end_stream => {
+                return Ok(())
+            }
+            Got::Frame(Frame::Data(d)) if d.stream_id.0 == stream && d.end_stream => return Ok(()),
+            Got::Frame(Frame::RstStream(r)) if r.stream_id.0 == stream => {
+                return Err(Verdict::Failed(format!(
+                    "a valid request on stream {stream} was reset ({})",
+                    r.code
+                )))
+            }
+            Got::Frame(Frame::GoAway(g)) => {
+                return Err(Verdict::Failed(goaway(&g, "a valid request")))
+            }
+            Got::Frame(_) => {}
+            Got::Closed => {
+                return Err(Verdict::Failed(format!(
+                    "the connection closed before the response on stream {stream} ended"
+                )))
+            }
+            Got::Timeout => {
+                return Err(Verdict::Failed(format!(
+                    "the response on stream {stream} did not end within the case's timeout"
+                )))
+            }
+            Got::Garbage(why) => return Err(Verdict::Failed(why)),
+        }
+    }
+}
+
+fn goaway(g: &h2kit::proto::frame::GoAway, after: &str) -> String {
+    let debug = String::from_utf8_lossy(&g.debug_data);
+    let debug = if debug.is_empty() {
+        String::new()
+    } else {
+        format!(", \"{debug}\"")
+    };
+    format!("GOAWAY ({}{debug}) after {after}", g.code)
+}
+
+fn codes(c: &[ErrorCode]) -> String {
+    c.iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// Reads the server's answer and judges it.
+fn expect(w: &mut Wire, e: Expect, refused_stream: u32, deadline: Instant) -> Verdict {
+    // What the server did that was not the answer, for the message if none comes.
+    let mut seen: Option<String> = None;
+    loop {
+        let got = w.read(deadline);
+        match (e, got) {
+            (_, Got::Garbage(why)) => return Verdict::Failed(why),
+            (Expect::ConnectionError(want), Got::Frame(Frame::GoAway(g)))
+            | (Expect::StreamError(_, want), Got::Frame(Frame::GoAway(g))) => {
+                return if want.contains(&g.code) {
+                    Verdict::Passed(format!("GOAWAY ({})", g.code))
+                } else {
+                    Verdict::Failed(format!("GOAWAY ({}), expected {}", g.code, codes(want)))
+                };
+            }
+            (Expect::ConnectionError(want), Got::Closed)
+            | (Expect::StreamError(_, want), Got::Closed) => {
+                return Verdict::Passed(format!(
+                    "the connection closed without a GOAWAY (accepted; {} expected)",
+                    codes(want)
+                ));
+            }
+            (Expect::StreamError(s, want), Got::Frame(Frame::RstStream(r))) if r.stream_id.0 == s => {
+                return if want.contains(&r.code) {
+                    Verdict::Passed(format!("RST_STREAM ({})", r.code))
+                } else {
+                    Verdict::Failed(format!("RST_STREAM ({}), expected {}", r.code, codes(want)))
+                };
+            }
+            (Expect::ConnectionError(_), Got::Frame(Frame::RstStream(r))) => {
+                seen = Some(format!("RST_STREAM ({}) on stream {}", r.code, r.stream_id.0));
+            }
+            (Expect::StreamError(s, _), Got::Frame(Frame::Headers(h))) if h.stream_id.0 == s => {
+                seen = Some(format!("a response on stream {s} and no reset"));
+            }
+            (Expect::Malformed(s), Got::Frame(Frame::RstStream(r))) if r.stream_id.0 == s => {
+                return if r.code == ErrorCode::PROTOCOL_ERROR {
+                    Verdict::Passed("RST_STREAM (PROTOCOL_ERROR)".into())
+                } else {
+                    Verdict::Failed(format!("RST_STREAM ({}), expected PROTOCOL_ERROR", r.code))
+                };
+            }
+            (Expect::Malformed(_), Got::Frame(Frame::GoAway(g))) => {
+                return if g.code == ErrorCode::PROTOCOL_ERROR {
+                    Verdict::Passed("GOAWAY (PROTOCOL_ERROR)".into())
+                } else {
+                    Verdict::Failed(format!("GOAWAY ({}), expected PROTOCOL_ERROR", g.code))
+                };
+            }
+            (Expect::Malformed(s), Got::Frame(f @ (Frame::Headers(_) | Frame::Data(_))))
+                if f.stream_id().0 == s =>
+            {
+                let status = w.statuses.get(&s).copied();
+                let ended = match &f {
+                    Frame::Headers(h) => h.end_stream,
+                    Frame::Data(d) => d.end_stream,
+                    _ => false,
+                };
+                match status {
+                    Some(st) if !(400..500).contains(&st) => {
+                        return Verdict::Failed(format!(
+                            "the malformed request was answered with status {st}"
+                        ))
+                    }
+                    Some(st) if ended => {
+                        return Verdict::Passed(format!(
+                            "status {st} and the stream closed (§8.1.1 allows a response before closing)"
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+            (Expect::Malformed(_), Got::Closed) => {
+                return Verdict::Passed("the connection closed".into())
+            }
+            (Expect::Refused, Got::Frame(Frame::RstStream(r))) if r.stream_id.0 == refused_stream => {
+                return if [ErrorCode::PROTOCOL_ERROR, ErrorCode::REFUSED_STREAM].contains(&r.code) {
+                    Verdict::Passed(format!("RST_STREAM ({}) on stream {refused_stream}", r.code))
+                } else {
+                    Verdict::Failed(format!(
+                        "RST_STREAM ({}) on stream {refused_stream}, expected PROTOCOL_ERROR or REFUSED_STREAM",
+                        r.code
+                    ))
+                };
+            }
+            (Expect::Refused, Got::Frame(Frame::Headers(h))) if h.stream_id.0 == refused_stream => {
+                return Verdict::Failed(format!(
+                    "stream {refused_stream}, one more than SETTINGS_MAX_CONCURRENT_STREAMS allows, was answered"
+                ));
+            }
+            (Expect::Refused, Got::Frame(Frame::GoAway(g))) => {
+                return if g.code == ErrorCode::PROTOCOL_ERROR {
+                    Verdict::Passed(format!("GOAWAY ({})", g.code))
+                } else {
+                    Verdict::Failed(goaway(&g, "one stream over the limit"))
+                };
+            }
+            (Expect::Response(s), Got::Frame(Frame::Headers(h))) if h.stream_id.0 == s => {
+                return Verdict::Passed(format!("a response on stream {s}"));
+            }
+            (Expect::Response(s), Got::Frame(Frame::RstStream(r))) if r.stream_id.0 == s => {
+                return Verdict::Failed(format!("stream {s} was reset ({}), expected a response", r.code));
+            }
+            (Expect::Response(_) | Expect::Ignored | Expect::PingAck(_) | Expect::SettingsAck, Got::Frame(Frame::GoAway(g))) => {
+                return Verdict::Failed(goaway(&g, "frames that are valid"));
+            }
+            (Expect::Ignored, Got::Frame(Frame::Ping(p))) if p.ack && &p.payload == PROBE => {
+                return Verdict::Passed("the connection answered a PING afterwards".into());
+            }
+            (Expect::Ignored, Got::Frame(Frame::Ping(p))) if p.ack => {
+                return Verdict::Failed("the server acknowledged a PING acknowledgement".into());
+            }
+            (Expect::Ignored, Got::Frame(Frame::RstStream(r))) => {
+                return Verdict::Failed(format!(
+                    "stream {} was reset ({}), expected the frame to be ignored",
+                    r.stream_id.0, r.code
+                ));
+            }
+            (Expect::PingAck(want), Got::Frame(Frame::Ping(p))) if p.ack => {
+                return if &p.payload == want {
+                    Verdict::Passed("PING acknowledged with the same payload".into())
+                } else {
+                    Verdict::Failed(format!(
+                        "the PING acknowledgement carried {:02x?}, expected {:02x?}",
+                        p.payload, want
+                    ))
+                };
+            }
+            (Expect::SettingsAck, Got::Frame(Frame::Settings(s))) if s.ack => {
+                return Verdict::Passed("SETTINGS acknowledged".into());
+            }
+            (_, Got::Closed) => {
+                return Verdict::Failed(match seen {
+                    Some(s) => format!("{s}, then the connection closed"),
+                    None => "the connection closed without a GOAWAY".into(),
+                })
+            }
+            (_, Got::Timeout) => {
+                return Verdict::Failed(match (e, seen) {
+                    (_, Some(s)) => format!("{s}; nothing more within the case's timeout"),
+                    (Expect::ConnectionError(want), None) => {
+                        format!("no GOAWAY ({}) within the case's timeout", codes(want))
+                    }
+                    (Expect::StreamError(s, want), None) => format!(
+                        "no RST_STREAM ({}) on stream {s} within the case's timeout",
+                        codes(want)
+                    ),
+                    (Expect::Malformed(s), None) => format!(
+                        "no RST_STREAM (PROTOCOL_ERROR) on stream {s} and no 4xx response within the case's timeout"
+                    ),
+                    (Expect::Refused, None) => format!(
+                        "stream {refused_stream} was neither refused nor answered within the case's timeout"
+                    ),
+                    _ => "no answer within the case's timeout".into(),
+                })
+            }
+            (_, Got::Frame(_)) => {}
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! `h2kit check`: a conformance and good-citizen checker. `check server URL` plays a client
+//! that sends each case's frames (valid or not) to a live server and judges the answer
+//! against the RFC section the case cites; see docs/check.md.
+
+mod case;
+mod citizen;
+mod judge;
+mod report;
+mod server_cases;
+mod wire;
+
+use std::io::Write as _;
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args as ClapArgs, Subcommand};
+
+use case::{Group, Outcome, Verdict};
+use wire::Target;
+
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+    /// Print every case (group, identifier, RFC section, what it checks) and exit.
+    #[arg(long)]
+    list: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Mode {
+    /// Check a live server: h2c (http://) or TLS (https://).
+    Server(ServerArgs),
+}
+
+#[derive(ClapArgs, Debug)]
+struct ServerArgs {
+    /// The server: http://HOST:PORT/PATH (h2c with prior knowledge) or https://…; requests
+    /// go to PATH, which should answer GET and POST.
+    url: String,
+    /// Only these groups (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Group>,
+    /// Only the cases whose identifier starts with this (repeatable), e.g. `6.5` or `citizen/churn`.
+    #[arg(long = "case", value_name = "PREFIX")]
+    cases: Vec<String>,
+    /// Accept any TLS certificate.
+    #[arg(short = 'k', long)]
+    insecure: bool,
+    /// Extra trusted certificates (PEM).
+    #[arg(long, value_name = "PEM")]
+    cacert: Option<PathBuf>,
+    /// How long a case waits for the server's answer.
+    #[arg(long, value_parser = crate::duration::parse, default_value = "2s", value_name = "DURATION")]
+    timeout: Duration,
+    /// Streams the concurrency-limit churn runs through.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    churn_streams: u64,
+    /// Requests the reset-closed-and-ping case makes.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    reset_streams: u64,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+}
+
+/// The citizen cases (code, not data: they run thousands of streams).
+const CITIZEN: &[(&str, &str, &str)] = &[
+    (
+        "churn",
+        "RFC 9113 §5.1.2",
+        "streams kept at exactly MAX_CONCURRENT_STREAMS, each replaced the moment its END_STREAM \
+         arrives, are never refused",
+    ),
+    (
+        "reset-closed-and-ping",
+        "RFC 9113 §5.1, §6.7",
+        "a client that resets each closed stream and sends a PING after it is not punished",
+    ),
+    (
+        "graceful-goaway",
+        "RFC 9113 §6.8",
+        "after a GOAWAY (NO_ERROR) during the churn, the streams at or below its last stream \
+         identifier are answered",
+    ),
+];
+
+pub fn run(args: Args) -> Result<(), crate::Exit> {
+    if args.list {
+        list();
+        return Ok(());
+    }
+    match args.mode {
+        Some(Mode::Server(a)) => server(a),
+        None => Err(crate::Exit::Usage(
+            "check needs a mode: `h2kit check server URL` (or --list)".into(),
+        )),
+    }
+}
+
+fn list() {
+    let mut out = String::new();
+    let mut last = None;
+    for c in server_cases::CASES {
+        if last != Some(c.group) {
+            out.push_str(&report::heading(c.group));
+            last = Some(c.group);
+        }
+        out.push_str(&format!("  {:<34} {} ({})\n", c.id, c.title, c.section));
+    }
+    out.push_str(&report::heading(Group::Citizen));
+    for (id, section, title) in CITIZEN {
+        out.push_str(&format!(
+            "  {:<34} {title} ({section})\n",
+            format!("citizen/{id}")
+        ));
+    }
+    print!("{out}");
+}
+
+fn target(a: &ServerArgs) -> Result<Target, String> {
+    let uri: http::Uri = a.url.parse().map_err(|e| format!("URL '{}': {e}", a.url))?;
+    let tls = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
+        _ => {
+            return Err(format!(
+                "URL '{}' must start with http:// or https:// and name a host",
+                a.url
+            ))
+        }
+    };
+    let host = uri
+        .host()
+        .ok_or_else(|| format!("URL '{}' names no host", a.url))?;
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addr = (bare, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("URL '{}': cannot resolve {host}: {e}", a.url))?
+        .next()
+        .ok_or_else(|| format!("URL '{}': {host} has no address", a.url))?;
+    let tls = if tls {
+        let mut config = if a.insecure {
+            h2kit::tls::insecure_client_config()
+        } else {
+            h2kit::tls::client_config(a.cacert.as_deref())?
+        };
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let name = rustls::pki_types::ServerName::try_from(bare.to_string())
+            .map_err(|_| format!("URL '{}': '{host}' is not a name TLS can verify", a.url))?;
+        Some((Arc::new(config), name))
+    } else {
+        None
+    };
+    Ok(Target {
+        addr,
+        tls,
+        authority: uri.authority().map_or(host.to_string(), |x| x.to_string()),
+        path: uri
+            .path_and_query()
+            .map_or("/".to_string(), |p| p.as_str().to_string()),
+    })
+}
+
+fn wanted(a: &ServerArgs, group: Group, id: &str) -> bool {
+    let full = format!("{}/{id}", group.name());
+    (a.only.is_empty() || a.only.contains(&group))
+        && (a.cases.is_empty()
+            || a.cases
+                .iter()
+                .any(|p| id.starts_with(p.as_str()) || full.starts_with(p.as_str())))
+}
+
+/// Runs `f` with the frame trace captured; the trace is kept for a failed case only.
+fn traced(f: impl FnOnce() -> Verdict) -> (Verdict, String) {
+    let (dispatch, buf) = crate::frame_log::capture();
+    let v = tracing::dispatcher::with_default(&dispatch, f);
+    let frames = match v {
+        Verdict::Failed(_) => buf.lock().map(|b| b.clone()).unwrap_or_default(),
+        _ => String::new(),
+    };
+    (v, frames)
+}
+
+fn server(a: ServerArgs) -> Result<(), crate::Exit> {
+    let t = target(&a)?;
+    if let Some(path) = &a.junit {
+        std::fs::File::create(path)
+            .map_err(|e| format!("--junit {}: cannot create: {e}", path.display()))?;
+    }
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut out = std::io::stdout();
+    if !a.json {
+        let _ = writeln!(out, "h2kit check server {}", a.url);
+    }
+    let mut emit = |o: Outcome, outcomes: &mut Vec<Outcome>| {
+        if !a.json {
+            if outcomes.last().map(|l| l.group) != Some(o.group) {
+                let _ = write!(out, "{}", report::heading(o.group));
+            }
+            let _ = write!(out, "{}", report::text(&o));
+            let _ = out.flush();
+        }
+        outcomes.push(o);
+    };
+    for c in server_cases::CASES {
+        if !wanted(&a, c.group, c.id) {
+            continue;
+        }
+        let begun = Instant::now();
+        let (verdict, frames) = traced(|| judge::run(c, &t, a.timeout));
+        emit(
+            Outcome {
+                group: c.group,
+                id: c.id.to_string(),
+                section: c.section.to_string(),
+                title: c.title.to_string(),
+                verdict,
+                frames,
+                millis: begun.elapsed().as_millis(),
+            },
+            &mut outcomes,
+        );
+    }
+    let citizen = |id: &str| {
+        (a.only.is_empty() || a.only.contains(&Group::Citizen)) && wanted(&a, Group::Citizen, id)
+    };
+    let outcome = |i: usize, verdict: Verdict, millis: u128| Outcome {
+        group: Group::Citizen,
+        id: format!("citizen/{}", CITIZEN[i].0),
+        section: CITIZEN[i].1.to_string(),
+        title: CITIZEN[i].2.to_string(),
+        verdict,
+        frames: String::new(),
+        millis,
+    };
+    if citizen("churn") || citizen("graceful-goaway") {
+        let begun = Instant::now();
+        let churn = citizen::churn(&t, a.churn_streams, a.timeout);
+        let millis = begun.elapsed().as_millis();
+        if citizen("churn") {
+            emit(outcome(0, churn.verdict.clone(), millis), &mut outcomes);
+        }
+        if citizen("graceful-goaway") {
+            let v = churn.goaway.unwrap_or_else(|| {
+                Verdict::NotApplicable(
+                    "the server sent no GOAWAY (NO_ERROR) during the churn: nothing to judge"
+                        .into(),
+                )
+            });
+            emit(outcome(2, v, millis), &mut outcomes);
+        }
+    }
+    if citizen("reset-closed-and-ping") {
+        let begun = Instant::now();
+        let v = citizen::reset_closed_and_ping(&t, a.reset_streams, a.timeout);
+        emit(outcome(1, v, begun.elapsed().as_millis()), &mut outcomes);
+    }
+    if outcomes.is_empty() {
+        return Err(crate::Exit::Usage(
+            "no case matches --only and --case (see `h2kit check --list`)".into(),
+        ));
+    }
+    let s = report::summary(&outcomes);
+    if a.json {
+        let _ = writeln!(out, "{}", report::json(&a.url, &outcomes));
+    } else {
+        let _ = writeln!(out, "\n{s}");
+    }
+    if let Some(path) = &a.junit {
+        std::fs::write(
+            path,
+            report::junit(&format!("h2kit check server {}", a.url), &outcomes),
+        )
+        .map_err(|e| crate::Exit::Failed(format!("--junit {}: {e}", path.display())))?;
+    }
+    if s.failed > 0 {
+        return Err(crate::Exit::Failed(format!(
+            "{} of {} cases failed against {}",
+            s.failed, s.cases, a.url
+        )));
+    }
+    Ok(())
+}
