@@ -71,6 +71,59 @@ impl Drop for Nghttpd {
     }
 }
 
+/// h2o serving a directory, over TLS (`tls_port`, with `cert` and `key`) and h2c with prior
+/// knowledge (`port`), from a configuration written into `dir`.
+pub struct H2o {
+    child: Child,
+    pub port: u16,
+    pub tls_port: u16,
+}
+
+impl H2o {
+    pub fn start(dir: &Path, cert: &Path, key: &Path) -> H2o {
+        let (port, tls_port) = (free_port(), free_port());
+        let www = dir.join("h2o-www");
+        std::fs::create_dir_all(&www).unwrap();
+        std::fs::write(www.join("index.html"), "from h2o\n").unwrap();
+        let conf = dir.join("h2o.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listen:\n  host: 127.0.0.1\n  port: {tls_port}\n  ssl:\n    certificate-file: {}\n    \
+                 key-file: {}\nlisten:\n  host: 127.0.0.1\n  port: {port}\nhosts:\n  default:\n    \
+                 paths:\n      /:\n        file.dir: {}\nerror-log: {}\n",
+                cert.display(),
+                key.display(),
+                www.display(),
+                dir.join("h2o-error.log").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("h2o")
+            .args(["-c", conf.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("h2o is required (scripts/test installs it)");
+        assert!(
+            wait_listening(port) && wait_listening(tls_port),
+            "h2o did not start"
+        );
+        H2o {
+            child,
+            port,
+            tls_port,
+        }
+    }
+}
+
+impl Drop for H2o {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A scripted Python `h2` server (`tests/python/scripted_server.py SCENARIO` at the
 /// repository's root); its observation lines are collected.
 pub struct Scripted {

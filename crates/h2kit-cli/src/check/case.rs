@@ -100,7 +100,7 @@ pub enum Expect {
     /// connection error with one of them is also an answer §5.4 allows. A response before the
     /// reset is allowed (§8.1.1).
     StreamError(u32, &'static [ErrorCode]),
-    /// A malformed request on this stream (§8.1.1): a stream error PROTOCOL_ERROR, or a 4xx
+    /// A malformed request on this stream (§8.1.1): a stream error PROTOCOL_ERROR, or a 400
     /// response that closes the stream ("a server MAY send an HTTP response prior to closing
     /// or resetting the stream").
     Malformed(u32),
@@ -109,6 +109,8 @@ pub enum Expect {
     Refused,
     /// A response (any status) on this stream, no error.
     Response(u32),
+    /// A successful response (2xx or 3xx) on this stream.
+    Success(u32),
     /// Nothing: the connection still answers a PING afterwards, with no error before it.
     Ignored,
     /// A PING acknowledgement with this payload.

@@ -300,11 +300,13 @@ pub fn reset_closed_and_ping(t: &Target, n: u64, timeout: Duration) -> Verdict {
                     r.stream_id.0, r.code
                 ))
             }
-            Got::Frame(Frame::GoAway(g)) => return Verdict::Failed(format!(
+            Got::Frame(Frame::GoAway(g)) => {
+                return Verdict::Failed(format!(
                 "GOAWAY ({}) after {done} streams, each reset after its END_STREAM and followed \
                      by a PING: a benign client was punished",
                 g.code
-            )),
+            ))
+            }
             Got::Frame(_) => {}
             Got::Closed => {
                 return Verdict::Failed(format!("the connection closed after {done} streams"))

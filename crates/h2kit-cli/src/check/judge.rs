@@ -271,6 +271,16 @@ fn expect(w: &mut Wire, e: Expect, refused_stream: u32, deadline: Instant) -> Ve
             (Expect::StreamError(s, _), Got::Frame(Frame::Headers(h))) if h.stream_id.0 == s => {
                 seen = Some(format!("a response on stream {s} and no reset"));
             }
+            (Expect::Success(s), Got::Frame(Frame::Headers(h))) if h.stream_id.0 == s => {
+                return match w.statuses.get(&s).copied() {
+                    Some(st) if (200..400).contains(&st) => Verdict::Passed(format!("status {st}")),
+                    Some(st) => Verdict::Failed(format!(
+                        "status {st}: the URL's path should answer a GET with success (other \
+                         cases read a 400 as the server telling a malformed request apart)"
+                    )),
+                    None => Verdict::Failed("a response without :status".into()),
+                };
+            }
             (Expect::Malformed(s), Got::Frame(Frame::RstStream(r))) if r.stream_id.0 == s => {
                 return if r.code == ErrorCode::PROTOCOL_ERROR {
                     Verdict::Passed("RST_STREAM (PROTOCOL_ERROR)".into())
@@ -294,8 +304,10 @@ fn expect(w: &mut Wire, e: Expect, refused_stream: u32, deadline: Instant) -> Ve
                     Frame::Data(d) => d.end_stream,
                     _ => false,
                 };
+                // 400 (Bad Request) only: a server that answers every request with 403 or
+                // 404 has not told the malformed request apart.
                 match status {
-                    Some(st) if !(400..500).contains(&st) => {
+                    Some(st) if st != 400 => {
                         return Verdict::Failed(format!(
                             "the malformed request was answered with status {st}"
                         ))
@@ -339,7 +351,7 @@ fn expect(w: &mut Wire, e: Expect, refused_stream: u32, deadline: Instant) -> Ve
             (Expect::Response(s), Got::Frame(Frame::RstStream(r))) if r.stream_id.0 == s => {
                 return Verdict::Failed(format!("stream {s} was reset ({}), expected a response", r.code));
             }
-            (Expect::Response(_) | Expect::Ignored | Expect::PingAck(_) | Expect::SettingsAck, Got::Frame(Frame::GoAway(g))) => {
+            (Expect::Response(_) | Expect::Success(_) | Expect::Ignored | Expect::PingAck(_) | Expect::SettingsAck, Got::Frame(Frame::GoAway(g))) => {
                 return Verdict::Failed(goaway(&g, "frames that are valid"));
             }
             (Expect::Ignored, Got::Frame(Frame::Ping(p))) if p.ack && &p.payload == PROBE => {

@@ -77,6 +77,15 @@ const fn block(b: &'static [u8]) -> Payload {
 }
 
 pub const CASES: &[Case] = &[
+    // First: the URL answers a plain GET (what every other case builds on).
+    case!(
+        Rfc9113,
+        "8.1/get",
+        "RFC 9113 §8.1",
+        "a valid GET on the URL's path is answered with success",
+        [get(1)],
+        Success(1)
+    ),
     // §3.4 Connection preface.
     Case {
         id: "3.4/bad-preface",
