@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use h2kit_test_support::peers::{H2o, Nghttpd};
+use h2kit_test_support::peers::{go_build, GoServer, H2o, Nghttpd};
 use serde_json::Value;
 
 /// Runs `h2kit check server URL ARGS… --json`: (exit code, report).
@@ -190,6 +190,39 @@ fn h2o_is_checked_over_tls_and_caught_where_it_breaks_the_rfc() {
         let wrong = c["id"] == "4.2/size-update-after-field";
         assert_eq!(c["result"], if wrong { "failed" } else { "passed" }, "{c}");
     }
+}
+
+/// The seeds' server bug: Go 1.19's HTTP/2 server frees a finished stream's slot only once
+/// its handler's goroutine has finished writing, so a client that opens a new stream the
+/// moment END_STREAM arrives, at exactly the advertised limit of 250, is refused now and then
+/// with RST_STREAM(PROTOCOL_ERROR). The churn is fast enough to see it (150 per 1,000,000
+/// streams measured; a client reacting in 100 µs sees none).
+#[test]
+fn go_1_19_server_is_caught_refusing_streams_at_its_own_limit() {
+    let dir = Scratch::new("check-go-server");
+    openssl_self_signed(&dir.0, "go", "/CN=localhost", "DNS:localhost,IP:127.0.0.1");
+    let binary = go_build("server", &dir.0);
+    let go = GoServer::start(&binary, &[&dir.0.join("go.pem"), &dir.0.join("go.key")]);
+    let url = format!("https://localhost:{}/", go.port);
+    let (code, report) = check(
+        &url,
+        &[
+            "--cacert",
+            &dir.path("go.pem"),
+            "--only",
+            "citizen",
+            "--churn-streams",
+            "400000",
+        ],
+    );
+    assert_eq!(code, Some(1), "{report:#}");
+    let (r, detail) = result(&report, "citizen/churn");
+    assert_eq!(r, "failed", "{detail}");
+    assert!(detail.contains("at the server's limit of 250"), "{detail}");
+    assert!(
+        detail.contains("RST_STREAM received: PROTOCOL_ERROR"),
+        "{detail}"
+    );
 }
 
 /// A listener that does `f` with each connection, on a thread.

@@ -124,6 +124,64 @@ impl Drop for H2o {
     }
 }
 
+/// Go 1.19's toolchain (Debian's golang-1.19-go), whose net/http has the seeds' HTTP/2 bugs.
+pub const GO: &str = "/usr/lib/go-1.19/bin/go";
+
+/// Builds the Go program in `tests/go/NAME/main.go` (standard library only) into `dir`; the
+/// binary's path.
+pub fn go_build(name: &str, dir: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/go")
+        .join(name)
+        .join("main.go");
+    let out = dir.join(format!("go-{name}"));
+    let status = Command::new(GO)
+        .args(["build", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .env("GOCACHE", dir.join("gocache"))
+        .env("GOPATH", dir.join("gopath"))
+        .env("GO111MODULE", "off")
+        .status()
+        .unwrap_or_else(|e| panic!("{GO} is required (scripts/test installs golang-1.19-go): {e}"));
+    assert!(status.success(), "go build {}", src.display());
+    out
+}
+
+/// A Go program that prints `listening PORT` first, killed when dropped.
+pub struct GoServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl GoServer {
+    pub fn start(binary: &Path, args: &[&Path]) -> GoServer {
+        let mut child = Command::new(binary)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .unwrap();
+        GoServer { child, port }
+    }
+}
+
+impl Drop for GoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A scripted Python `h2` server (`tests/python/scripted_server.py SCENARIO` at the
 /// repository's root); its observation lines are collected.
 pub struct Scripted {
