@@ -49,14 +49,14 @@ impl ServerTls {
     }
 }
 
-type Identity = (
+pub(crate) type Identity = (
     Vec<rustls::pki_types::CertificateDer<'static>>,
     rustls::pki_types::PrivateKeyDer<'static>,
 );
 
 /// A fresh ECDSA P-256 key and a certificate for `listen`, localhost, 127.0.0.1 and ::1,
 /// valid from a day ago for 30 days; the certificate is written to `out` as PEM.
-fn self_signed(listen: IpAddr, out: &Path) -> Result<Identity, String> {
+pub(crate) fn self_signed(listen: IpAddr, out: &Path) -> Result<Identity, String> {
     let mut names = vec![
         "localhost".to_string(),
         "127.0.0.1".to_string(),

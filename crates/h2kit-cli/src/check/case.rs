@@ -50,6 +50,10 @@ pub mod flag {
     pub const ES_EH: u8 = END_STREAM | END_HEADERS;
 }
 
+/// In `check client` cases: the stream of the client's request (the reserved bit may be
+/// added), filled in when the request has arrived.
+pub const REQ: u32 = 0x7fff_ffff;
+
 /// A list of header fields; `{scheme}`, `{authority}` and `{path}` in values are replaced by
 /// the target's.
 pub type Fields = &'static [(&'static str, &'static str)];
@@ -59,8 +63,8 @@ pub type Fields = &'static [(&'static str, &'static str)];
 pub enum Payload {
     Empty,
     Bytes(&'static [u8]),
-    /// This many zero octets.
-    Zeros(usize),
+    /// One zero octet more than the peer's SETTINGS_MAX_FRAME_SIZE.
+    OverMaxFrame,
     /// A header block: these fields, HPACK-encoded by the checker.
     Fields(Fields),
     /// A header block as these octets (HPACK cases).
@@ -88,6 +92,8 @@ pub enum Step {
     /// Opens one stream more than the server's SETTINGS_MAX_CONCURRENT_STREAMS allows, each
     /// a POST with its body still to come (streams 1, 3, …, 2N+1).
     ExceedConcurrency,
+    /// The case applies only to a client that disabled server push (SETTINGS_ENABLE_PUSH 0).
+    NeedsPushDisabled,
 }
 
 /// The answer the RFC requires.
@@ -104,6 +110,10 @@ pub enum Expect {
     /// response that closes the stream ("a server MAY send an HTTP response prior to closing
     /// or resetting the stream").
     Malformed(u32),
+    /// A frame on a stream the client already considers closed (`check client`): RST_STREAM
+    /// or GOAWAY (STREAM_CLOSED). A client whose only request is over may end the connection
+    /// first; the case is then not applicable.
+    LateOnClosed,
     /// The stream 2N+1 opened by `ExceedConcurrency` is refused: RST_STREAM PROTOCOL_ERROR or
     /// REFUSED_STREAM (§5.1.2).
     Refused,
@@ -115,7 +125,7 @@ pub enum Expect {
     Ignored,
     /// A PING acknowledgement with this payload.
     PingAck(&'static [u8; 8]),
-    /// A SETTINGS acknowledgement.
+    /// A SETTINGS acknowledgement (in `check client`: one for every SETTINGS sent).
     SettingsAck,
 }
 
@@ -127,7 +137,9 @@ pub struct Case {
     pub section: &'static str,
     /// What is sent and what must come back, as a sentence.
     pub title: &'static str,
-    /// Send the connection preface and SETTINGS (and wait for the server's) first.
+    /// Send the connection preface and SETTINGS (and wait for the server's) first; in `check
+    /// client`, send SETTINGS and wait for the client's request first (without it, the steps
+    /// are the server's first bytes).
     pub preface: bool,
     pub steps: &'static [Step],
     pub expect: Expect,

@@ -4,11 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use h2kit::proto::frame::{Frame, Setting};
-use h2kit::proto::hpack::FieldRef;
 use h2kit::proto::ErrorCode;
 
+use super::block;
 use super::case::{kind, Case, Expect, Payload, Step, Verdict};
 use super::wire::{Got, Target, Wire, PREFACE};
 
@@ -16,6 +15,7 @@ use super::wire::{Got, Target, Wire, PREFACE};
 #[derive(Clone, Copy, Default)]
 pub struct ServerSettings {
     pub max_concurrent_streams: Option<u32>,
+    pub max_frame_size: Option<u32>,
 }
 
 /// The PING payload the checker uses to see that a connection still works.
@@ -38,6 +38,7 @@ pub fn open(t: &Target, timeout: Duration) -> Result<(Wire, ServerSettings), Str
                 w.queue_frame(kind::SETTINGS, 1, 0, &[]);
                 let settings = ServerSettings {
                     max_concurrent_streams: s.get(Setting::MaxConcurrentStreams),
+                    max_frame_size: s.get(Setting::MaxFrameSize),
                 };
                 return Ok((w, settings));
             }
@@ -60,63 +61,6 @@ fn fill(t: &Target, v: &str) -> String {
         .replace("{path}", &t.path)
 }
 
-/// An HPACK string length with a 7-bit prefix (RFC 7541 §5.1), Huffman bit clear.
-fn integer(mut n: usize, out: &mut BytesMut) {
-    if n < 127 {
-        out.extend_from_slice(&[n as u8]);
-        return;
-    }
-    out.extend_from_slice(&[127]);
-    n -= 127;
-    while n >= 128 {
-        out.extend_from_slice(&[(n % 128) as u8 | 0x80]);
-        n /= 128;
-    }
-    out.extend_from_slice(&[n as u8]);
-}
-
-/// A header block for `fields`, with the target's scheme, authority and path put in.
-fn encode(w: &mut Wire, t: &Target, fields: &[(&str, &str)], out: &mut BytesMut) {
-    let values: Vec<String> = fields.iter().map(|(_, v)| fill(t, v)).collect();
-    let refs = fields
-        .iter()
-        .zip(&values)
-        .map(|((n, _), v)| FieldRef::new(n.as_bytes(), v.as_bytes()));
-    w.encoder.encode(refs, out);
-}
-
-fn payload(w: &mut Wire, t: &Target, p: Payload) -> Vec<u8> {
-    let mut out = BytesMut::new();
-    match p {
-        Payload::Empty => {}
-        Payload::Bytes(b) | Payload::Block(b) => out.extend_from_slice(b),
-        Payload::Zeros(n) => out.resize(n, 0),
-        Payload::Fields(f) => encode(w, t, f, &mut out),
-        Payload::PaddedFields(pad, f) => {
-            out.extend_from_slice(&[pad]);
-            encode(w, t, f, &mut out);
-            out.resize(out.len() + pad as usize, 0);
-        }
-        Payload::Prefixed(pre, f) => {
-            out.extend_from_slice(pre);
-            encode(w, t, f, &mut out);
-        }
-        Payload::Suffixed(f, post) => {
-            for (name, value) in f {
-                let value = fill(t, value);
-                // Literal without indexing, new name (RFC 7541 §6.2.2), no Huffman.
-                out.extend_from_slice(&[0]);
-                for s in [name.as_bytes(), value.as_bytes()] {
-                    integer(s.len(), &mut out);
-                    out.extend_from_slice(s);
-                }
-            }
-            out.extend_from_slice(post);
-        }
-    }
-    out.to_vec()
-}
-
 /// Runs `case` against the target.
 pub fn run(case: &Case, t: &Target, timeout: Duration) -> Verdict {
     let (mut w, settings) = if case.preface {
@@ -136,7 +80,8 @@ pub fn run(case: &Case, t: &Target, timeout: Duration) -> Verdict {
         match *step {
             Step::Raw(b) => w.queue_bytes(b),
             Step::Frame(k, flags, stream, p) => {
-                let body = payload(&mut w, t, p);
+                let max_frame = settings.max_frame_size.unwrap_or(16_384);
+                let body = block::payload(&mut w, &|v| fill(t, v), max_frame, p);
                 w.queue_frame(k, flags, stream, &body);
             }
             Step::AwaitResponse(stream) => {
@@ -144,6 +89,7 @@ pub fn run(case: &Case, t: &Target, timeout: Duration) -> Verdict {
                     return v;
                 }
             }
+            Step::NeedsPushDisabled => {}
             Step::ExceedConcurrency => {
                 let Some(n) = settings.max_concurrent_streams else {
                     return Verdict::NotApplicable(
@@ -156,7 +102,7 @@ pub fn run(case: &Case, t: &Target, timeout: Duration) -> Verdict {
                     ));
                 }
                 for i in 0..=n {
-                    let body = payload(&mut w, t, Payload::Fields(POST_FIELDS));
+                    let body = block::payload(&mut w, &|v| fill(t, v), 16_384, Payload::Fields(POST_FIELDS));
                     w.queue_frame(kind::HEADERS, 0x4, 2 * i + 1, &body);
                 }
                 refused_stream = 2 * n + 1;

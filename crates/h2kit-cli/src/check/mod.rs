@@ -2,9 +2,14 @@
 //! that sends each case's frames (valid or not) to a live server and judges the answer
 //! against the RFC section the case cites; see docs/check.md.
 
+mod block;
 mod case;
 mod citizen;
+mod client_cases;
+mod client_citizen;
+mod command;
 mod judge;
+mod play;
 mod report;
 mod server_cases;
 mod wire;
@@ -33,6 +38,39 @@ pub struct Args {
 enum Mode {
     /// Check a live server: h2c (http://) or TLS (https://).
     Server(ServerArgs),
+    /// Check a client: h2kit plays a scripted server per case and runs the command after
+    /// `--` with `{url}` replaced by that server's URL.
+    Client(ClientArgs),
+}
+
+#[derive(ClapArgs, Debug)]
+struct ClientArgs {
+    /// The scripted servers speak TLS, with a certificate made for localhost and 127.0.0.1;
+    /// `{cacert}` in the command is replaced by its file (or give the client -k).
+    #[arg(long)]
+    tls: bool,
+    /// Only these groups (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Group>,
+    /// Only the cases whose identifier starts with this (repeatable).
+    #[arg(long = "case", value_name = "PREFIX")]
+    cases: Vec<String>,
+    /// How long a case waits for the client (to start, connect and answer).
+    #[arg(long, value_parser = crate::duration::parse, default_value = "3s", value_name = "DURATION")]
+    timeout: Duration,
+    /// How long a citizen case lets the command run (it answers every request the command
+    /// makes, on every connection it opens).
+    #[arg(long, value_parser = crate::duration::parse, default_value = "20s", value_name = "DURATION")]
+    citizen_timeout: Duration,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// The client command and its arguments, after `--`; `{url}` is the URL to fetch.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    command: Vec<String>,
 }
 
 #[derive(ClapArgs, Debug)]
@@ -97,14 +135,17 @@ pub fn run(args: Args) -> Result<(), crate::Exit> {
     }
     match args.mode {
         Some(Mode::Server(a)) => server(a),
+        Some(Mode::Client(a)) => client(a),
         None => Err(crate::Exit::Usage(
-            "check needs a mode: `h2kit check server URL` (or --list)".into(),
+            "check needs a mode: `h2kit check server URL`, `h2kit check client -- COMMAND \
+             {url}` (or --list)"
+                .into(),
         )),
     }
 }
 
 fn list() {
-    let mut out = String::new();
+    let mut out = String::from("check server\n");
     let mut last = None;
     for c in server_cases::CASES {
         if last != Some(c.group) {
@@ -262,28 +303,133 @@ fn server(a: ServerArgs) -> Result<(), crate::Exit> {
         let v = citizen::reset_closed_and_ping(&t, a.reset_streams, a.timeout);
         emit(outcome(1, v, begun.elapsed().as_millis()), &mut outcomes);
     }
+    finish(
+        a.json,
+        a.junit.as_deref(),
+        &format!("h2kit check server {}", a.url),
+        outcomes,
+    )
+}
+
+fn client(a: ClientArgs) -> Result<(), crate::Exit> {
+    if let Some(path) = &a.junit {
+        std::fs::File::create(path)
+            .map_err(|e| format!("--junit {}: cannot create: {e}", path.display()))?;
+    }
+    let scratch = std::env::temp_dir().join(format!("h2kit-check-{}", std::process::id()));
+    let (tls, cacert) = if a.tls {
+        std::fs::create_dir_all(&scratch)
+            .map_err(|e| format!("cannot create {}: {e}", scratch.display()))?;
+        let cert = scratch.join("cert.pem");
+        let (certs, key) = crate::tls_opts::self_signed([127, 0, 0, 1].into(), &cert)?;
+        let mut config = h2kit::tls::server_config_from(certs, key)
+            .map_err(|e| format!("TLS setup failed: {}", h2kit::tls::describe(&e)))?;
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        (Some(Arc::new(config)), Some(cert.display().to_string()))
+    } else {
+        (None, None)
+    };
+    let setup = play::Setup {
+        command: command::ClientCommand {
+            argv: a.command.clone(),
+            scheme: if a.tls { "https" } else { "http" },
+            cacert,
+        },
+        tls,
+        timeout: a.timeout,
+    };
+    let wanted = |group: Group, id: &str| {
+        let full = format!("{}/{id}", group.name());
+        (a.only.is_empty() || a.only.contains(&group))
+            && (a.cases.is_empty()
+                || a.cases.iter().any(|p| id.starts_with(p.as_str()) || full.starts_with(p.as_str())))
+    };
+    let what = format!("h2kit check client -- {}", a.command.join(" "));
+    let mut out = std::io::stdout();
+    if !a.json {
+        let _ = writeln!(out, "{what}");
+    }
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for c in client_cases::CASES {
+        if !wanted(c.group, c.id) {
+            continue;
+        }
+        let begun = Instant::now();
+        let (verdict, frames) = traced(|| play::run(c, &setup));
+        let o = Outcome {
+            group: c.group,
+            id: c.id.to_string(),
+            section: c.section.to_string(),
+            title: c.title.to_string(),
+            verdict,
+            frames,
+            millis: begun.elapsed().as_millis(),
+        };
+        if !a.json {
+            if outcomes.last().map(|l| l.group) != Some(o.group) {
+                let _ = write!(out, "{}", report::heading(o.group));
+            }
+            let _ = write!(out, "{}", report::text(&o));
+            let _ = out.flush();
+        }
+        outcomes.push(o);
+    }
+    let mut one_ms = None;
+    for (id, section, title) in client_citizen::CASES {
+        if !wanted(Group::Citizen, id) {
+            continue;
+        }
+        let begun = Instant::now();
+        let verdict = client_citizen::run(id, &setup, a.citizen_timeout, &mut one_ms);
+        let o = Outcome {
+            group: Group::Citizen,
+            id: format!("citizen/{id}"),
+            section: section.to_string(),
+            title: title.to_string(),
+            verdict,
+            frames: String::new(),
+            millis: begun.elapsed().as_millis(),
+        };
+        if !a.json {
+            if outcomes.last().map(|l| l.group) != Some(o.group) {
+                let _ = write!(out, "{}", report::heading(o.group));
+            }
+            let _ = write!(out, "{}", report::text(&o));
+            let _ = out.flush();
+        }
+        outcomes.push(o);
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    finish(a.json, a.junit.as_deref(), &what, outcomes)
+}
+
+/// The summary, the JSON and JUnit reports, and the exit code.
+fn finish(
+    json: bool,
+    junit: Option<&std::path::Path>,
+    what: &str,
+    outcomes: Vec<Outcome>,
+) -> Result<(), crate::Exit> {
     if outcomes.is_empty() {
         return Err(crate::Exit::Usage(
             "no case matches --only and --case (see `h2kit check --list`)".into(),
         ));
     }
     let s = report::summary(&outcomes);
-    if a.json {
-        let _ = writeln!(out, "{}", report::json(&a.url, &outcomes));
+    let mut out = std::io::stdout();
+    if json {
+        let _ = writeln!(out, "{}", report::json(what, &outcomes));
     } else {
         let _ = writeln!(out, "\n{s}");
     }
-    if let Some(path) = &a.junit {
-        std::fs::write(
-            path,
-            report::junit(&format!("h2kit check server {}", a.url), &outcomes),
-        )
-        .map_err(|e| crate::Exit::Failed(format!("--junit {}: {e}", path.display())))?;
+    if let Some(path) = junit {
+        std::fs::write(path, report::junit(what, &outcomes))
+            .map_err(|e| crate::Exit::Failed(format!("--junit {}: {e}", path.display())))?;
     }
     if s.failed > 0 {
         return Err(crate::Exit::Failed(format!(
-            "{} of {} cases failed against {}",
-            s.failed, s.cases, a.url
+            "{} of {} cases failed: {what}",
+            s.failed, s.cases
         )));
     }
     Ok(())

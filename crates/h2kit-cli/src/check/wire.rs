@@ -54,6 +54,12 @@ impl Io for rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
     }
 }
 
+impl Io for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        &self.sock
+    }
+}
+
 /// What came back from a read.
 #[derive(Debug)]
 pub enum Got {
@@ -119,6 +125,83 @@ impl Wire {
         })
     }
 
+    /// The server's end of an accepted connection (`check client`), TLS completed if `tls`.
+    pub fn accepted(
+        tcp: TcpStream,
+        tls: Option<&Arc<rustls::ServerConfig>>,
+        timeout: Duration,
+    ) -> Result<Wire, String> {
+        let _ = tcp.set_nodelay(true);
+        let io: Box<dyn Io> = match tls {
+            None => Box::new(tcp),
+            Some(config) => {
+                let conn = rustls::ServerConnection::new(config.clone())
+                    .map_err(|e| format!("TLS setup failed: {}", h2kit::tls::describe(&e)))?;
+                let mut s = rustls::StreamOwned::new(conn, tcp);
+                s.sock.set_read_timeout(Some(timeout)).ok();
+                while s.conn.is_handshaking() {
+                    s.conn.complete_io(&mut s.sock).map_err(|e| {
+                        match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                            Some(r) => format!("the client's TLS handshake failed: {}", h2kit::tls::describe(r)),
+                            None => format!("the client's TLS handshake failed: {e}"),
+                        }
+                    })?;
+                }
+                if s.conn.alpn_protocol() != Some(b"h2") {
+                    return Err("the client did not offer ALPN h2".into());
+                }
+                Box::new(s)
+            }
+        };
+        Ok(Wire {
+            io,
+            rbuf: BytesMut::with_capacity(64 << 10),
+            decoder: FrameDecoder::new(),
+            encoder: hpack::Encoder::new(),
+            tracer: HeaderTracer::default(),
+            wbuf: BytesMut::with_capacity(16 << 10),
+            statuses: Default::default(),
+            closed: false,
+        })
+    }
+
+    /// Reads the client's connection preface; a sentence if it is something else.
+    pub fn read_preface(&mut self, deadline: Instant) -> Result<(), String> {
+        while self.rbuf.len() < PREFACE.len() && !self.closed {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err("the client sent no connection preface in time".into());
+            }
+            let _ = self.io.tcp().set_read_timeout(Some(deadline - now));
+            let start = self.rbuf.len();
+            self.rbuf.resize(start + 4096, 0);
+            let r = self.io.read(&mut self.rbuf[start..]);
+            self.rbuf.truncate(start + *r.as_ref().unwrap_or(&0));
+            match r {
+                Ok(0) => self.closed = true,
+                Ok(_) => {}
+                Err(e) if is_timeout(&e) => {}
+                Err(_) => self.closed = true,
+            }
+        }
+        if self.rbuf.starts_with(PREFACE) {
+            let _ = self.rbuf.split_to(PREFACE.len());
+            return Ok(());
+        }
+        let line = self.rbuf[..]
+            .split(|b: &u8| *b == b'\r' || *b == b'\n')
+            .next()
+            .unwrap_or_default();
+        Err(if self.rbuf.is_empty() {
+            "the client closed the connection without a connection preface".into()
+        } else {
+            format!(
+                "the client did not send the HTTP/2 connection preface (it sent `{}`)",
+                String::from_utf8_lossy(&line[..line.len().min(60)])
+            )
+        })
+    }
+
     /// Raw bytes, as they are.
     pub fn queue_bytes(&mut self, b: &[u8]) {
         self.wbuf.extend_from_slice(b);
@@ -143,7 +226,7 @@ impl Wire {
             flags,
             stream_id: frame::StreamId(stream & 0x7fff_ffff),
         };
-        self.trace_sent(head, stream, payload);
+        self.trace_sent(head, stream, &payload[..payload.len().min(len)]);
         self.wbuf.put_uint(len as u64, 3);
         self.wbuf.put_u8(kind);
         self.wbuf.put_u8(flags);
