@@ -73,8 +73,15 @@ fn main() -> ExitCode {
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or_default();
-            eprintln!("h2kit: {}", first.trim_start_matches("error: "));
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or_default();
+            // "the following required arguments were not provided:" names them on the next
+            // line.
+            let line = match first.ends_with(':') {
+                true => format!("{first} {}", lines.next().unwrap_or_default().trim()),
+                false => first.to_string(),
+            };
+            eprintln!("h2kit: {}", line.trim_start_matches("error: "));
             return ExitCode::from(2);
         }
     };

@@ -23,7 +23,12 @@ fn integer(mut n: usize, out: &mut BytesMut) {
 }
 
 /// A header block for `fields`, placeholders filled in.
-fn encode(w: &mut Wire, fill: &dyn Fn(&str) -> String, fields: &[(&str, &str)], out: &mut BytesMut) {
+fn encode(
+    w: &mut Wire,
+    fill: &dyn Fn(&str) -> String,
+    fields: &[(&str, &str)],
+    out: &mut BytesMut,
+) {
     let values: Vec<String> = fields.iter().map(|(_, v)| fill(v)).collect();
     let refs = fields
         .iter()
@@ -65,4 +70,3 @@ pub fn payload(w: &mut Wire, fill: &dyn Fn(&str) -> String, max_frame: u32, p: P
     }
     out.to_vec()
 }
-

@@ -48,8 +48,13 @@ macro_rules! case {
 /// A response head with these fields, which make it malformed (§8.1.1).
 macro_rules! malformed {
     ($id:literal, $section:literal, $title:literal, $fields:expr) => {
-        case!($id, $section, $title, [Frame(HEADERS, END_HEADERS, REQ, Fields($fields)), BODY],
-            Malformed(REQ))
+        case!(
+            $id,
+            $section,
+            $title,
+            [Frame(HEADERS, END_HEADERS, REQ, Fields($fields)), BODY],
+            Malformed(REQ)
+        )
     };
 }
 

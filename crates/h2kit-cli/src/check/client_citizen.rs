@@ -52,11 +52,16 @@ pub struct Stats {
     rst_after_end: u64,
     pings: u64,
     max_open: u64,
+    /// Streams over the limit once the client had acknowledged the SETTINGS carrying it.
     over_limit: u64,
+    /// Streams over the limit before that (the client may not have had the limit yet).
+    over_limit_early: u64,
     /// GOAWAY (connection 0): the stream kept and the streams above it.
     goaway: Option<(u32, Vec<u32>)>,
-    /// Requests sent into the silent connection after it went silent.
+    /// Requests sent into the silent connection after it went silent, and the last one's
+    /// time after the silence began.
     into_silence: u64,
+    last_into_silence: Option<Duration>,
     silent_at: Option<Instant>,
     /// The connection the GOAWAY or the silence is played on: the first with a request.
     claimed: Option<u64>,
@@ -69,7 +74,11 @@ type Shared = Arc<Mutex<Stats>>;
 const BODY: &[u8] = b"{\"ok\":true}\n";
 
 /// Runs the command against the policy's server: (stats, the command's exit, if it ended).
-fn play(s: &Setup, p: Policy, timeout: Duration) -> Result<(Stats, Option<std::process::ExitStatus>), String> {
+fn play(
+    s: &Setup,
+    p: Policy,
+    timeout: Duration,
+) -> Result<(Stats, Option<std::process::ExitStatus>), String> {
     let deadline = Instant::now() + timeout;
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot listen: {e}"))?;
     let mut run = s.command.start(&l)?;
@@ -132,6 +141,8 @@ fn serve(mut w: Wire, conn: u64, p: Policy, stats: &Shared, deadline: Instant) {
     let mut ended_out: HashMap<u32, Instant> = HashMap::new();
     let mut late_ends: Vec<(Instant, u32)> = Vec::new();
     let mut silent = false;
+    // The client has acknowledged our SETTINGS (and so knows the limit).
+    let mut acked = false;
     // goaway-retry: sent (or given up on), and when the first request came. It is played on
     // the first connection that carries a request, as is the silence.
     let mut goaway_done = !p.goaway_at_two;
@@ -181,13 +192,18 @@ fn serve(mut w: Wire, conn: u64, p: Policy, stats: &Shared, deadline: Instant) {
         if !w.frame_buffered() && !silent && w.queued() > 0 && w.flush().is_err() {
             return;
         }
-        let mut wake = late_ends.iter().map(|(at, _)| *at).min().unwrap_or(deadline);
+        let mut wake = late_ends
+            .iter()
+            .map(|(at, _)| *at)
+            .min()
+            .unwrap_or(deadline);
         if let (false, Some(t)) = (goaway_done, first_at) {
             wake = wake.min(t + SECOND_REQUEST_WAIT);
         }
         let got = w.read(wake.min(deadline));
         let mut st = stats.lock().unwrap();
         match got {
+            Got::Frame(Frame::Settings(f)) if f.ack => acked = true,
             Got::Frame(Frame::Settings(f)) if !f.ack => {
                 if !silent {
                     w.queue_frame(kind::SETTINGS, 1, 0, &[])
@@ -205,10 +221,10 @@ fn serve(mut w: Wire, conn: u64, p: Policy, stats: &Shared, deadline: Instant) {
             Got::Frame(Frame::Headers(h)) => {
                 let id = h.stream_id.0;
                 let fields = heads.fields(1, &Frame::Headers(h.clone()));
-                if open.contains_key(&id) {
+                if let std::collections::btree_map::Entry::Occupied(mut e) = open.entry(id) {
                     // Trailers end the request.
                     if h.end_stream {
-                        open.insert(id, true);
+                        e.insert(true);
                         waiting.push(id);
                     }
                     continue;
@@ -216,6 +232,7 @@ fn serve(mut w: Wire, conn: u64, p: Policy, stats: &Shared, deadline: Instant) {
                 st.requests += 1;
                 if silent {
                     st.into_silence += 1;
+                    st.last_into_silence = st.silent_at.map(|t| t.elapsed());
                     continue;
                 }
                 let path = fields
@@ -237,7 +254,11 @@ fn serve(mut w: Wire, conn: u64, p: Policy, stats: &Shared, deadline: Instant) {
                 st.max_open = st.max_open.max(open.len() as u64);
                 let refuse = match p.max_concurrent {
                     Some(limit) if open.len() as u64 > limit as u64 => {
-                        st.over_limit += 1;
+                        if acked {
+                            st.over_limit += 1;
+                        } else {
+                            st.over_limit_early += 1;
+                        }
                         true
                     }
                     _ if p.refuse_first && st.refused.is_none() => {
@@ -248,7 +269,12 @@ fn serve(mut w: Wire, conn: u64, p: Policy, stats: &Shared, deadline: Instant) {
                 };
                 if refuse {
                     open.remove(&id);
-                    w.queue_frame(kind::RST_STREAM, 0, id, &ErrorCode::REFUSED_STREAM.0.to_be_bytes());
+                    w.queue_frame(
+                        kind::RST_STREAM,
+                        0,
+                        id,
+                        &ErrorCode::REFUSED_STREAM.0.to_be_bytes(),
+                    );
                 } else if h.end_stream {
                     waiting.push(id);
                 }
@@ -318,43 +344,112 @@ fn respond(
     }
 }
 
+/// How long after a connection went silent a client may still send requests into it (those
+/// already on their way, and the ones sent before a liveness check could notice).
+const SILENCE_GRACE: Duration = Duration::from_secs(2);
+
 /// The citizen cases: (id, section, title).
 pub const CASES: &[(&str, &str, &str)] = &[
-    ("end-stream-in-empty-data", "RFC 9113 §5.1, §8.1",
-     "no RST_STREAM after END_STREAM that comes in its own empty DATA frame"),
-    ("end-stream-in-empty-data-1ms", "RFC 9113 §5.1, §8.1",
-     "no RST_STREAM after END_STREAM that comes in an empty DATA frame 1 ms after the body"),
-    ("no-ping-per-reset", "RFC 9113 §6.7",
-     "no PING sent for each stream reset"),
-    ("max-concurrent-1", "RFC 9113 §5.1.2",
-     "SETTINGS_MAX_CONCURRENT_STREAMS of 1 is honoured"),
-    ("refused-stream-retried", "RFC 9113 §8.7",
-     "a request refused with REFUSED_STREAM is sent again"),
-    ("goaway-retry", "RFC 9113 §6.8, §8.7",
-     "after GOAWAY, the requests above its last stream are retried and the others are not"),
-    ("silent-connection", "RFC 9113 §6.7, §9.1",
-     "a connection that goes silent is abandoned (the netsplit case)"),
+    (
+        "end-stream-in-empty-data",
+        "RFC 9113 §5.1, §8.1",
+        "no RST_STREAM after END_STREAM that comes in its own empty DATA frame",
+    ),
+    (
+        "end-stream-in-empty-data-1ms",
+        "RFC 9113 §5.1, §8.1",
+        "no RST_STREAM after END_STREAM that comes in an empty DATA frame 1 ms after the body",
+    ),
+    (
+        "no-ping-per-reset",
+        "RFC 9113 §6.7",
+        "no PING sent for each stream reset",
+    ),
+    (
+        "max-concurrent-1",
+        "RFC 9113 §5.1.2",
+        "SETTINGS_MAX_CONCURRENT_STREAMS of 1 is honoured",
+    ),
+    (
+        "refused-stream-retried",
+        "RFC 9113 §8.7",
+        "a request refused with REFUSED_STREAM is sent again",
+    ),
+    (
+        "goaway-retry",
+        "RFC 9113 §6.8, §8.7",
+        "after GOAWAY, the requests above its last stream are retried and the others are not",
+    ),
+    (
+        "silent-connection",
+        "RFC 9113 §6.7, §9.1",
+        "a connection that goes silent is abandoned (the netsplit case)",
+    ),
 ];
 
 pub fn run(id: &str, s: &Setup, timeout: Duration, one_ms: &mut Option<Stats>) -> Verdict {
     let p = Policy::default();
     let result = match id {
-        "end-stream-in-empty-data" => play(s, Policy { end_apart: Some(Duration::ZERO), ..p }, timeout),
+        "end-stream-in-empty-data" => play(
+            s,
+            Policy {
+                end_apart: Some(Duration::ZERO),
+                ..p
+            },
+            timeout,
+        ),
         "end-stream-in-empty-data-1ms" | "no-ping-per-reset" => match one_ms.take() {
             Some(st) => Ok((st, None)),
-            None => play(s, Policy { end_apart: Some(Duration::from_millis(1)), ..p }, timeout),
+            None => play(
+                s,
+                Policy {
+                    end_apart: Some(Duration::from_millis(1)),
+                    ..p
+                },
+                timeout,
+            ),
         },
-        "max-concurrent-1" => play(s, Policy { max_concurrent: Some(1), ..p }, timeout),
-        "refused-stream-retried" => play(s, Policy { refuse_first: true, ..p }, timeout),
-        "goaway-retry" => play(s, Policy { goaway_at_two: true, ..p }, timeout),
-        "silent-connection" => play(s, Policy { silent_after_first: true, ..p }, timeout),
+        "max-concurrent-1" => play(
+            s,
+            Policy {
+                max_concurrent: Some(1),
+                ..p
+            },
+            timeout,
+        ),
+        "refused-stream-retried" => play(
+            s,
+            Policy {
+                refuse_first: true,
+                ..p
+            },
+            timeout,
+        ),
+        "goaway-retry" => play(
+            s,
+            Policy {
+                goaway_at_two: true,
+                ..p
+            },
+            timeout,
+        ),
+        "silent-connection" => play(
+            s,
+            Policy {
+                silent_after_first: true,
+                ..p
+            },
+            timeout,
+        ),
         _ => return Verdict::NotApplicable(format!("no case {id}")),
     };
     let (st, status) = match result {
         Ok(x) => x,
         Err(why) => return Verdict::Failed(why),
     };
-    let exit = status.map_or("still running at the case's end".to_string(), |s| format!("exited: {s}"));
+    let exit = status.map_or("still running at the case's end".to_string(), |s| {
+        format!("exited: {s}")
+    });
     let verdict = match id {
         "end-stream-in-empty-data" | "end-stream-in-empty-data-1ms" => {
             let what = format!(
@@ -368,20 +463,25 @@ pub fn run(id: &str, s: &Setup, timeout: Duration, one_ms: &mut Option<Stats>) -
             }
         }
         "no-ping-per-reset" => {
-            let what = format!("{} RST_STREAM and {} PINGs from the client", st.rst_total, st.pings);
+            let what = format!(
+                "{} RST_STREAM and {} PINGs from the client",
+                st.rst_total, st.pings
+            );
             if st.rst_total >= 10 && st.pings * 2 >= st.rst_total {
                 Verdict::Failed(format!("{what}: a PING for (nearly) every reset"))
             } else {
                 Verdict::Passed(what)
             }
         }
-        "max-concurrent-1" if st.requests < 2 => {
-            Verdict::NotApplicable(format!("the command made {} request(s): nothing to limit", st.requests))
-        }
+        "max-concurrent-1" if st.requests < 2 => Verdict::NotApplicable(format!(
+            "the command made {} request(s): nothing to limit",
+            st.requests
+        )),
         "max-concurrent-1" => {
             let what = format!(
-                "{} requests, at most {} open at once, {} over the limit (refused)",
-                st.requests, st.max_open, st.over_limit
+                "{} requests, at most {} open at once; over the limit (refused): {} after the \
+                 client acknowledged it, {} before",
+                st.requests, st.max_open, st.over_limit, st.over_limit_early
             );
             if st.over_limit == 0 {
                 Verdict::Passed(what)
@@ -395,9 +495,13 @@ pub fn run(id: &str, s: &Setup, timeout: Duration, one_ms: &mut Option<Stats>) -
             if st.refused.is_none() {
                 Verdict::Failed("the client made no request".into())
             } else if again >= 2 {
-                Verdict::Passed(format!("{path} was refused and sent again; the client {exit}"))
+                Verdict::Passed(format!(
+                    "{path} was refused and sent again; the client {exit}"
+                ))
             } else {
-                Verdict::Failed(format!("{path} was refused and never sent again; the client {exit}"))
+                Verdict::Failed(format!(
+                    "{path} was refused and never sent again; the client {exit}"
+                ))
             }
         }
         "goaway-retry" => match &st.goaway {
@@ -407,11 +511,24 @@ pub fn run(id: &str, s: &Setup, timeout: Duration, one_ms: &mut Option<Stats>) -
             )),
             Some((kept, above)) => {
                 let path_of = |c: u64, s: u32| {
-                    st.paths.iter().find(|(pc, ps, _)| *pc == c && *ps == s).map(|x| x.2.clone())
+                    st.paths
+                        .iter()
+                        .find(|(pc, ps, _)| *pc == c && *ps == s)
+                        .map(|x| x.2.clone())
                 };
                 let g = st.claimed.unwrap_or(0);
-                let later: Vec<&String> = st.paths.iter().filter(|(c, _, _)| *c != g).map(|x| &x.2).collect();
-                let first_paths: Vec<String> = st.paths.iter().filter(|(c, _, _)| *c == g).map(|x| x.2.clone()).collect();
+                let later: Vec<&String> = st
+                    .paths
+                    .iter()
+                    .filter(|(c, _, _)| *c != g)
+                    .map(|x| &x.2)
+                    .collect();
+                let first_paths: Vec<String> = st
+                    .paths
+                    .iter()
+                    .filter(|(c, _, _)| *c == g)
+                    .map(|x| x.2.clone())
+                    .collect();
                 let distinct = {
                     let mut v = first_paths.clone();
                     v.sort();
@@ -442,25 +559,34 @@ pub fn run(id: &str, s: &Setup, timeout: Duration, one_ms: &mut Option<Stats>) -
                 }
             }
         },
-        "silent-connection" => match (st.silent_at, st.reconnected_after_silence, status) {
-            (None, _, _) => Verdict::Failed("the client made no request".into()),
-            (Some(_), Some(after), _) => Verdict::Passed(format!(
-                "a new connection {} ms after the silence began; {} request(s) sent into the silence",
-                after.as_millis(),
-                st.into_silence
-            )),
-            (Some(_), None, Some(s)) => Verdict::Passed(format!(
-                "the client ended ({s}); {} request(s) sent into the silence",
-                st.into_silence
-            )),
-            (Some(_), None, None) if st.into_silence == 0 && st.requests <= 1 => Verdict::NotApplicable(
-                "the command made one request and waits on: nothing was sent into the silence".into(),
-            ),
-            (Some(_), None, None) => Verdict::Failed(format!(
-                "{} request(s) sent into the silent connection and no new connection within the case's timeout",
-                st.into_silence
-            )),
-        },
+        "silent-connection" => {
+            let end = match (st.reconnected_after_silence, status) {
+                (Some(after), _) => format!("a new connection {} ms after it", after.as_millis()),
+                (None, Some(s)) => format!("the client ended ({s})"),
+                (None, None) => "no new connection".to_string(),
+            };
+            match (st.silent_at, st.last_into_silence) {
+                (None, _) => Verdict::Failed("the client made no request".into()),
+                (Some(_), None) if st.requests <= 1 && status.is_none() => Verdict::NotApplicable(
+                    "the command made one request and waits on: nothing was sent into the silence"
+                        .into(),
+                ),
+                (Some(_), None) => Verdict::Passed(format!(
+                    "no request was sent into the silent connection; {end}"
+                )),
+                (Some(_), Some(last)) if last <= SILENCE_GRACE => Verdict::Passed(format!(
+                    "{} request(s) sent into the silence, the last {} ms after it began; {end}",
+                    st.into_silence,
+                    last.as_millis()
+                )),
+                (Some(_), Some(last)) => Verdict::Failed(format!(
+                    "requests kept going into the silent connection: {}, the last {:.1} s after it \
+                     began; {end}",
+                    st.into_silence,
+                    last.as_secs_f64()
+                )),
+            }
+        }
         _ => Verdict::NotApplicable(format!("no case {id}")),
     };
     if id == "end-stream-in-empty-data-1ms" {

@@ -74,11 +74,13 @@ impl Running {
     /// The next connection, or why none came: the command ended without connecting, or the
     /// deadline passed.
     pub fn accept(&mut self, l: &TcpListener, deadline: Instant) -> Result<TcpStream, String> {
-        l.set_nonblocking(true).map_err(|e| format!("listener: {e}"))?;
+        l.set_nonblocking(true)
+            .map_err(|e| format!("listener: {e}"))?;
         loop {
             match l.accept() {
                 Ok((s, _)) => {
-                    s.set_nonblocking(false).map_err(|e| format!("socket: {e}"))?;
+                    s.set_nonblocking(false)
+                        .map_err(|e| format!("socket: {e}"))?;
                     return Ok(s);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}

@@ -102,7 +102,12 @@ pub fn run(case: &Case, t: &Target, timeout: Duration) -> Verdict {
                     ));
                 }
                 for i in 0..=n {
-                    let body = block::payload(&mut w, &|v| fill(t, v), 16_384, Payload::Fields(POST_FIELDS));
+                    let body = block::payload(
+                        &mut w,
+                        &|v| fill(t, v),
+                        16_384,
+                        Payload::Fields(POST_FIELDS),
+                    );
                     w.queue_frame(kind::HEADERS, 0x4, 2 * i + 1, &body);
                 }
                 refused_stream = 2 * n + 1;

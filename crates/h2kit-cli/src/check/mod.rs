@@ -342,7 +342,9 @@ fn client(a: ClientArgs) -> Result<(), crate::Exit> {
         let full = format!("{}/{id}", group.name());
         (a.only.is_empty() || a.only.contains(&group))
             && (a.cases.is_empty()
-                || a.cases.iter().any(|p| id.starts_with(p.as_str()) || full.starts_with(p.as_str())))
+                || a.cases
+                    .iter()
+                    .any(|p| id.starts_with(p.as_str()) || full.starts_with(p.as_str())))
     };
     let what = format!("h2kit check client -- {}", a.command.join(" "));
     let mut out = std::io::stdout();

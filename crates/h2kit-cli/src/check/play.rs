@@ -81,7 +81,9 @@ pub fn connect(
             }
             Got::Frame(_) => {}
             Got::Closed => return Err("the client closed the connection before its request".into()),
-            Got::Timeout => return Err("the client sent no request within the case's timeout".into()),
+            Got::Timeout => {
+                return Err("the client sent no request within the case's timeout".into())
+            }
             Got::Garbage(why) => return Err(why.replace("the server", "the client")),
         }
     }
@@ -142,21 +144,27 @@ const LATE: &str = "the client ended the connection once its stream was over, be
                     frame could be judged";
 
 fn codes(c: &[ErrorCode]) -> String {
-    c.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" or ")
+    c.iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 /// The connection closed: what the command's exit says about it. An error expected and a
 /// command that exits with success means the client took the bad frames for good ones.
 fn closed(run: &mut Running, deadline: Instant, error_expected: bool) -> Verdict {
     match run.wait_until(deadline) {
-        Some(st) if st.success() && error_expected => Verdict::Failed(format!(
+        Some(st) if st.success() && error_expected => Verdict::Failed(
             "the client closed the connection without a GOAWAY or RST_STREAM and exited with \
              success: it did not treat the frames as an error"
-        )),
+                .into(),
+        ),
         Some(st) if error_expected => Verdict::Passed(format!(
             "the client closed the connection and exited ({st}) (accepted, as h2spec does)"
         )),
-        Some(st) if st.success() => Verdict::Passed("the client read the response and exited with success".into()),
+        Some(st) if st.success() => {
+            Verdict::Passed("the client read the response and exited with success".into())
+        }
         Some(st) => Verdict::Failed(format!("the client exited ({st}) after valid frames")),
         None if error_expected => {
             Verdict::Passed("the client closed the connection (accepted, as h2spec does)".into())
@@ -177,9 +185,14 @@ fn judge(w: &mut Wire, run: &mut Running, c: &mut Client, e: Expect, deadline: I
         }
         let got = w.read(deadline);
         match (e, got) {
-            (_, Got::Garbage(why)) => return Verdict::Failed(why.replace("the server", "the client")),
+            (_, Got::Garbage(why)) => {
+                return Verdict::Failed(why.replace("the server", "the client"))
+            }
             (_, Got::Frame(Frame::Settings(f))) if f.ack => c.acks += 1,
-            (Expect::ConnectionError(want) | Expect::StreamError(_, want), Got::Frame(Frame::GoAway(g))) => {
+            (
+                Expect::ConnectionError(want) | Expect::StreamError(_, want),
+                Got::Frame(Frame::GoAway(g)),
+            ) => {
                 return if want.contains(&g.code) {
                     Verdict::Passed(format!("GOAWAY ({})", g.code))
                 } else {
@@ -193,7 +206,9 @@ fn judge(w: &mut Wire, run: &mut Running, c: &mut Client, e: Expect, deadline: I
                     Verdict::Failed(format!("GOAWAY ({}), expected PROTOCOL_ERROR", g.code))
                 }
             }
-            (Expect::StreamError(_, want), Got::Frame(Frame::RstStream(r))) if r.stream_id.0 == req => {
+            (Expect::StreamError(_, want), Got::Frame(Frame::RstStream(r)))
+                if r.stream_id.0 == req =>
+            {
                 return if want.contains(&r.code) {
                     Verdict::Passed(format!("RST_STREAM ({})", r.code))
                 } else {
@@ -222,9 +237,10 @@ fn judge(w: &mut Wire, run: &mut Running, c: &mut Client, e: Expect, deadline: I
                 }
             }
             (Expect::LateOnClosed, Got::Closed) => return Verdict::NotApplicable(LATE.into()),
-            (Expect::Ignored | Expect::PingAck(_) | Expect::SettingsAck, Got::Frame(Frame::GoAway(g)))
-                if g.code != ErrorCode::NO_ERROR =>
-            {
+            (
+                Expect::Ignored | Expect::PingAck(_) | Expect::SettingsAck,
+                Got::Frame(Frame::GoAway(g)),
+            ) if g.code != ErrorCode::NO_ERROR => {
                 return Verdict::Failed(format!("GOAWAY ({}) after valid frames", g.code))
             }
             (Expect::Ignored, Got::Frame(Frame::RstStream(r))) => {
@@ -248,7 +264,9 @@ fn judge(w: &mut Wire, run: &mut Running, c: &mut Client, e: Expect, deadline: I
             }
             (_, Got::Closed) => return closed(run, deadline, error_expected),
             (Expect::Ignored, Got::Timeout) => {
-                return Verdict::Passed("the client sent no error (still connected at the case's end)".into())
+                return Verdict::Passed(
+                    "the client sent no error (still connected at the case's end)".into(),
+                )
             }
             (_, Got::Timeout) => {
                 return Verdict::Failed(match e {

@@ -142,7 +142,10 @@ impl Wire {
                 while s.conn.is_handshaking() {
                     s.conn.complete_io(&mut s.sock).map_err(|e| {
                         match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                            Some(r) => format!("the client's TLS handshake failed: {}", h2kit::tls::describe(r)),
+                            Some(r) => format!(
+                                "the client's TLS handshake failed: {}",
+                                h2kit::tls::describe(r)
+                            ),
                             None => format!("the client's TLS handshake failed: {e}"),
                         }
                     })?;
@@ -313,11 +316,26 @@ impl Wire {
             if now >= deadline {
                 return Got::Timeout;
             }
-            let wait = (deadline - now).max(Duration::from_millis(1));
-            let _ = self.io.tcp().set_read_timeout(Some(wait));
+            let wait = deadline - now;
+            // A socket's receive timeout is rounded up to the kernel's tick (4 ms here); a
+            // wait shorter than a few ticks (the END_STREAM sent 1 ms late) polls instead.
+            let short = wait < SHORT_WAIT;
+            if short {
+                let _ = self.io.tcp().set_nonblocking(true);
+            } else {
+                let _ = self.io.tcp().set_read_timeout(Some(wait));
+            }
             let start = self.rbuf.len();
             self.rbuf.resize(start + (64 << 10), 0);
             let r = self.io.read(&mut self.rbuf[start..]);
+            if short {
+                let _ = self.io.tcp().set_nonblocking(false);
+                if r.as_ref().is_err_and(is_timeout) {
+                    std::thread::sleep(
+                        POLL.min(deadline.saturating_duration_since(Instant::now())),
+                    );
+                }
+            }
             match r {
                 Ok(0) => {
                     self.rbuf.truncate(start);
@@ -381,6 +399,10 @@ impl Wire {
         None
     }
 }
+
+/// Waits shorter than this poll the socket every `POLL` (see `Wire::read`).
+const SHORT_WAIT: Duration = Duration::from_millis(10);
+const POLL: Duration = Duration::from_micros(50);
 
 fn is_timeout(e: &std::io::Error) -> bool {
     matches!(
