@@ -96,6 +96,45 @@ fn h2kit_serve_passes_every_case_over_h2c_and_tls() {
     );
 }
 
+/// A graceful shutdown in the middle of the churn: the server's GOAWAY (NO_ERROR) is judged
+/// (every stream at or below its last stream answered), and the churn ends there rather than
+/// failing.
+#[test]
+fn a_graceful_goaway_during_the_churn_is_judged() {
+    let served = Served::start(&[]);
+    let pid = served.child.id().to_string();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+    });
+    let (code, report) = check(
+        &served.url("/"),
+        &[
+            "--only",
+            "citizen",
+            "--case",
+            "citizen/churn",
+            "--case",
+            "citizen/graceful",
+            "--churn-streams",
+            "1000000000",
+        ],
+    );
+    stopper.join().unwrap();
+    assert_eq!(code, Some(0), "{report:#}");
+    let (r, detail) = result(&report, "citizen/graceful-goaway");
+    assert_eq!(r, "passed", "{detail}");
+    assert!(
+        detail.contains("every stream at or below it was answered"),
+        "{detail}"
+    );
+    let (r, detail) = result(&report, "citizen/churn");
+    assert_eq!(r, "passed", "{detail}");
+    assert!(detail.contains("the churn ended there"), "{detail}");
+}
+
 #[test]
 fn nghttpd_is_caught_where_it_breaks_the_rfc() {
     let dir = Scratch::new("check-nghttpd");

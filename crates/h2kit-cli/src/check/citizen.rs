@@ -105,6 +105,7 @@ pub fn churn(t: &Target, total: u64, timeout: Duration) -> Churn {
     let mut consumed = 0u64;
     let mut connections = 1;
     let mut goaway: Option<Verdict> = None;
+    let mut stopped = String::new();
     // The graceful GOAWAY being drained: its last stream id and the streams still open.
     let mut draining: Option<u32> = None;
     let mut in_flight: std::collections::BTreeSet<u32> = Default::default();
@@ -207,10 +208,16 @@ pub fn churn(t: &Target, total: u64, timeout: Duration) -> Churn {
             goaway = Some(Verdict::Passed(format!(
                 "GOAWAY (NO_ERROR, last stream {last}): every stream at or below it was answered"
             )));
-            // The churn goes on, on a new connection.
+            // The churn goes on, on a new connection, unless the server is going away for
+            // good (a graceful shutdown is not a refusal).
             match start(t, timeout) {
                 Ok((nw, _)) => w = nw,
-                Err(why) => return fail(why, goaway),
+                Err(why) => {
+                    stopped = format!(
+                        "; the server then took no new connection ({why}): the churn ended there"
+                    );
+                    break;
+                }
             }
             connections += 1;
             next_id = 1;
@@ -223,7 +230,7 @@ pub fn churn(t: &Target, total: u64, timeout: Duration) -> Churn {
         + resets.get("REFUSED_STREAM").copied().unwrap_or(0);
     let text = format!(
         "{done} streams at the server's limit of {limit} in {secs:.1} s ({:.0} streams/s, {connections} \
-         connection{}){}",
+         connection{}){}{stopped}",
         done as f64 / secs,
         if connections == 1 { "" } else { "s" },
         counts(&resets)

@@ -325,6 +325,8 @@ fn expect(w: &mut Wire, e: Expect, refused_stream: u32, deadline: Instant) -> Ve
             (Expect::Ignored, Got::Frame(Frame::Ping(p))) if p.ack => {
                 return Verdict::Failed("the server acknowledged a PING acknowledgement".into());
             }
+            // A server may end a stream whose response is complete with NO_ERROR (§8.1).
+            (Expect::Ignored, Got::Frame(Frame::RstStream(r))) if r.code == ErrorCode::NO_ERROR => {}
             (Expect::Ignored, Got::Frame(Frame::RstStream(r))) => {
                 return Verdict::Failed(format!(
                     "stream {} was reset ({}), expected the frame to be ignored",

@@ -12,6 +12,7 @@ mod judge;
 mod play;
 mod report;
 mod server_cases;
+mod server_messages;
 mod wire;
 
 use std::io::Write as _;
@@ -147,7 +148,7 @@ pub fn run(args: Args) -> Result<(), crate::Exit> {
 fn list() {
     let mut out = String::from("check server\n");
     let mut last = None;
-    for c in server_cases::CASES {
+    for c in server_cases::all() {
         if last != Some(c.group) {
             out.push_str(&report::heading(c.group));
             last = Some(c.group);
@@ -250,7 +251,7 @@ fn server(a: ServerArgs) -> Result<(), crate::Exit> {
         }
         outcomes.push(o);
     };
-    for c in server_cases::CASES {
+    for c in server_cases::all() {
         if !wanted(&a, c.group, c.id) {
             continue;
         }

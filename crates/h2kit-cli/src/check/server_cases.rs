@@ -1,5 +1,7 @@
 //! The cases `h2kit check server` runs, as data: one entry per rule, written from RFC 9113
-//! and RFC 7541 (the section is in each entry). Stream 1 is the first request unless a case
+//! and RFC 7541 (the section is in each entry). This file: the connection preface, frames,
+//! stream states, flow control and SETTINGS (§3–§6); `server_messages.rs`: HTTP semantics
+//! (§8) and HPACK. Stream 1 is the first request unless a case
 //! says otherwise; `{scheme}`, `{authority}` and `{path}` come from the URL checked.
 
 use h2kit::proto::ErrorCode;
@@ -7,7 +9,7 @@ use h2kit::proto::ErrorCode;
 use super::case::flag::*;
 use super::case::kind::*;
 use super::case::Expect::*;
-use super::case::Group::{Hpack, Rfc9113};
+use super::case::Group::Rfc9113;
 use super::case::Payload::{Block, Bytes, Empty, Fields, OverMaxFrame, PaddedFields};
 use super::case::Step::{AwaitResponse, ExceedConcurrency, Frame, Raw};
 use super::case::{Case, Payload};
@@ -41,22 +43,6 @@ const fn post(stream: u32) -> super::case::Step {
     Frame(HEADERS, END_HEADERS, stream, Fields(POST))
 }
 
-/// A request on stream 1 with these fields (END_STREAM, END_HEADERS) that must be refused
-/// as malformed (§8.1.1: a stream error of type PROTOCOL_ERROR).
-macro_rules! malformed {
-    ($id:literal, $section:literal, $title:literal, $fields:expr) => {
-        Case {
-            id: $id,
-            group: Rfc9113,
-            section: $section,
-            title: $title,
-            preface: true,
-            steps: &[Frame(HEADERS, ES_EH, 1, Fields($fields))],
-            expect: Malformed(1),
-        }
-    };
-}
-
 /// A case on a connection after the usual preface.
 macro_rules! case {
     ($group:expr, $id:literal, $section:literal, $title:literal, [$($step:expr),* $(,)?], $expect:expr) => {
@@ -76,7 +62,7 @@ const fn block(b: &'static [u8]) -> Payload {
     Block(b)
 }
 
-pub const CASES: &[Case] = &[
+pub const FRAMING: &[Case] = &[
     // First: the URL answers a plain GET (what every other case builds on).
     case!(
         Rfc9113,
@@ -220,6 +206,85 @@ pub const CASES: &[Case] = &[
         "RFC 9113 §5.1, §6.3",
         "PRIORITY on an idle stream is allowed",
         [Frame(PRIORITY, NONE, 9, Bytes(b"\x00\x00\x00\x00\x0f"))],
+        Ignored
+    ),
+    // §5.1: the frames every state allows.
+    case!(
+        Rfc9113,
+        "5.1/open-priority",
+        "RFC 9113 §5.1, §6.3",
+        "PRIORITY on an open stream is allowed",
+        [
+            post(1),
+            Frame(PRIORITY, NONE, 1, Bytes(b"\x00\x00\x00\x00\x0f"))
+        ],
+        Ignored
+    ),
+    case!(
+        Rfc9113,
+        "5.1/open-window-update",
+        "RFC 9113 §5.1, §6.9",
+        "WINDOW_UPDATE on an open stream is allowed",
+        [
+            post(1),
+            Frame(WINDOW_UPDATE, NONE, 1, Bytes(b"\x00\x00\x03\xe8"))
+        ],
+        Ignored
+    ),
+    case!(
+        Rfc9113,
+        "5.1/open-rst",
+        "RFC 9113 §5.1, §6.4",
+        "RST_STREAM (CANCEL) on an open stream closes it, and nothing more",
+        [
+            post(1),
+            Frame(RST_STREAM, NONE, 1, Bytes(b"\x00\x00\x00\x08"))
+        ],
+        Ignored
+    ),
+    case!(
+        Rfc9113,
+        "5.1/half-closed-priority",
+        "RFC 9113 §5.1, §6.3",
+        "PRIORITY on a half-closed (remote) stream is allowed",
+        [
+            get(1),
+            Frame(PRIORITY, NONE, 1, Bytes(b"\x00\x00\x00\x00\x0f"))
+        ],
+        Ignored
+    ),
+    case!(
+        Rfc9113,
+        "5.1/half-closed-window-update",
+        "RFC 9113 §5.1, §6.9",
+        "WINDOW_UPDATE on a half-closed (remote) stream is allowed",
+        [
+            get(1),
+            Frame(WINDOW_UPDATE, NONE, 1, Bytes(b"\x00\x00\x03\xe8"))
+        ],
+        Ignored
+    ),
+    case!(
+        Rfc9113,
+        "5.1/half-closed-rst",
+        "RFC 9113 §5.1, §6.4",
+        "RST_STREAM (CANCEL) on a half-closed (remote) stream closes it, and nothing more",
+        [
+            get(1),
+            Frame(RST_STREAM, NONE, 1, Bytes(b"\x00\x00\x00\x08"))
+        ],
+        Ignored
+    ),
+    case!(
+        Rfc9113,
+        "5.1/closed-priority",
+        "RFC 9113 §5.1, §6.3",
+        "PRIORITY on a closed stream is allowed",
+        [
+            get(1),
+            AwaitResponse(1),
+            Frame(PRIORITY, NONE, 1, Bytes(b"\x00\x00\x00\x00\x0f"))
+        ],
         Ignored
     ),
     case!(
@@ -717,396 +782,9 @@ pub const CASES: &[Case] = &[
         ],
         ConnectionError(PROTOCOL)
     ),
-    // §8.1 Message framing.
-    case!(
-        Rfc9113,
-        "8.1/trailers-without-end-stream",
-        "RFC 9113 §8.1",
-        "a second HEADERS without END_STREAM is a stream error PROTOCOL_ERROR",
-        [
-            post(1),
-            Frame(DATA, NONE, 1, Bytes(b"h2kit")),
-            Frame(HEADERS, END_HEADERS, 1, Fields(&[("x-trailer", "1")]))
-        ],
-        Malformed(1)
-    ),
-    case!(
-        Rfc9113,
-        "8.1.1/content-length-mismatch",
-        "RFC 9113 §8.1.1",
-        "DATA longer than content-length is a stream error PROTOCOL_ERROR",
-        [
-            Frame(
-                HEADERS,
-                END_HEADERS,
-                1,
-                Fields(&[
-                    (":method", "POST"),
-                    (":scheme", "{scheme}"),
-                    (":authority", "{authority}"),
-                    (":path", "{path}"),
-                    ("content-length", "1")
-                ])
-            ),
-            Frame(DATA, END_STREAM, 1, Bytes(b"h2kit"))
-        ],
-        Malformed(1)
-    ),
-    case!(
-        Rfc9113,
-        "8.1/trailers",
-        "RFC 9113 §8.1",
-        "a request with trailers is accepted",
-        [
-            post(1),
-            Frame(DATA, NONE, 1, Bytes(b"h2kit")),
-            Frame(HEADERS, ES_EH, 1, Fields(&[("x-trailer", "1")]))
-        ],
-        Response(1)
-    ),
-    // §8.2 Fields.
-    malformed!(
-        "8.2/uppercase-name",
-        "RFC 9113 §8.2",
-        "a field name with uppercase letters makes the request malformed",
-        &[
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "{path}"),
-            ("X-H2kit", "1")
-        ]
-    ),
-    malformed!(
-        "8.2.1/space-in-name",
-        "RFC 9113 §8.2.1",
-        "a field name with a space makes the request malformed",
-        &[
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "{path}"),
-            ("x h2kit", "1")
-        ]
-    ),
-    malformed!(
-        "8.2.1/newline-in-value",
-        "RFC 9113 §8.2.1",
-        "a field value with a line feed makes the request malformed",
-        &[
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "{path}"),
-            ("x-h2kit", "a\nb")
-        ]
-    ),
-    malformed!(
-        "8.2.1/nul-in-value",
-        "RFC 9113 §8.2.1",
-        "a field value with NUL makes the request malformed",
-        &[
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "{path}"),
-            ("x-h2kit", "a\0b")
-        ]
-    ),
-    malformed!(
-        "8.2.1/leading-space-in-value",
-        "RFC 9113 §8.2.1",
-        "a field value that starts with a space makes the request malformed",
-        &[
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "{path}"),
-            ("x-h2kit", " a")
-        ]
-    ),
-    malformed!(
-        "8.2.2/connection",
-        "RFC 9113 §8.2.2",
-        "a connection-specific field (connection) makes the request malformed",
-        &[
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "{path}"),
-            ("connection", "keep-alive")
-        ]
-    ),
-    malformed!(
-        "8.2.2/te",
-        "RFC 9113 §8.2.2",
-        "TE with a value other than \"trailers\" makes the request malformed",
-        &[
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "{path}"),
-            ("te", "gzip")
-        ]
-    ),
-    case!(
-        Rfc9113,
-        "8.2.2/te-trailers",
-        "RFC 9113 §8.2.2",
-        "TE: trailers is accepted",
-        [Frame(
-            HEADERS,
-            ES_EH,
-            1,
-            Fields(&[
-                (":method", "GET"),
-                (":scheme", "{scheme}"),
-                (":authority", "{authority}"),
-                (":path", "{path}"),
-                ("te", "trailers")
-            ])
-        )],
-        Response(1)
-    ),
-    // §8.3 Control data.
-    malformed!(
-        "8.3/unknown-pseudo",
-        "RFC 9113 §8.3",
-        "an unknown pseudo-header field makes the request malformed",
-        &[
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "{path}"),
-            (":h2kit", "1")
-        ]
-    ),
-    malformed!(
-        "8.3/response-pseudo",
-        "RFC 9113 §8.3",
-        "a response pseudo-header field (:status) in a request makes it malformed",
-        &[
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "{path}"),
-            (":status", "200")
-        ]
-    ),
-    malformed!(
-        "8.3/pseudo-after-regular",
-        "RFC 9113 §8.3",
-        "a pseudo-header field after a regular field makes the request malformed",
-        &[
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            ("x-h2kit", "1"),
-            (":path", "{path}")
-        ]
-    ),
-    malformed!(
-        "8.3.1/duplicate-method",
-        "RFC 9113 §8.3.1",
-        "a repeated :method makes the request malformed",
-        &[
-            (":method", "GET"),
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "{path}")
-        ]
-    ),
-    malformed!(
-        "8.3.1/no-method",
-        "RFC 9113 §8.3.1",
-        "a request without :method is malformed",
-        &[
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "{path}")
-        ]
-    ),
-    malformed!(
-        "8.3.1/no-scheme",
-        "RFC 9113 §8.3.1",
-        "a request without :scheme is malformed",
-        &[
-            (":method", "GET"),
-            (":authority", "{authority}"),
-            (":path", "{path}")
-        ]
-    ),
-    malformed!(
-        "8.3.1/no-path",
-        "RFC 9113 §8.3.1",
-        "a request without :path is malformed",
-        &[
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}")
-        ]
-    ),
-    malformed!(
-        "8.3.1/empty-path",
-        "RFC 9113 §8.3.1",
-        "an empty :path makes the request malformed",
-        &[
-            (":method", "GET"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "")
-        ]
-    ),
-    case!(
-        Rfc9113,
-        "8.3.1/pseudo-in-trailers",
-        "RFC 9113 §8.1, §8.3",
-        "a pseudo-header field in trailers makes the request malformed",
-        [
-            post(1),
-            Frame(DATA, NONE, 1, Bytes(b"h2kit")),
-            Frame(HEADERS, ES_EH, 1, Fields(&[(":method", "POST")]))
-        ],
-        Malformed(1)
-    ),
-    malformed!(
-        "8.5/connect-with-path",
-        "RFC 9113 §8.5",
-        "a CONNECT request with :scheme and :path is malformed",
-        &[
-            (":method", "CONNECT"),
-            (":scheme", "{scheme}"),
-            (":authority", "{authority}"),
-            (":path", "{path}")
-        ]
-    ),
-    // RFC 7541.
-    case!(
-        Hpack,
-        "6.1/index-0",
-        "RFC 7541 §6.1",
-        "an indexed field with index 0 is a decoding error: COMPRESSION_ERROR",
-        [Frame(HEADERS, ES_EH, 1, block(b"\x80"))],
-        ConnectionError(COMPRESSION)
-    ),
-    case!(
-        Hpack,
-        "2.3.3/index-beyond-table",
-        "RFC 7541 §2.3.3",
-        "an index beyond both tables is a decoding error: COMPRESSION_ERROR",
-        [Frame(HEADERS, ES_EH, 1, block(b"\xff\x80\x08"))],
-        ConnectionError(COMPRESSION)
-    ),
-    case!(
-        Hpack,
-        "4.2/size-update-over-limit",
-        "RFC 7541 §4.2, §6.3",
-        "a dynamic table size update above SETTINGS_HEADER_TABLE_SIZE is a COMPRESSION_ERROR",
-        [Frame(
-            HEADERS,
-            ES_EH,
-            1,
-            block(b"\x3f\xe1\xff\xff\x07\x82\x86\x84")
-        )],
-        ConnectionError(COMPRESSION)
-    ),
-    case!(
-        Hpack,
-        "4.2/size-update-after-field",
-        "RFC 7541 §4.2",
-        "a dynamic table size update after a field representation is a COMPRESSION_ERROR",
-        [Frame(HEADERS, ES_EH, 1, block(b"\x82\x20\x86\x84"))],
-        ConnectionError(COMPRESSION)
-    ),
-    case!(
-        Hpack,
-        "4.2/size-update-first",
-        "RFC 7541 §4.2, §6.3",
-        "a dynamic table size update to 0 at the start of a block is accepted",
-        [Frame(HEADERS, ES_EH, 1, Payload::Prefixed(b"\x20", GET))],
-        Response(1)
-    ),
-    case!(
-        Hpack,
-        "5.1/integer-overflow",
-        "RFC 7541 §5.1",
-        "an integer longer than any the decoder accepts is a COMPRESSION_ERROR",
-        [Frame(
-            HEADERS,
-            ES_EH,
-            1,
-            block(b"\xff\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01")
-        )],
-        ConnectionError(COMPRESSION)
-    ),
-    case!(
-        Hpack,
-        "5.2/huffman-long-padding",
-        "RFC 7541 §5.2",
-        "Huffman padding longer than 7 bits is a decoding error: COMPRESSION_ERROR",
-        [Frame(
-            HEADERS,
-            ES_EH,
-            1,
-            block(b"\x82\x86\x84\x0f\x2b\x82\x1f\xff")
-        )],
-        ConnectionError(COMPRESSION)
-    ),
-    case!(
-        Hpack,
-        "5.2/huffman-zero-padding",
-        "RFC 7541 §5.2",
-        "Huffman padding that is not the EOS prefix (ones) is a COMPRESSION_ERROR",
-        [Frame(
-            HEADERS,
-            ES_EH,
-            1,
-            block(b"\x82\x86\x84\x0f\x2b\x81\x18")
-        )],
-        ConnectionError(COMPRESSION)
-    ),
-    case!(
-        Hpack,
-        "5.2/huffman-eos",
-        "RFC 7541 §5.2",
-        "a Huffman string containing EOS is a decoding error: COMPRESSION_ERROR",
-        [Frame(
-            HEADERS,
-            ES_EH,
-            1,
-            block(b"\x82\x86\x84\x0f\x2b\x84\xff\xff\xff\xff")
-        )],
-        ConnectionError(COMPRESSION)
-    ),
-    case!(
-        Hpack,
-        "6.2.1/indexed-later",
-        "RFC 7541 §6.2.1, §2.3.3",
-        "a field added to the dynamic table is found by index in the next block",
-        [
-            Frame(
-                HEADERS,
-                ES_EH,
-                1,
-                Payload::Suffixed(GET, b"\x40\x07x-h2kit\x03one")
-            ),
-            AwaitResponse(1),
-            Frame(HEADERS, ES_EH, 3, Payload::Suffixed(GET, b"\xbe"))
-        ],
-        Response(3)
-    ),
-    case!(
-        Hpack,
-        "6.2.3/never-indexed",
-        "RFC 7541 §6.2.3",
-        "a never-indexed literal is accepted",
-        [Frame(
-            HEADERS,
-            ES_EH,
-            1,
-            Payload::Suffixed(GET, b"\x10\x07x-h2kit\x03yes")
-        )],
-        Response(1)
-    ),
 ];
+
+/// Every server case, in the order they run.
+pub fn all() -> impl Iterator<Item = &'static Case> {
+    FRAMING.iter().chain(super::server_messages::MESSAGES)
+}
