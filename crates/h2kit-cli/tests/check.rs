@@ -39,11 +39,14 @@ fn result<'a>(report: &'a Value, id: &str) -> (&'a str, &'a str) {
     (c["result"].as_str().unwrap(), c["detail"].as_str().unwrap())
 }
 
-/// The cases `--list` prints, counted.
+/// The server cases `--list` prints, counted.
 fn listed() -> usize {
     let (code, out, _) = h2kit("check", &["--list"]);
     assert_eq!(code, Some(0));
-    out.lines().filter(|l| l.starts_with("  ")).count()
+    out.lines()
+        .take_while(|l| *l != "check client")
+        .filter(|l| l.starts_with("  "))
+        .count()
 }
 
 #[test]
@@ -59,6 +62,19 @@ fn the_list_names_every_case_with_its_section() {
         .expect("the case is listed");
     assert!(line.contains("(RFC 9113 §6.5.2)"), "{line}");
     assert!(out.contains("citizen/churn"), "{out}");
+    // The client cases follow.
+    let client = out
+        .split("check client\n")
+        .nth(1)
+        .expect("a client section");
+    assert!(
+        client.contains("citizen/end-stream-in-empty-data-1ms"),
+        "{client}"
+    );
+    assert!(
+        client.lines().filter(|l| l.starts_with("  ")).count() > 60,
+        "{client}"
+    );
     assert!(listed() > 90, "{out}");
 }
 

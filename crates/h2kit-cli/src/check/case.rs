@@ -38,6 +38,24 @@ pub mod kind {
     pub const CONTINUATION: u8 = 0x9;
 }
 
+/// The error codes cases expect.
+pub mod codes {
+    use h2kit::proto::ErrorCode;
+    pub const PROTOCOL: &[ErrorCode] = &[ErrorCode::PROTOCOL_ERROR];
+    pub const FRAME_SIZE: &[ErrorCode] = &[ErrorCode::FRAME_SIZE_ERROR];
+    pub const FLOW: &[ErrorCode] = &[ErrorCode::FLOW_CONTROL_ERROR];
+    pub const CLOSED: &[ErrorCode] = &[ErrorCode::STREAM_CLOSED];
+    pub const COMPRESSION: &[ErrorCode] = &[ErrorCode::COMPRESSION_ERROR];
+
+    /// "PROTOCOL_ERROR or FRAME_SIZE_ERROR", for a message.
+    pub fn list(c: &[ErrorCode]) -> String {
+        c.iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+}
+
 /// Flag bits.
 pub mod flag {
     pub const NONE: u8 = 0x0;

@@ -3,8 +3,7 @@
 //! of the client then. Unless a case completes the response itself, a case that expects the
 //! frames to be ignored is followed by a plain response (200, "ok").
 
-use h2kit::proto::ErrorCode;
-
+use super::case::codes::*;
 use super::case::flag::*;
 use super::case::kind::*;
 use super::case::Expect::*;
@@ -12,11 +11,6 @@ use super::case::Group::Rfc9113;
 use super::case::Payload::{Block, Bytes, Empty, Fields, OverMaxFrame, PaddedFields};
 use super::case::Step::{Frame, NeedsPushDisabled};
 use super::case::{Case, Payload, REQ};
-
-const PROTOCOL: &[ErrorCode] = &[ErrorCode::PROTOCOL_ERROR];
-const FRAME_SIZE: &[ErrorCode] = &[ErrorCode::FRAME_SIZE_ERROR];
-const FLOW: &[ErrorCode] = &[ErrorCode::FLOW_CONTROL_ERROR];
-const COMPRESSION: &[ErrorCode] = &[ErrorCode::COMPRESSION_ERROR];
 
 /// A response head.
 const OK: super::case::Fields = &[(":status", "200")];

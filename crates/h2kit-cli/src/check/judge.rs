@@ -8,7 +8,7 @@ use h2kit::proto::frame::{Frame, Setting};
 use h2kit::proto::ErrorCode;
 
 use super::block;
-use super::case::{kind, Case, Expect, Payload, Step, Verdict};
+use super::case::{codes, kind, Case, Expect, Payload, Step, Verdict};
 use super::wire::{Got, Target, Wire, PREFACE};
 
 /// What a handshake learnt about the server.
@@ -179,13 +179,6 @@ fn goaway(g: &h2kit::proto::frame::GoAway, after: &str) -> String {
     format!("GOAWAY ({}{debug}) after {after}", g.code)
 }
 
-fn codes(c: &[ErrorCode]) -> String {
-    c.iter()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(" or ")
-}
-
 /// Reads the server's answer and judges it.
 fn expect(w: &mut Wire, e: Expect, refused_stream: u32, deadline: Instant) -> Verdict {
     // What the server did that was not the answer, for the message if none comes.
@@ -202,21 +195,21 @@ fn expect(w: &mut Wire, e: Expect, refused_stream: u32, deadline: Instant) -> Ve
                 return if want.contains(&g.code) {
                     Verdict::Passed(format!("GOAWAY ({})", g.code))
                 } else {
-                    Verdict::Failed(format!("GOAWAY ({}), expected {}", g.code, codes(want)))
+                    Verdict::Failed(format!("GOAWAY ({}), expected {}", g.code, codes::list(want)))
                 };
             }
             (Expect::ConnectionError(want), Got::Closed)
             | (Expect::StreamError(_, want), Got::Closed) => {
                 return Verdict::Passed(format!(
                     "the connection closed without a GOAWAY (accepted; {} expected)",
-                    codes(want)
+                    codes::list(want)
                 ));
             }
             (Expect::StreamError(s, want), Got::Frame(Frame::RstStream(r))) if r.stream_id.0 == s => {
                 return if want.contains(&r.code) {
                     Verdict::Passed(format!("RST_STREAM ({})", r.code))
                 } else {
-                    Verdict::Failed(format!("RST_STREAM ({}), expected {}", r.code, codes(want)))
+                    Verdict::Failed(format!("RST_STREAM ({}), expected {}", r.code, codes::list(want)))
                 };
             }
             (Expect::ConnectionError(_), Got::Frame(Frame::RstStream(r))) => {
@@ -356,11 +349,11 @@ fn expect(w: &mut Wire, e: Expect, refused_stream: u32, deadline: Instant) -> Ve
                 return Verdict::Failed(match (e, seen) {
                     (_, Some(s)) => format!("{s}; nothing more within the case's timeout"),
                     (Expect::ConnectionError(want), None) => {
-                        format!("no GOAWAY ({}) within the case's timeout", codes(want))
+                        format!("no GOAWAY ({}) within the case's timeout", codes::list(want))
                     }
                     (Expect::StreamError(s, want), None) => format!(
                         "no RST_STREAM ({}) on stream {s} within the case's timeout",
-                        codes(want)
+                        codes::list(want)
                     ),
                     (Expect::Malformed(s), None) => format!(
                         "no RST_STREAM (PROTOCOL_ERROR) on stream {s} and no 4xx response within the case's timeout"

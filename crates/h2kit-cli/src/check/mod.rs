@@ -12,7 +12,6 @@ mod judge;
 mod play;
 mod report;
 mod server_cases;
-mod server_messages;
 mod wire;
 
 use std::io::Write as _;
@@ -146,23 +145,34 @@ pub fn run(args: Args) -> Result<(), crate::Exit> {
 }
 
 fn list() {
-    let mut out = String::from("check server\n");
-    let mut last = None;
-    for c in server_cases::all() {
-        if last != Some(c.group) {
-            out.push_str(&report::heading(c.group));
-            last = Some(c.group);
+    let line = |id: &str, title: &str, section: &str| format!("  {id:<34} {title} ({section})\n");
+    let cases = |title: &str,
+                 cases: &mut dyn Iterator<Item = &'static case::Case>,
+                 citizen: &[(&str, &str, &str)]| {
+        let mut out = format!("{title}\n");
+        let mut last = None;
+        for c in cases {
+            if last != Some(c.group) {
+                out.push_str(&report::heading(c.group));
+                last = Some(c.group);
+            }
+            out.push_str(&line(c.id, c.title, c.section));
         }
-        out.push_str(&format!("  {:<34} {} ({})\n", c.id, c.title, c.section));
-    }
-    out.push_str(&report::heading(Group::Citizen));
-    for (id, section, title) in CITIZEN {
-        out.push_str(&format!(
-            "  {:<34} {title} ({section})\n",
-            format!("citizen/{id}")
-        ));
-    }
-    print!("{out}");
+        out.push_str(&report::heading(Group::Citizen));
+        for (id, section, title) in citizen {
+            out.push_str(&line(&format!("citizen/{id}"), title, section));
+        }
+        out
+    };
+    print!(
+        "{}\n{}",
+        cases("check server", &mut server_cases::all(), CITIZEN),
+        cases(
+            "check client",
+            &mut client_cases::CASES.iter(),
+            client_citizen::CASES
+        )
+    );
 }
 
 fn target(a: &ServerArgs) -> Result<Target, String> {
@@ -236,39 +246,23 @@ fn server(a: ServerArgs) -> Result<(), crate::Exit> {
         std::fs::File::create(path)
             .map_err(|e| format!("--junit {}: cannot create: {e}", path.display()))?;
     }
-    let mut outcomes: Vec<Outcome> = Vec::new();
-    let mut out = std::io::stdout();
-    if !a.json {
-        let _ = writeln!(out, "h2kit check server {}", a.url);
-    }
-    let mut emit = |o: Outcome, outcomes: &mut Vec<Outcome>| {
-        if !a.json {
-            if outcomes.last().map(|l| l.group) != Some(o.group) {
-                let _ = write!(out, "{}", report::heading(o.group));
-            }
-            let _ = write!(out, "{}", report::text(&o));
-            let _ = out.flush();
-        }
-        outcomes.push(o);
-    };
+    let what = format!("h2kit check server {}", a.url);
+    let mut progress = report::Progress::new(a.json, &what);
     for c in server_cases::all() {
         if !wanted(&a, c.group, c.id) {
             continue;
         }
         let begun = Instant::now();
         let (verdict, frames) = traced(|| judge::run(c, &t, a.timeout));
-        emit(
-            Outcome {
-                group: c.group,
-                id: c.id.to_string(),
-                section: c.section.to_string(),
-                title: c.title.to_string(),
-                verdict,
-                frames,
-                millis: begun.elapsed().as_millis(),
-            },
-            &mut outcomes,
-        );
+        progress.push(Outcome {
+            group: c.group,
+            id: c.id.to_string(),
+            section: c.section.to_string(),
+            title: c.title.to_string(),
+            verdict,
+            frames,
+            millis: begun.elapsed().as_millis(),
+        });
     }
     let citizen = |id: &str| {
         (a.only.is_empty() || a.only.contains(&Group::Citizen)) && wanted(&a, Group::Citizen, id)
@@ -287,7 +281,7 @@ fn server(a: ServerArgs) -> Result<(), crate::Exit> {
         let churn = citizen::churn(&t, a.churn_streams, a.timeout);
         let millis = begun.elapsed().as_millis();
         if citizen("churn") {
-            emit(outcome(0, churn.verdict.clone(), millis), &mut outcomes);
+            progress.push(outcome(0, churn.verdict.clone(), millis));
         }
         if citizen("graceful-goaway") {
             let v = churn.goaway.unwrap_or_else(|| {
@@ -296,20 +290,15 @@ fn server(a: ServerArgs) -> Result<(), crate::Exit> {
                         .into(),
                 )
             });
-            emit(outcome(2, v, millis), &mut outcomes);
+            progress.push(outcome(2, v, millis));
         }
     }
     if citizen("reset-closed-and-ping") {
         let begun = Instant::now();
         let v = citizen::reset_closed_and_ping(&t, a.reset_streams, a.timeout);
-        emit(outcome(1, v, begun.elapsed().as_millis()), &mut outcomes);
+        progress.push(outcome(1, v, begun.elapsed().as_millis()));
     }
-    finish(
-        a.json,
-        a.junit.as_deref(),
-        &format!("h2kit check server {}", a.url),
-        outcomes,
-    )
+    finish(a.json, a.junit.as_deref(), &what, progress.outcomes)
 }
 
 fn client(a: ClientArgs) -> Result<(), crate::Exit> {
@@ -348,11 +337,7 @@ fn client(a: ClientArgs) -> Result<(), crate::Exit> {
                     .any(|p| id.starts_with(p.as_str()) || full.starts_with(p.as_str())))
     };
     let what = format!("h2kit check client -- {}", a.command.join(" "));
-    let mut out = std::io::stdout();
-    if !a.json {
-        let _ = writeln!(out, "{what}");
-    }
-    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut progress = report::Progress::new(a.json, &what);
     for c in client_cases::CASES {
         if !wanted(c.group, c.id) {
             continue;
@@ -368,14 +353,7 @@ fn client(a: ClientArgs) -> Result<(), crate::Exit> {
             frames,
             millis: begun.elapsed().as_millis(),
         };
-        if !a.json {
-            if outcomes.last().map(|l| l.group) != Some(o.group) {
-                let _ = write!(out, "{}", report::heading(o.group));
-            }
-            let _ = write!(out, "{}", report::text(&o));
-            let _ = out.flush();
-        }
-        outcomes.push(o);
+        progress.push(o);
     }
     let mut one_ms = None;
     for (id, section, title) in client_citizen::CASES {
@@ -393,17 +371,10 @@ fn client(a: ClientArgs) -> Result<(), crate::Exit> {
             frames: String::new(),
             millis: begun.elapsed().as_millis(),
         };
-        if !a.json {
-            if outcomes.last().map(|l| l.group) != Some(o.group) {
-                let _ = write!(out, "{}", report::heading(o.group));
-            }
-            let _ = write!(out, "{}", report::text(&o));
-            let _ = out.flush();
-        }
-        outcomes.push(o);
+        progress.push(o);
     }
     let _ = std::fs::remove_dir_all(&scratch);
-    finish(a.json, a.junit.as_deref(), &what, outcomes)
+    finish(a.json, a.junit.as_deref(), &what, progress.outcomes)
 }
 
 /// The summary, the JSON and JUnit reports, and the exit code.

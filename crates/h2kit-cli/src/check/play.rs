@@ -10,7 +10,7 @@ use h2kit::proto::frame::{Frame, Setting};
 use h2kit::proto::ErrorCode;
 
 use super::block;
-use super::case::{kind, Case, Expect, Step, Verdict, REQ};
+use super::case::{codes, kind, Case, Expect, Step, Verdict, REQ};
 use super::command::{ClientCommand, Running};
 use super::wire::{Got, Wire};
 
@@ -143,13 +143,6 @@ pub fn run(case: &Case, s: &Setup) -> Verdict {
 const LATE: &str = "the client ended the connection once its stream was over, before the late \
                     frame could be judged";
 
-fn codes(c: &[ErrorCode]) -> String {
-    c.iter()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(" or ")
-}
-
 /// The connection closed: what the command's exit says about it. An error expected and a
 /// command that exits with success means the client took the bad frames for good ones.
 fn closed(run: &mut Running, deadline: Instant, error_expected: bool) -> Verdict {
@@ -196,7 +189,11 @@ fn judge(w: &mut Wire, run: &mut Running, c: &mut Client, e: Expect, deadline: I
                 return if want.contains(&g.code) {
                     Verdict::Passed(format!("GOAWAY ({})", g.code))
                 } else {
-                    Verdict::Failed(format!("GOAWAY ({}), expected {}", g.code, codes(want)))
+                    Verdict::Failed(format!(
+                        "GOAWAY ({}), expected {}",
+                        g.code,
+                        codes::list(want)
+                    ))
                 }
             }
             (Expect::Malformed(_), Got::Frame(Frame::GoAway(g))) => {
@@ -212,7 +209,11 @@ fn judge(w: &mut Wire, run: &mut Running, c: &mut Client, e: Expect, deadline: I
                 return if want.contains(&r.code) {
                     Verdict::Passed(format!("RST_STREAM ({})", r.code))
                 } else {
-                    Verdict::Failed(format!("RST_STREAM ({}), expected {}", r.code, codes(want)))
+                    Verdict::Failed(format!(
+                        "RST_STREAM ({}), expected {}",
+                        r.code,
+                        codes::list(want)
+                    ))
                 }
             }
             (Expect::Malformed(_), Got::Frame(Frame::RstStream(r))) if r.stream_id.0 == req => {
@@ -272,11 +273,11 @@ fn judge(w: &mut Wire, run: &mut Running, c: &mut Client, e: Expect, deadline: I
                 return Verdict::Failed(match e {
                     Expect::ConnectionError(want) => format!(
                         "no GOAWAY ({}) and no close within the case's timeout",
-                        codes(want)
+                        codes::list(want)
                     ),
                     Expect::StreamError(_, want) => format!(
                         "no RST_STREAM ({}) on stream {req} within the case's timeout",
-                        codes(want)
+                        codes::list(want)
                     ),
                     Expect::LateOnClosed => format!(
                         "no RST_STREAM (STREAM_CLOSED) on stream {req} within the case's timeout"

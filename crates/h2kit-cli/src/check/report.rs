@@ -34,6 +34,38 @@ impl std::fmt::Display for Summary {
     }
 }
 
+/// The outcomes of a run, printed as they come unless the report is JSON.
+pub struct Progress {
+    json: bool,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Progress {
+    /// Starts a run; the text report opens with `title`.
+    pub fn new(json: bool, title: &str) -> Progress {
+        if !json {
+            println!("{title}");
+        }
+        Progress {
+            json,
+            outcomes: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, o: Outcome) {
+        if !self.json {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            if self.outcomes.last().map(|l| l.group) != Some(o.group) {
+                let _ = write!(out, "{}", heading(o.group));
+            }
+            let _ = write!(out, "{}", text(&o));
+            let _ = out.flush();
+        }
+        self.outcomes.push(o);
+    }
+}
+
 /// A group's heading, printed before its first case.
 pub fn heading(g: Group) -> String {
     format!("\n{}\n", g.name())

@@ -99,21 +99,20 @@ impl Wire {
                     .map_err(|e| format!("TLS setup failed: {}", h2kit::tls::describe(&e)))?;
                 let mut s = rustls::StreamOwned::new(conn, tcp);
                 s.sock.set_read_timeout(Some(timeout)).ok();
-                while s.conn.is_handshaking() {
-                    s.conn.complete_io(&mut s.sock).map_err(|e| {
-                        match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                            Some(r) => format!("TLS handshake failed: {}", h2kit::tls::describe(r)),
-                            None => format!("TLS handshake failed: {e}"),
-                        }
-                    })?;
-                }
-                if s.conn.alpn_protocol() != Some(b"h2") {
-                    return Err("the server did not select ALPN h2".into());
-                }
+                complete_tls(
+                    &mut s.conn,
+                    &mut s.sock,
+                    "TLS handshake failed",
+                    "the server did not select ALPN h2",
+                )?;
                 Box::new(s)
             }
         };
-        Ok(Wire {
+        Ok(Wire::over(io))
+    }
+
+    fn over(io: Box<dyn Io>) -> Wire {
+        Wire {
             io,
             rbuf: BytesMut::with_capacity(64 << 10),
             decoder: FrameDecoder::new(),
@@ -122,7 +121,7 @@ impl Wire {
             wbuf: BytesMut::with_capacity(16 << 10),
             statuses: Default::default(),
             closed: false,
-        })
+        }
     }
 
     /// The server's end of an accepted connection (`check client`), TLS completed if `tls`.
@@ -139,33 +138,32 @@ impl Wire {
                     .map_err(|e| format!("TLS setup failed: {}", h2kit::tls::describe(&e)))?;
                 let mut s = rustls::StreamOwned::new(conn, tcp);
                 s.sock.set_read_timeout(Some(timeout)).ok();
-                while s.conn.is_handshaking() {
-                    s.conn.complete_io(&mut s.sock).map_err(|e| {
-                        match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                            Some(r) => format!(
-                                "the client's TLS handshake failed: {}",
-                                h2kit::tls::describe(r)
-                            ),
-                            None => format!("the client's TLS handshake failed: {e}"),
-                        }
-                    })?;
-                }
-                if s.conn.alpn_protocol() != Some(b"h2") {
-                    return Err("the client did not offer ALPN h2".into());
-                }
+                complete_tls(
+                    &mut s.conn,
+                    &mut s.sock,
+                    "the client's TLS handshake failed",
+                    "the client did not offer ALPN h2",
+                )?;
                 Box::new(s)
             }
         };
-        Ok(Wire {
-            io,
-            rbuf: BytesMut::with_capacity(64 << 10),
-            decoder: FrameDecoder::new(),
-            encoder: hpack::Encoder::new(),
-            tracer: HeaderTracer::default(),
-            wbuf: BytesMut::with_capacity(16 << 10),
-            statuses: Default::default(),
-            closed: false,
-        })
+        Ok(Wire::over(io))
+    }
+
+    /// One read of whatever has arrived, waiting up to `wait`; the end of the stream or an
+    /// error closes the wire.
+    fn read_some(&mut self, wait: Duration) {
+        let _ = self.io.tcp().set_read_timeout(Some(wait));
+        let start = self.rbuf.len();
+        self.rbuf.resize(start + 4096, 0);
+        let r = self.io.read(&mut self.rbuf[start..]);
+        self.rbuf.truncate(start + *r.as_ref().unwrap_or(&0));
+        match r {
+            Ok(0) => self.closed = true,
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) => {}
+            Err(_) => self.closed = true,
+        }
     }
 
     /// Reads the client's connection preface; a sentence if it is something else.
@@ -175,17 +173,7 @@ impl Wire {
             if now >= deadline {
                 return Err("the client sent no connection preface in time".into());
             }
-            let _ = self.io.tcp().set_read_timeout(Some(deadline - now));
-            let start = self.rbuf.len();
-            self.rbuf.resize(start + 4096, 0);
-            let r = self.io.read(&mut self.rbuf[start..]);
-            self.rbuf.truncate(start + *r.as_ref().unwrap_or(&0));
-            match r {
-                Ok(0) => self.closed = true,
-                Ok(_) => {}
-                Err(e) if is_timeout(&e) => {}
-                Err(_) => self.closed = true,
-            }
+            self.read_some(deadline - now);
         }
         if self.rbuf.starts_with(PREFACE) {
             let _ = self.rbuf.split_to(PREFACE.len());
@@ -363,17 +351,7 @@ impl Wire {
                         .into(),
                 );
             }
-            let _ = self.io.tcp().set_read_timeout(Some(deadline - now));
-            let start = self.rbuf.len();
-            self.rbuf.resize(start + 4096, 0);
-            let r = self.io.read(&mut self.rbuf[start..]);
-            self.rbuf.truncate(start + *r.as_ref().unwrap_or(&0));
-            match r {
-                Ok(0) => self.closed = true,
-                Ok(_) => {}
-                Err(e) if is_timeout(&e) => {}
-                Err(_) => self.closed = true,
-            }
+            self.read_some(deadline - now);
         }
         if self.rbuf.starts_with(b"HTTP/") {
             let line = self.rbuf[..]
@@ -398,6 +376,27 @@ impl Wire {
         }
         None
     }
+}
+
+/// Completes a TLS handshake, then requires ALPN h2; errors are sentences.
+fn complete_tls<S>(
+    conn: &mut rustls::ConnectionCommon<S>,
+    sock: &mut TcpStream,
+    failed: &str,
+    no_alpn: &str,
+) -> Result<(), String> {
+    while conn.is_handshaking() {
+        conn.complete_io(sock).map_err(|e| {
+            match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                Some(r) => format!("{failed}: {}", h2kit::tls::describe(r)),
+                None => format!("{failed}: {e}"),
+            }
+        })?;
+    }
+    if conn.alpn_protocol() != Some(b"h2") {
+        return Err(no_alpn.into());
+    }
+    Ok(())
 }
 
 /// Waits shorter than this poll the socket every `POLL` (see `Wire::read`).

@@ -1,66 +1,10 @@
-//! The cases `h2kit check server` runs, as data: one entry per rule, written from RFC 9113
-//! and RFC 7541 (the section is in each entry). This file: the connection preface, frames,
-//! stream states, flow control and SETTINGS (§3–§6); `server_messages.rs`: HTTP semantics
-//! (§8) and HPACK. Stream 1 is the first request unless a case
-//! says otherwise; `{scheme}`, `{authority}` and `{path}` come from the URL checked.
+//! `h2kit check server`: the connection preface, frames, stream states, flow control and
+//! SETTINGS (RFC 9113 §3–§6).
 
-use h2kit::proto::ErrorCode;
-
-use super::case::flag::*;
-use super::case::kind::*;
-use super::case::Expect::*;
-use super::case::Group::Rfc9113;
-use super::case::Payload::{Block, Bytes, Empty, Fields, OverMaxFrame, PaddedFields};
-use super::case::Step::{AwaitResponse, ExceedConcurrency, Frame, Raw};
-use super::case::{Case, Payload};
-
-const PROTOCOL: &[ErrorCode] = &[ErrorCode::PROTOCOL_ERROR];
-const FRAME_SIZE: &[ErrorCode] = &[ErrorCode::FRAME_SIZE_ERROR];
-const FLOW: &[ErrorCode] = &[ErrorCode::FLOW_CONTROL_ERROR];
-const CLOSED: &[ErrorCode] = &[ErrorCode::STREAM_CLOSED];
-const COMPRESSION: &[ErrorCode] = &[ErrorCode::COMPRESSION_ERROR];
-
-const GET: super::case::Fields = &[
-    (":method", "GET"),
-    (":scheme", "{scheme}"),
-    (":authority", "{authority}"),
-    (":path", "{path}"),
-];
-const POST: super::case::Fields = &[
-    (":method", "POST"),
-    (":scheme", "{scheme}"),
-    (":authority", "{authority}"),
-    (":path", "{path}"),
-];
-
-/// A whole GET on `stream`.
-const fn get(stream: u32) -> super::case::Step {
-    Frame(HEADERS, ES_EH, stream, Fields(GET))
-}
-
-/// A POST on `stream` whose body is still to come.
-const fn post(stream: u32) -> super::case::Step {
-    Frame(HEADERS, END_HEADERS, stream, Fields(POST))
-}
-
-/// A case on a connection after the usual preface.
-macro_rules! case {
-    ($group:expr, $id:literal, $section:literal, $title:literal, [$($step:expr),* $(,)?], $expect:expr) => {
-        Case {
-            id: $id,
-            group: $group,
-            section: $section,
-            title: $title,
-            preface: true,
-            steps: &[$($step),*],
-            expect: $expect,
-        }
-    };
-}
-
-const fn block(b: &'static [u8]) -> Payload {
-    Block(b)
-}
+use super::*;
+use crate::check::case::Group::Rfc9113;
+use crate::check::case::Payload::{Bytes, Empty, Fields, OverMaxFrame, PaddedFields};
+use crate::check::case::Step::{AwaitResponse, ExceedConcurrency, Frame, Raw};
 
 pub const FRAMING: &[Case] = &[
     // First: the URL answers a plain GET (what every other case builds on).
@@ -783,8 +727,3 @@ pub const FRAMING: &[Case] = &[
         ConnectionError(PROTOCOL)
     ),
 ];
-
-/// Every server case, in the order they run.
-pub fn all() -> impl Iterator<Item = &'static Case> {
-    FRAMING.iter().chain(super::server_messages::MESSAGES)
-}

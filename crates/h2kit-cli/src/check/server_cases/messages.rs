@@ -1,71 +1,9 @@
-//! `h2kit check server`'s cases on HTTP semantics (RFC 9113 §8) and HPACK (RFC 7541), as
-//! data (see `server_cases.rs`). Stream 1 is the first request unless a case
-//! says otherwise; `{scheme}`, `{authority}` and `{path}` come from the URL checked.
+//! `h2kit check server`: HTTP semantics (RFC 9113 §8) and HPACK (RFC 7541).
 
-use h2kit::proto::ErrorCode;
-
-use super::case::flag::*;
-use super::case::kind::*;
-use super::case::Expect::*;
-use super::case::Group::{Hpack, Rfc9113};
-use super::case::Payload::{Block, Bytes, Fields};
-use super::case::Step::{AwaitResponse, Frame};
-use super::case::{Case, Payload};
-
-const COMPRESSION: &[ErrorCode] = &[ErrorCode::COMPRESSION_ERROR];
-
-const GET: super::case::Fields = &[
-    (":method", "GET"),
-    (":scheme", "{scheme}"),
-    (":authority", "{authority}"),
-    (":path", "{path}"),
-];
-const POST: super::case::Fields = &[
-    (":method", "POST"),
-    (":scheme", "{scheme}"),
-    (":authority", "{authority}"),
-    (":path", "{path}"),
-];
-
-/// A POST on `stream` whose body is still to come.
-const fn post(stream: u32) -> super::case::Step {
-    Frame(HEADERS, END_HEADERS, stream, Fields(POST))
-}
-
-/// A request on stream 1 with these fields (END_STREAM, END_HEADERS) that must be refused
-/// as malformed (§8.1.1: a stream error of type PROTOCOL_ERROR).
-macro_rules! malformed {
-    ($id:literal, $section:literal, $title:literal, $fields:expr) => {
-        Case {
-            id: $id,
-            group: Rfc9113,
-            section: $section,
-            title: $title,
-            preface: true,
-            steps: &[Frame(HEADERS, ES_EH, 1, Fields($fields))],
-            expect: Malformed(1),
-        }
-    };
-}
-
-/// A case on a connection after the usual preface.
-macro_rules! case {
-    ($group:expr, $id:literal, $section:literal, $title:literal, [$($step:expr),* $(,)?], $expect:expr) => {
-        Case {
-            id: $id,
-            group: $group,
-            section: $section,
-            title: $title,
-            preface: true,
-            steps: &[$($step),*],
-            expect: $expect,
-        }
-    };
-}
-
-const fn block(b: &'static [u8]) -> Payload {
-    Block(b)
-}
+use super::*;
+use crate::check::case::Group::{Hpack, Rfc9113};
+use crate::check::case::Payload::{Bytes, Fields};
+use crate::check::case::Step::{AwaitResponse, Frame};
 
 pub const MESSAGES: &[Case] = &[
     // §8.1 Message framing.
