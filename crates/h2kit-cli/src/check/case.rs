@@ -110,6 +110,9 @@ pub enum Step {
     /// Opens one stream more than the server's SETTINGS_MAX_CONCURRENT_STREAMS allows, each
     /// a POST with its body still to come (streams 1, 3, …, 2N+1).
     ExceedConcurrency,
+    /// DATA on this stream, one octet more in all than the server's initial stream window
+    /// (SETTINGS_INITIAL_WINDOW_SIZE), in frames no larger than its SETTINGS_MAX_FRAME_SIZE.
+    OverflowWindow(u32),
     /// The case applies only to a client that disabled server push (SETTINGS_ENABLE_PUSH 0).
     NeedsPushDisabled,
 }
@@ -132,6 +135,10 @@ pub enum Expect {
     /// or GOAWAY (STREAM_CLOSED). A client whose only request is over may end the connection
     /// first; the case is then not applicable.
     LateOnClosed,
+    /// DATA beyond the flow-control window (§5.2, §6.9): RST_STREAM or GOAWAY
+    /// (FLOW_CONTROL_ERROR). A server that credited the window (WINDOW_UPDATE) while the DATA
+    /// was on its way may have had room: the case is then not applicable.
+    FlowError(u32),
     /// The stream 2N+1 opened by `ExceedConcurrency` is refused: RST_STREAM PROTOCOL_ERROR or
     /// REFUSED_STREAM (§5.1.2).
     Refused,

@@ -16,6 +16,7 @@ use super::wire::{Got, Target, Wire, PREFACE};
 pub struct ServerSettings {
     pub max_concurrent_streams: Option<u32>,
     pub max_frame_size: Option<u32>,
+    pub initial_window: Option<u32>,
 }
 
 /// The PING payload the checker uses to see that a connection still works.
@@ -39,6 +40,7 @@ pub fn open(t: &Target, timeout: Duration) -> Result<(Wire, ServerSettings), Str
                 let settings = ServerSettings {
                     max_concurrent_streams: s.get(Setting::MaxConcurrentStreams),
                     max_frame_size: s.get(Setting::MaxFrameSize),
+                    initial_window: s.get(Setting::InitialWindowSize),
                 };
                 return Ok((w, settings));
             }
@@ -90,6 +92,22 @@ pub fn run(case: &Case, t: &Target, timeout: Duration) -> Verdict {
                 }
             }
             Step::NeedsPushDisabled => {}
+            Step::OverflowWindow(stream) => {
+                let window = settings.initial_window.unwrap_or(65_535) as usize;
+                let frame = settings.max_frame_size.unwrap_or(16_384) as usize;
+                if window > 16 << 20 {
+                    return Verdict::NotApplicable(format!(
+                        "the server's stream window is {window} octets; this case sends at most 16 MiB"
+                    ));
+                }
+                let zeros = vec![0u8; frame];
+                let mut left = window + 1;
+                while left > 0 {
+                    let n = left.min(frame);
+                    left -= n;
+                    w.queue_frame(kind::DATA, u8::from(left == 0), stream, &zeros[..n]);
+                }
+            }
             Step::ExceedConcurrency => {
                 let Some(n) = settings.max_concurrent_streams else {
                     return Verdict::NotApplicable(
@@ -183,6 +201,8 @@ fn goaway(g: &h2kit::proto::frame::GoAway, after: &str) -> String {
 fn expect(w: &mut Wire, e: Expect, refused_stream: u32, deadline: Instant) -> Verdict {
     // What the server did that was not the answer, for the message if none comes.
     let mut seen: Option<String> = None;
+    // The server credited a window while the DATA was on its way (`FlowError`).
+    let mut credited = false;
     // Streams below the one over the limit that the server itself closed (RST_STREAM, often
     // NO_ERROR once a response is complete), freeing their slots.
     let mut freed = 0;
@@ -227,6 +247,44 @@ fn expect(w: &mut Wire, e: Expect, refused_stream: u32, deadline: Instant) -> Ve
                     )),
                     None => Verdict::Failed("a response without :status".into()),
                 };
+            }
+            // Only the stream's own window counts: the DATA is over it whatever the
+            // connection's credit.
+            (Expect::FlowError(s), Got::Frame(Frame::WindowUpdate(u))) if u.stream_id.0 == s => {
+                credited = true;
+            }
+            (Expect::FlowError(s), Got::Frame(Frame::RstStream(r))) if r.stream_id.0 == s => {
+                return match r.code {
+                    ErrorCode::FLOW_CONTROL_ERROR => Verdict::Passed("RST_STREAM (FLOW_CONTROL_ERROR)".into()),
+                    // §8.1: a server may end a stream whose response is complete this way; DATA
+                    // after it is ignored (§5.1), so the window was never overrun.
+                    ErrorCode::NO_ERROR => Verdict::NotApplicable(
+                        "the server answered and closed the stream with RST_STREAM (NO_ERROR) \
+                         before the DATA overran its window"
+                            .into(),
+                    ),
+                    _ if credited => Verdict::NotApplicable(format!(
+                        "the server credited the window while the DATA came, then reset the stream ({})",
+                        r.code
+                    )),
+                    c => Verdict::Failed(format!("RST_STREAM ({c}), expected FLOW_CONTROL_ERROR")),
+                };
+            }
+            (Expect::FlowError(_), Got::Frame(Frame::GoAway(g))) => {
+                return if g.code == ErrorCode::FLOW_CONTROL_ERROR {
+                    Verdict::Passed("GOAWAY (FLOW_CONTROL_ERROR)".into())
+                } else {
+                    Verdict::Failed(format!("GOAWAY ({}), expected FLOW_CONTROL_ERROR", g.code))
+                };
+            }
+            (Expect::FlowError(_), Got::Closed) => {
+                return Verdict::Passed("the connection closed (accepted, as h2spec does)".into())
+            }
+            (Expect::FlowError(s), Got::Timeout) if credited => {
+                return Verdict::NotApplicable(format!(
+                    "the server credited the window (WINDOW_UPDATE) while the DATA on stream {s} \
+                     came, so it may have had room"
+                ))
             }
             (Expect::Malformed(s), Got::Frame(Frame::RstStream(r))) if r.stream_id.0 == s => {
                 return if r.code == ErrorCode::PROTOCOL_ERROR {
@@ -354,6 +412,10 @@ fn expect(w: &mut Wire, e: Expect, refused_stream: u32, deadline: Instant) -> Ve
                     (Expect::StreamError(s, want), None) => format!(
                         "no RST_STREAM ({}) on stream {s} within the case's timeout",
                         codes::list(want)
+                    ),
+                    (Expect::FlowError(s), None) => format!(
+                        "no FLOW_CONTROL_ERROR for DATA beyond stream {s}'s window, and no \
+                         WINDOW_UPDATE, within the case's timeout"
                     ),
                     (Expect::Malformed(s), None) => format!(
                         "no RST_STREAM (PROTOCOL_ERROR) on stream {s} and no 4xx response within the case's timeout"

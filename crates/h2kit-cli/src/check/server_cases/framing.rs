@@ -681,6 +681,14 @@ pub const FRAMING: &[Case] = &[
         ],
         ConnectionError(FLOW)
     ),
+    case!(
+        Rfc9113,
+        "5.2/data-over-window",
+        "RFC 9113 §5.2, §6.9",
+        "DATA beyond the server's flow-control window is a FLOW_CONTROL_ERROR",
+        [post(1), Step::OverflowWindow(1)],
+        FlowError(1)
+    ),
     // §6.10 CONTINUATION.
     case!(
         Rfc9113,
