@@ -9,9 +9,11 @@ mod get;
 mod headers;
 mod load;
 mod proxy;
+mod results;
 mod routes;
 mod runtime;
 mod serve;
+mod threshold;
 mod tls_opts;
 
 /// The binary's allocator, chosen by measurement (docs/benchmarks.md). Received DATA stays in
@@ -49,6 +51,8 @@ enum Command {
     /// A TCP proxy that injects faults (unplug, delay, bandwidth, reset, close) and traces and
     /// watches the HTTP/2 frames passing through.
     Proxy(proxy::Args),
+    /// Merge `load --out` result files: exact percentiles, summed counts, thresholds.
+    Report(results::Args),
     /// Check a server's conformance (RFC 9113, RFC 7541) and citizenship, case by case.
     Check(check::Args),
 }
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Load(args) => load::run(args),
         Command::Proxy(args) => proxy::run(args).map_err(Exit::Usage),
         Command::Check(args) => check::run(args),
+        Command::Report(args) => results::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

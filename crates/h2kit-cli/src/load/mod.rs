@@ -15,8 +15,9 @@
 mod busy_poll;
 mod html;
 mod progress;
-mod record;
-mod report;
+pub mod record;
+pub mod report;
+pub mod result_file;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -76,6 +77,15 @@ pub struct Args {
     /// Also write a self-contained HTML report (latency over time, latency histogram).
     #[arg(long, value_name = "FILE.html")]
     report: Option<std::path::PathBuf>,
+    /// Also write the run's result file (schema h2kit-load/1, docs/load-results.md), which
+    /// `h2kit report` reads and merges with others.
+    #[arg(long, value_name = "FILE")]
+    out: Option<std::path::PathBuf>,
+    /// Exit 1 if the run breaches this threshold, `METRIC OP VALUE` (repeatable): metrics p50
+    /// p90 p99 p99.9 max mean (us, ms, s), rps, failures, failure_rate (%); e.g.
+    /// 'p99<=50ms', 'failure_rate<0.1%'.
+    #[arg(long = "fail-on", value_name = "EXPR", value_parser = crate::threshold::Threshold::parse)]
+    fail_on: Vec<crate::threshold::Threshold>,
     /// Worker threads (default: one per core; 1 runs everything on one thread).
     #[arg(long)]
     threads: Option<usize>,
@@ -181,6 +191,7 @@ pub fn run(args: Args) -> Result<(), Exit> {
             }
         }
         let elapsed = Instant::now().saturating_duration_since(plan.measure);
+        let started_wall = std::time::SystemTime::now() - elapsed;
         drop(pollers);
         progress.finish();
         let rec = shards.merged();
@@ -201,12 +212,21 @@ pub fn run(args: Args) -> Result<(), Exit> {
         } else {
             print!("{}", r.text());
         }
+        if let Some(path) = &args.out {
+            let doc = result_file::document(r.json(), &rec, started_wall)?;
+            std::fs::write(path, doc.to_string())
+                .map_err(|e| Exit::Failed(format!("--out {}: {e}", path.display())))?;
+        }
         if let Some(path) = &args.report {
             std::fs::write(path, html::render(&r))
                 .map_err(|e| format!("--report {}: {e}", path.display()))?;
             if !args.json {
                 println!("report: {}", path.display());
             }
+        }
+        let breached = crate::threshold::breaches(&args.fail_on, &r.json());
+        for line in &breached {
+            eprintln!("h2kit: {line}");
         }
         if rec.succeeded == 0 {
             let why = rec
@@ -217,6 +237,13 @@ pub fn run(args: Args) -> Result<(), Exit> {
             return Err(Exit::Failed(format!(
                 "no request succeeded ({} failed){why}",
                 rec.failed()
+            )));
+        }
+        if !breached.is_empty() {
+            return Err(Exit::Failed(format!(
+                "{} of {} thresholds breached",
+                breached.len(),
+                args.fail_on.len()
             )));
         }
         Ok(())
@@ -236,6 +263,10 @@ fn validate(args: &Args) -> Result<Template, String> {
     }
     if args.duration == Some(Duration::ZERO) {
         return Err("-D must be longer than 0".into());
+    }
+    if let Some(p) = &args.out {
+        // Said before the run, not after it.
+        std::fs::write(p, b"").map_err(|e| format!("--out {}: cannot write: {e}", p.display()))?;
     }
     if let Some(r) = args.rate {
         if !(r.is_finite() && r > 0.0) {

@@ -75,6 +75,42 @@ impl Slot {
         }
     }
 
+    /// The non-empty latency buckets, `(index, count)` (a result file's form of the slot).
+    pub fn buckets(&self) -> Vec<(usize, u32)> {
+        self.hist
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| (i, *n))
+            .collect()
+    }
+
+    /// A slot read back from a result file; `None` if a bucket index is out of range.
+    pub fn from_parts(
+        started: u64,
+        succeeded: u64,
+        failed: u64,
+        max_us: u64,
+        buckets: &[(usize, u32)],
+    ) -> Option<Slot> {
+        let mut s = Slot {
+            started,
+            succeeded,
+            failed,
+            max_us,
+            ..Slot::default()
+        };
+        for (i, n) in buckets {
+            *s.hist.get_mut(*i)? += n;
+        }
+        Some(s)
+    }
+
+    /// Adds another slot's counts (merging result files).
+    pub fn add(&mut self, o: &Slot) {
+        self.merge(o);
+    }
+
     /// The latency at quantile `q` of this slot's successes (µs, ±6%), or None if it had none.
     pub fn quantile(&self, q: f64) -> Option<u64> {
         if self.succeeded == 0 {
