@@ -18,6 +18,7 @@ mod progress;
 pub mod record;
 pub mod report;
 pub mod result_file;
+mod schedule;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -56,6 +57,12 @@ pub struct Args {
     /// measure latency from each request's scheduled time.
     #[arg(long, value_name = "REQ/S")]
     rate: Option<f64>,
+    /// Open model with a changing rate: DURATION:RATE,... each stage ramping linearly from the
+    /// previous stage's rate (0 at first) to its own, e.g. 30s:1000,1m:5000,30s:0. The run
+    /// lasts as long as the stages; latency is measured from each request's scheduled time.
+    #[arg(long, value_name = "STAGES", value_parser = schedule::parse_flag,
+          conflicts_with_all = ["rate", "duration", "requests"])]
+    stages: Option<schedule::Stages>,
     /// Load for this long before measuring (connections open, caches warm); results of the
     /// warm-up are discarded.
     #[arg(long, value_parser = duration::parse, value_name = "DURATION")]
@@ -77,6 +84,14 @@ pub struct Args {
     /// Also write a self-contained HTML report (latency over time, latency histogram).
     #[arg(long, value_name = "FILE.html")]
     report: Option<std::path::PathBuf>,
+    /// Start the measured run at this wall-clock time (RFC 3339, e.g. 2026-12-05T10:00:00Z):
+    /// instances on several machines start together (connections are opened before).
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    start_at: Option<time::OffsetDateTime>,
+    /// This instance's share of the load, `I/N` (1 ≤ I ≤ N): `--rate` and `-n` are totals
+    /// for all N instances, and this one takes its part.
+    #[arg(long, value_name = "I/N", value_parser = parse_instance)]
+    instance: Option<(u64, u64)>,
     /// Also write the run's result file (schema h2kit-load/1, docs/load-results.md), which
     /// `h2kit report` reads and merges with others.
     #[arg(long, value_name = "FILE")]
@@ -94,6 +109,26 @@ pub struct Args {
     /// the server does not pay for waking it and its own wake-up stays out of the latencies.
     #[arg(long)]
     busy_poll: bool,
+}
+
+fn parse_start_at(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("'{s}' is not an RFC 3339 time such as 2026-12-05T10:00:00Z ({e})"))
+}
+
+fn parse_instance(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("'{s}' is not I/N with 1 <= I <= N (e.g. 2/3)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u64, u64) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if i == 0 || n == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// An instance's share of a total: `total / n`, the remainder going to the first instances.
+fn share(total: u64, (i, n): (u64, u64)) -> u64 {
+    total / n + u64::from(i <= total % n)
 }
 
 /// What every request needs; shared, never copied per request except by `Bytes`/`Arc` clones.
@@ -137,9 +172,31 @@ struct Plan {
     requests: Option<u64>,
 }
 
-pub fn run(args: Args) -> Result<(), Exit> {
+pub fn run(mut args: Args) -> Result<(), Exit> {
+    if let Some(inst) = args.instance {
+        args.rate = args.rate.map(|r| r / inst.1 as f64);
+        if let Some(stages) = &mut args.stages {
+            for st in &mut stages.0 {
+                st.to /= inst.1 as f64;
+            }
+        }
+        if let Some(n) = args.requests {
+            args.requests = Some(share(n, inst));
+            if share(n, inst) == 0 {
+                return Err(Exit::Usage(format!(
+                    "-n {n} is fewer requests than --instance's {} instances",
+                    inst.1
+                )));
+            }
+        }
+    }
     let template = validate(&args)?;
-    let rt = crate::runtime::build_for_load(args.threads, args.rate.is_none())?;
+    let schedule = match (&args.stages, args.rate) {
+        (Some(st), _) => Some(schedule::Schedule::Stages(st.0.clone())),
+        (None, Some(r)) => Some(schedule::Schedule::Constant(r)),
+        (None, None) => None,
+    };
+    let rt = crate::runtime::build_for_load(args.threads, schedule.is_none())?;
     rt.block_on(async move {
         let (url, template) = match &args.url {
             Some(u) => {
@@ -161,14 +218,26 @@ pub fn run(args: Args) -> Result<(), Exit> {
         // cache).
         config.proto.keep_response_headers = false;
         let client = args.client.client(config)?;
+        if let Some(at) = args.start_at {
+            // The measured run (after the warm-up) begins at `at`, on every instance.
+            let wait = at - time::OffsetDateTime::now_utc() - args.warm_up.unwrap_or_default();
+            if let Ok(wait) = Duration::try_from(wait) {
+                tokio::time::sleep(wait).await;
+            }
+        }
         let start = Instant::now();
         let measure = start + args.warm_up.unwrap_or_default();
         let plan = Plan {
             start,
             measure,
-            end: match (args.requests, args.duration) {
-                (None, None) => Some(measure + Duration::from_secs(3)),
-                (_, d) => d.map(|d| measure + d),
+            end: match (
+                args.requests,
+                args.duration,
+                schedule.as_ref().and_then(|s| s.length()),
+            ) {
+                (_, _, Some(length)) => Some(start + length),
+                (None, None, None) => Some(measure + Duration::from_secs(3)),
+                (_, d, None) => d.map(|d| measure + d),
             },
             requests: args.requests,
         };
@@ -183,8 +252,8 @@ pub fn run(args: Args) -> Result<(), Exit> {
         let progress = progress::start(plan.measure, plan.end, plan.requests, &shards, !args.json);
         let template = Arc::new(template.shared());
         let pollers = args.busy_poll.then(|| busy_poll::start(threads));
-        match args.rate {
-            Some(rate) => open_loop(&client, &template, plan, rate, &shards).await,
+        match schedule.clone() {
+            Some(sched) => open_loop(&client, &template, plan, sched, &shards).await,
             None => {
                 let workers = args.connections * args.streams;
                 closed_loop(&client, &template, plan, workers, &shards).await
@@ -200,7 +269,8 @@ pub fn run(args: Args) -> Result<(), Exit> {
             url: &url,
             connections: args.connections,
             streams: args.streams,
-            rate: args.rate,
+            rate: schedule.as_ref().map(|s| s.mean_rate()),
+            stages: args.stages.is_some(),
             warm_up: args.warm_up,
             busy_poll: args.busy_poll,
             elapsed,
@@ -213,7 +283,10 @@ pub fn run(args: Args) -> Result<(), Exit> {
             print!("{}", r.text());
         }
         if let Some(path) = &args.out {
-            let doc = result_file::document(r.json(), &rec, started_wall)?;
+            let mut doc = result_file::document(r.json(), &rec, started_wall)?;
+            if let Some((i, n)) = args.instance {
+                doc["instance"] = format!("{i}/{n}").into();
+            }
             std::fs::write(path, doc.to_string())
                 .map_err(|e| Exit::Failed(format!("--out {}: {e}", path.display())))?;
         }
@@ -263,6 +336,15 @@ fn validate(args: &Args) -> Result<Template, String> {
     }
     if args.duration == Some(Duration::ZERO) {
         return Err("-D must be longer than 0".into());
+    }
+    if let Some(at) = args.start_at {
+        if at < time::OffsetDateTime::now_utc() - Duration::from_secs(1) {
+            return Err(format!(
+                "--start-at {}: that time has passed",
+                at.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            ));
+        }
     }
     if let Some(p) = &args.out {
         // Said before the run, not after it.
@@ -426,7 +508,7 @@ async fn open_loop(
     client: &Client,
     template: &Arc<SharedRequest>,
     plan: Plan,
-    rate: f64,
+    schedule: schedule::Schedule,
     shards: &Arc<Shards>,
 ) {
     const MAX_OUTSTANDING: u32 = 100_000;
@@ -439,10 +521,10 @@ async fn open_loop(
         outstanding.clone(),
     );
     let scheduler = std::thread::spawn(move || {
-        let interval = 1.0 / rate;
         let mut measured = 0u64;
         for i in 0u64.. {
-            let due = plan.start + Duration::from_secs_f64(i as f64 * interval);
+            let Some(due) = schedule.due(i) else { break };
+            let due = plan.start + due;
             let in_measure = due >= plan.measure;
             if in_measure {
                 if plan.end.is_some_and(|e| due >= e)

@@ -13,7 +13,10 @@ pub struct Report<'a> {
     pub url: &'a str,
     pub connections: usize,
     pub streams: usize,
+    /// The open model's mean scheduled rate.
     pub rate: Option<f64>,
+    /// The rate followed `--stages`.
+    pub stages: bool,
     pub warm_up: Option<Duration>,
     /// `--busy-poll`: figures taken with it are not comparable with figures taken without.
     pub busy_poll: bool,
@@ -59,6 +62,7 @@ impl Report<'_> {
     /// How the load was made, for the text and HTML headings.
     pub fn model(&self) -> String {
         let model = match self.rate {
+            Some(r) if self.stages => format!("open model, stages averaging {r:.1} req/s"),
             Some(r) => format!("open model, {r} req/s scheduled"),
             None => format!(
                 "{} connection(s) × {} streams",

@@ -1,0 +1,111 @@
+//! How `h2kit load` plans its requests: staged rates (`--stages`) and instances that share a
+//! total and start together (`--instance`, `--start-at`).
+
+mod common;
+use common::*;
+
+use serde_json::Value;
+
+#[test]
+fn stages_ramp_the_scheduled_rate_and_the_timeline_shows_it() {
+    let served = Served::start(&[]);
+    let (code, out, err) = h2kit(
+        "load",
+        &[
+            "--stages",
+            "1s:2000,1s:2000,1s:0",
+            "--json",
+            &served.url("/"),
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    // 1,000 up the ramp, 2,000 level, 1,000 down.
+    let n = r["requests"].as_u64().unwrap();
+    assert!((3999..=4001).contains(&n), "{n}");
+    let started: Vec<u64> = r["timeline"]["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["started"].as_u64().unwrap())
+        .collect();
+    assert_eq!(r["timeline"]["slot_ms"], 100);
+    // 100 ms slots: 10, 30, … 190 up; 200 level; 190 … 10 down. A busy machine may move a
+    // few requests into the next slot; the shape stays.
+    let near = |got: u64, want: u64| got.abs_diff(want) <= 25;
+    assert!(near(started[0], 10) && near(started[9], 190), "{started:?}");
+    assert!(started[10..20].iter().all(|s| near(*s, 200)), "{started:?}");
+    assert!(near(started[20], 190) && near(started[29], 10), "{started:?}");
+    let (code, _, err) = h2kit("load", &["--stages", "30s:100,x:5", "http://127.0.0.1:1/"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("stage 2 ('x:5')"), "{err}");
+}
+
+#[test]
+fn instances_take_their_share_and_start_together() {
+    let served = Served::start(&[]);
+    let dir = Scratch::new("load-instances");
+    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
+    let at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let runs: Vec<_> = (1..=3)
+        .map(|i| {
+            let (url, at, out) = (served.url("/"), at.clone(), dir.path(&format!("i{i}.json")));
+            std::thread::spawn(move || {
+                let inst = format!("{i}/3");
+                let r = h2kit(
+                    "load",
+                    &[
+                        "--instance",
+                        &inst,
+                        "-n",
+                        "1000",
+                        "--start-at",
+                        &at,
+                        "--out",
+                        &out,
+                        &url,
+                    ],
+                );
+                (r, out)
+            })
+        })
+        .collect();
+    let mut starts = Vec::new();
+    let mut total = 0;
+    for r in runs {
+        let ((code, _, err), out) = r.join().unwrap();
+        assert_eq!(code, Some(0), "{err}");
+        let d: Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+        total += d["requests"].as_u64().unwrap();
+        let s = time::OffsetDateTime::parse(
+            d["started_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        starts.push(s);
+    }
+    // 334 + 333 + 333.
+    assert_eq!(total, 1000);
+    let spread = *starts.iter().max().unwrap() - *starts.iter().min().unwrap();
+    assert!(spread < time::Duration::milliseconds(200), "{spread}");
+    for (args, says) in [
+        (
+            vec!["--instance", "4/3", "http://127.0.0.1:1/"],
+            "--instance",
+        ),
+        (
+            vec!["--start-at", "2020-01-01T00:00:00Z", "http://127.0.0.1:1/"],
+            "that time has passed",
+        ),
+        (
+            vec!["--start-at", "noon", "http://127.0.0.1:1/"],
+            "not an RFC 3339 time",
+        ),
+    ] {
+        let (code, _, err) = h2kit("load", &args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{err}");
+    }
+}
