@@ -35,7 +35,10 @@ fn stages_ramp_the_scheduled_rate_and_the_timeline_shows_it() {
     let near = |got: u64, want: u64| got.abs_diff(want) <= 25;
     assert!(near(started[0], 10) && near(started[9], 190), "{started:?}");
     assert!(started[10..20].iter().all(|s| near(*s, 200)), "{started:?}");
-    assert!(near(started[20], 190) && near(started[29], 10), "{started:?}");
+    assert!(
+        near(started[20], 190) && near(started[29], 10),
+        "{started:?}"
+    );
     let (code, _, err) = h2kit("load", &["--stages", "30s:100,x:5", "http://127.0.0.1:1/"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("stage 2 ('x:5')"), "{err}");

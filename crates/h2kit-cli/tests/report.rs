@@ -192,3 +192,33 @@ fn files_that_are_not_whole_are_refused_and_named() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+#[test]
+fn compare_puts_two_runs_side_by_side_and_calls_only_changes_beyond_their_noise() {
+    let served = Served::start(&[]);
+    let dir = Scratch::new("report-compare");
+    let (one, many) = (dir.path("one.json"), dir.path("many.json"));
+    let url = served.url("/");
+    for (file, m) in [(&one, "1"), (&many, "100")] {
+        let (code, _, err) = h2kit(
+            "load",
+            &["-D", "2s", "-c", "1", "-m", m, "--out", file, &url],
+        );
+        assert_eq!(code, Some(0), "{err}");
+    }
+    // A run against itself: no change anywhere.
+    let (code, out, err) = h2kit("report", &["--compare", &one, &one]);
+    assert_eq!(code, Some(0), "{err}");
+    let line = out.lines().find(|l| l.starts_with("requests/s")).unwrap();
+    assert!(
+        line.contains("+0.0%") && line.contains("within noise"),
+        "{out}"
+    );
+    // One stream at a time against a hundred: the throughput changes far beyond the noise.
+    let (code, out, _) = h2kit("report", &["--compare", &one, &many]);
+    assert_eq!(code, Some(0));
+    let line = out.lines().find(|l| l.starts_with("requests/s")).unwrap();
+    assert!(line.contains("beyond the noise"), "{out}");
+    let line = out.lines().find(|l| l.starts_with("max")).unwrap();
+    assert!(line.contains("noise not estimated"), "{out}");
+}

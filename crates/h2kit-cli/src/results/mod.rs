@@ -4,6 +4,7 @@
 //! is text, `--json` (a result document again, which can itself be merged) or `--out FILE`,
 //! and thresholds are checked with `--fail-on`.
 
+mod compare;
 mod merge;
 
 use std::path::PathBuf;
@@ -16,8 +17,12 @@ use crate::threshold::Threshold;
 #[derive(ClapArgs, Debug)]
 pub struct Args {
     /// Result files written by `h2kit load --out`.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(required_unless_present = "compare", value_name = "FILE")]
     files: Vec<PathBuf>,
+    /// Compare two results (each a result file, possibly merged): every figure side by side,
+    /// its change, and whether the change is beyond the runs' own noise.
+    #[arg(long, num_args = 2, value_names = ["BASE", "NEW"], conflicts_with = "files")]
+    compare: Vec<PathBuf>,
     /// Print the merged result as JSON (the same schema as the files).
     #[arg(long)]
     json: bool,
@@ -30,6 +35,31 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), crate::Exit> {
+    if let [base, new] = &args.compare[..] {
+        let (b, n) = (merge::Loaded::read(base)?, merge::Loaded::read(new)?);
+        print!(
+            "{}",
+            compare::text(
+                &b.doc,
+                &n.doc,
+                &base.display().to_string(),
+                &new.display().to_string()
+            )
+        );
+        let breached = crate::threshold::breaches(&args.fail_on, &n.doc);
+        for line in &breached {
+            eprintln!("h2kit: {line}");
+        }
+        if !breached.is_empty() {
+            return Err(crate::Exit::Failed(format!(
+                "{} of {} thresholds breached by {}",
+                breached.len(),
+                args.fail_on.len(),
+                new.display()
+            )));
+        }
+        return Ok(());
+    }
     let files = args
         .files
         .iter()
