@@ -61,6 +61,8 @@ enum Command {
 pub enum Exit {
     Usage(String),
     Failed(String),
+    /// Ctrl-C ended the run; what it measured was reported (exit 130, as shells do).
+    Interrupted,
 }
 
 impl From<String> for Exit {
@@ -107,5 +109,6 @@ fn main() -> ExitCode {
             eprintln!("h2kit: {msg}");
             ExitCode::from(1)
         }
+        Err(Exit::Interrupted) => ExitCode::from(130),
     }
 }

@@ -112,3 +112,32 @@ fn instances_take_their_share_and_start_together() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+/// Ctrl-C ends the run early; the report is still printed and the result file written, and
+/// the exit code says it was interrupted (130).
+#[test]
+fn an_interrupted_run_still_reports() {
+    let served = Served::start(&[]);
+    let dir = Scratch::new("load-interrupt");
+    let out = dir.path("r.json");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_h2kit"))
+        .args(["load", "-D", "60s", "--out", &out, &served.url("/")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let begun = std::time::Instant::now();
+    let done = child.wait_with_output().unwrap();
+    assert!(begun.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(done.status.code(), Some(130), "{}", text(&done));
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(stdout.contains("requests:"), "{stdout}");
+    assert!(String::from_utf8_lossy(&done.stderr).contains("interrupted"));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(r["requests"].as_u64().unwrap() > 0);
+    assert!(r["seconds"].as_f64().unwrap() < 30.0);
+}

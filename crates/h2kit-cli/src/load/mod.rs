@@ -20,7 +20,7 @@ pub mod report;
 pub mod result_file;
 mod schedule;
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -161,6 +161,26 @@ struct SharedRequest {
 }
 
 /// When the run measures and when it stops.
+/// Set by the first Ctrl-C: no new request starts, those in flight finish, and the run
+/// reports what it measured (a second Ctrl-C ends the process at once).
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Listens for Ctrl-C for the rest of the run.
+fn on_interrupt() {
+    tokio::spawn(async {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if INTERRUPTED.swap(true, Relaxed) {
+                std::process::exit(130);
+            }
+            eprintln!("h2kit: interrupted: finishing the requests in flight, then the report (Ctrl-C again to quit now)");
+        }
+    });
+}
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(Relaxed)
+}
+
 #[derive(Clone, Copy)]
 struct Plan {
     start: Instant,
@@ -218,6 +238,7 @@ pub fn run(mut args: Args) -> Result<(), Exit> {
         // cache).
         config.proto.keep_response_headers = false;
         let client = args.client.client(config)?;
+        on_interrupt();
         if let Some(at) = args.start_at {
             // The measured run (after the warm-up) begins at `at`, on every instance.
             let wait = at - time::OffsetDateTime::now_utc() - args.warm_up.unwrap_or_default();
@@ -311,6 +332,9 @@ pub fn run(mut args: Args) -> Result<(), Exit> {
                 "no request succeeded ({} failed){why}",
                 rec.failed()
             )));
+        }
+        if interrupted() {
+            return Err(Exit::Interrupted);
         }
         if !breached.is_empty() {
             return Err(Exit::Failed(format!(
@@ -465,7 +489,7 @@ async fn closed_loop(
                     if mine == 0 {
                         mine = take(&left, workers);
                     }
-                    if mine == 0 || plan.end.is_some_and(|e| t0 >= e) {
+                    if mine == 0 || plan.end.is_some_and(|e| t0 >= e) || interrupted() {
                         break;
                     }
                     mine -= 1;
@@ -524,6 +548,9 @@ async fn open_loop(
         let mut measured = 0u64;
         for i in 0u64.. {
             let Some(due) = schedule.due(i) else { break };
+            if interrupted() {
+                break;
+            }
             let due = plan.start + due;
             let in_measure = due >= plan.measure;
             if in_measure {
