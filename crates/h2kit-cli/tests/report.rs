@@ -91,6 +91,18 @@ fn three_instances_merge_count_for_count_with_exact_percentiles() {
         .map(|s| s["succeeded"].as_u64().unwrap() + s["failed"].as_u64().unwrap())
         .sum();
     assert_eq!(started, 30_000);
+    // The same page `load --report` writes, for the merged result.
+    let html = dir.path("merged.html");
+    let mut with_html: Vec<&str> = files.iter().map(String::as_str).collect();
+    with_html.extend(["--html", &html]);
+    let (code, _, err) = h2kit("report", &with_html);
+    assert_eq!(code, Some(0), "{err}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.starts_with("<!DOCTYPE html>") && page.contains("<svg"),
+        "{page}"
+    );
+    assert!(page.contains("30000"), "the page counts every request");
     // The merged result is a result file again.
     let merged = dir.path("merged.json");
     std::fs::write(&merged, &out).unwrap();

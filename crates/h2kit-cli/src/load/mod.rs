@@ -13,7 +13,7 @@
 //! Without a URL it starts h2kit's server in-process on a free 127.0.0.1 port and loads it.
 
 mod busy_poll;
-mod html;
+pub mod html;
 mod progress;
 pub mod record;
 pub mod report;

@@ -31,6 +31,12 @@ impl Loaded {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
         let doc: Value =
             serde_json::from_str(&text).map_err(|e| format!("{name}: not a result file: {e}"))?;
+        Loaded::from_doc(path, doc)
+    }
+
+    /// Checks a result document (see `read`).
+    pub fn from_doc(path: &Path, doc: Value) -> Result<Loaded, String> {
+        let name = path.display();
         match doc["schema"].as_str() {
             Some(SCHEMA) => {}
             Some(other) => {
@@ -93,6 +99,31 @@ impl Loaded {
             slot_ms,
             slots,
         })
+    }
+}
+
+impl Loaded {
+    /// The figures `load`'s HTML page draws, rebuilt from the document.
+    pub fn recorder(&self) -> crate::load::record::Recorder {
+        let mut rec = crate::load::record::Recorder::new();
+        rec.latency = self.hist.clone();
+        rec.timeline = crate::load::record::Timeline {
+            slot_ms: self.slot_ms,
+            slots: self.slots.clone(),
+        };
+        rec.succeeded = self.doc["succeeded"].as_u64().unwrap_or_default();
+        rec.bytes = (self.doc["bytes_per_second"].as_f64().unwrap_or_default()
+            * self.doc["seconds"].as_f64().unwrap_or_default()) as u64;
+        for (k, v) in self.doc["status"].as_object().into_iter().flatten() {
+            if let Ok(code) = k.parse() {
+                rec.statuses.insert(code, v.as_u64().unwrap_or_default());
+            }
+        }
+        for (k, v) in self.doc["failures"].as_object().into_iter().flatten() {
+            rec.failures
+                .insert(k.clone(), v.as_u64().unwrap_or_default());
+        }
+        rec
     }
 }
 
@@ -193,6 +224,7 @@ pub fn merge(files: &[Loaded]) -> Result<Value, String> {
         "command_line": std::env::args().collect::<Vec<_>>(),
         "url": files.first().map_or(Value::Null, |f| f.doc["url"].clone()),
         "connections": sum("connections"),
+        "streams_per_connection": files.first().map_or(Value::Null, |f| f.doc["streams_per_connection"].clone()),
         "seconds": secs,
         "requests": requests,
         "succeeded": sum("succeeded"),

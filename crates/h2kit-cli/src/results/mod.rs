@@ -29,6 +29,9 @@ pub struct Args {
     /// Also write the merged result to FILE.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Also write the merged result as the HTML page `load --report` writes.
+    #[arg(long, value_name = "FILE.html")]
+    html: Option<PathBuf>,
     /// Exit 1 if the merged result breaches this threshold (as `h2kit load --fail-on`).
     #[arg(long = "fail-on", value_name = "EXPR", value_parser = Threshold::parse)]
     fail_on: Vec<Threshold>,
@@ -74,6 +77,10 @@ pub fn run(args: Args) -> Result<(), crate::Exit> {
     if let Some(path) = &args.out {
         std::fs::write(path, merged.to_string())
             .map_err(|e| crate::Exit::Failed(format!("--out {}: {e}", path.display())))?;
+    }
+    if let Some(path) = &args.html {
+        std::fs::write(path, html(&merged)?)
+            .map_err(|e| crate::Exit::Failed(format!("--html {}: {e}", path.display())))?;
     }
     let breached = crate::threshold::breaches(&args.fail_on, &merged);
     for line in &breached {
@@ -152,4 +159,27 @@ fn text(m: &Value, files: &[merge::Loaded]) -> String {
         );
     }
     o
+}
+
+/// The merged result as `load`'s HTML page.
+fn html(merged: &Value) -> Result<String, String> {
+    let m = merge::Loaded::from_doc(std::path::Path::new("merged"), merged.clone())?;
+    let rec = m.recorder();
+    let stats = h2kit::client::ClientStats::default();
+    let url = merged["url"].as_str().unwrap_or_default();
+    let r = crate::load::report::Report {
+        url,
+        connections: merged["connections"].as_u64().unwrap_or_default() as usize,
+        streams: merged["streams_per_connection"]
+            .as_u64()
+            .unwrap_or_default() as usize,
+        rate: None,
+        stages: false,
+        warm_up: None,
+        busy_poll: false,
+        elapsed: std::time::Duration::from_secs_f64(merged["seconds"].as_f64().unwrap_or_default()),
+        rec: &rec,
+        stats: &stats,
+    };
+    Ok(crate::load::html::render(&r))
 }
