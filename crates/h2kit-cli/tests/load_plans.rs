@@ -141,3 +141,62 @@ fn an_interrupted_run_still_reports() {
     assert!(r["requests"].as_u64().unwrap() > 0);
     assert!(r["seconds"].as_f64().unwrap() < 30.0);
 }
+
+/// A request mix: lines sent in proportion to their weights, each with its own statuses and
+/// latency in the report.
+#[test]
+fn a_requests_file_mixes_requests_by_weight_and_reports_each_line() {
+    let served = Served::start(&[]);
+    let dir = Scratch::new("load-mix");
+    std::fs::write(dir.0.join("body.txt"), "hello").unwrap();
+    let file = dir.path("mix.txt");
+    std::fs::write(
+        &file,
+        format!(
+            "# two requests, 3:1\n\n3 GET {} accept: text/plain\nPOST {} @body.txt content-type: text/plain\n",
+            served.url("/"),
+            served.url("/status/404")
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = h2kit("load", &["-n", "4000", "--requests-file", &file, "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let lines = r["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    let (a, b) = (
+        lines[0]["succeeded"].as_u64().unwrap(),
+        lines[1]["succeeded"].as_u64().unwrap(),
+    );
+    assert_eq!(a + b, 4000);
+    assert!((2900..=3100).contains(&a), "{a} {b}");
+    assert_eq!(lines[0]["status"]["200"].as_u64().unwrap(), a);
+    assert_eq!(lines[1]["status"]["404"].as_u64().unwrap(), b);
+    assert!(lines[1]["request"].as_str().unwrap().starts_with("POST "));
+    assert!(lines[0]["p99_us"].as_u64().is_some());
+    for (content, says) in [
+        (
+            "GET http://127.0.0.1:1/ bogus\n",
+            "line 1: 'bogus' is neither @BODY_FILE nor a header",
+        ),
+        ("# nothing\n", "no request in it"),
+        (
+            "\n0 GET http://127.0.0.1:1/\n",
+            "line 2: a weight must be at least 1",
+        ),
+        (
+            "G(T http://127.0.0.1:1/\n",
+            "line 1: 'G(T' is not an HTTP method",
+        ),
+        ("GET http://127.0.0.1:1/ @missing.txt\n", "line 1: body"),
+    ] {
+        std::fs::write(&file, content).unwrap();
+        let (code, _, err) = h2kit("load", &["--requests-file", &file]);
+        assert_eq!(code, Some(2), "{content}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(says) && err.contains("--requests-file"),
+            "{err}"
+        );
+    }
+}

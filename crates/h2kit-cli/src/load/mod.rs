@@ -14,6 +14,7 @@
 
 mod busy_poll;
 pub mod html;
+mod mix;
 mod progress;
 pub mod record;
 pub mod report;
@@ -67,6 +68,10 @@ pub struct Args {
     /// warm-up are discarded.
     #[arg(long, value_parser = duration::parse, value_name = "DURATION")]
     warm_up: Option<Duration>,
+    /// A mix of requests, one per line: `[WEIGHT] METHOD URL [@BODY_FILE] [Name: value]...`
+    /// (docs/load-results.md); the report gives statuses and latency per line too.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "method", "headers", "data"])]
+    requests_file: Option<std::path::PathBuf>,
     /// Request method.
     #[arg(short = 'X', long = "method", default_value = "GET")]
     method: String,
@@ -160,7 +165,6 @@ struct SharedRequest {
     body: Bytes,
 }
 
-/// When the run measures and when it stops.
 /// Set by the first Ctrl-C: no new request starts, those in flight finish, and the run
 /// reports what it measured (a second Ctrl-C ends the process at once).
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -181,6 +185,7 @@ fn interrupted() -> bool {
     INTERRUPTED.load(Relaxed)
 }
 
+/// When the run measures and when it stops.
 #[derive(Clone, Copy)]
 struct Plan {
     start: Instant,
@@ -211,6 +216,17 @@ pub fn run(mut args: Args) -> Result<(), Exit> {
         }
     }
     let template = validate(&args)?;
+    let mut mix = match &args.requests_file {
+        Some(path) => {
+            let ua = template
+                .headers
+                .get(http::header::USER_AGENT)
+                .cloned()
+                .unwrap_or(http::HeaderValue::from_static("h2kit"));
+            Some(mix::Mix::read(path, &|u| args.client.check_url(u), &ua)?)
+        }
+        None => None,
+    };
     let schedule = match (&args.stages, args.rate) {
         (Some(st), _) => Some(schedule::Schedule::Stages(st.0.clone())),
         (None, Some(r)) => Some(schedule::Schedule::Constant(r)),
@@ -218,12 +234,30 @@ pub fn run(mut args: Args) -> Result<(), Exit> {
     };
     let rt = crate::runtime::build_for_load(args.threads, schedule.is_none())?;
     rt.block_on(async move {
-        let (url, template) = match &args.url {
-            Some(u) => {
+        let (url, template) = match (&args.url, &mix) {
+            (_, Some(m)) => {
+                // Each origin once.
+                let mut seen = std::collections::HashSet::new();
+                for r in &m.requests {
+                    let u = &r.parts.uri;
+                    if seen.insert((u.scheme_str().map(str::to_owned), u.authority().cloned())) {
+                        preflight(u).await?;
+                    }
+                }
+                let path = args
+                    .requests_file
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""));
+                (
+                    format!("{} ({} requests)", path.display(), m.requests.len()),
+                    template,
+                )
+            }
+            (Some(u), None) => {
                 preflight(&template.uri).await?;
                 (u.clone(), template)
             }
-            None => {
+            (None, None) => {
                 let url = start_embedded().await?;
                 let uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
                 (url, Template { uri, ..template })
@@ -271,7 +305,10 @@ pub fn run(mut args: Args) -> Result<(), Exit> {
         };
         let shards = Arc::new(Shards::new(if threads == 1 { 1 } else { 2 * threads }));
         let progress = progress::start(plan.measure, plan.end, plan.requests, &shards, !args.json);
-        let template = Arc::new(template.shared());
+        let template = Arc::new(match mix.take() {
+            Some(m) => m,
+            None => mix::Mix::one(template),
+        });
         let pollers = args.busy_poll.then(|| busy_poll::start(threads));
         match schedule.clone() {
             Some(sched) => open_loop(&client, &template, plan, sched, &shards).await,
@@ -297,6 +334,7 @@ pub fn run(mut args: Args) -> Result<(), Exit> {
             elapsed,
             rec: &rec,
             stats: &stats,
+            lines: &template.lines,
         };
         if args.json {
             println!("{}", r.json());
@@ -441,6 +479,7 @@ fn record(
     due: Instant,
     started: Option<Instant>,
     outcome: Result<(u16, u64), Failure>,
+    line: Option<usize>,
 ) -> Instant {
     let now = Instant::now();
     let at = now.saturating_duration_since(plan.measure);
@@ -448,8 +487,12 @@ fn record(
         if let Some(t) = started {
             r.started(t.saturating_duration_since(plan.measure));
         }
+        let latency = now.saturating_duration_since(due);
+        if let Some(line) = line {
+            r.line(line, outcome.as_ref().ok().map(|(s, _)| (*s, latency)));
+        }
         match outcome {
-            Ok((status, bytes)) => r.success(at, now.saturating_duration_since(due), status, bytes),
+            Ok((status, bytes)) => r.success(at, latency, status, bytes),
             Err(f) => r.failure(at, f),
         }
     });
@@ -459,7 +502,7 @@ fn record(
 /// `workers` tasks, each with one request in flight at a time.
 async fn closed_loop(
     client: &Client,
-    template: &Arc<SharedRequest>,
+    template: &Arc<mix::Mix>,
     plan: Plan,
     workers: usize,
     shards: &Arc<Shards>,
@@ -483,6 +526,8 @@ async fn closed_loop(
             let mut t0 = Instant::now();
             // Requests of a `-n` run taken from the shared count but not yet sent.
             let mut mine = 0u64;
+            // This worker's sends, for its place in a request mix.
+            let mut sent = i as u64;
             loop {
                 let measured = t0 >= plan.measure;
                 if measured {
@@ -494,9 +539,12 @@ async fn closed_loop(
                     }
                     mine -= 1;
                 }
-                let outcome = exchange(&client, &template).await;
+                let (line, req) = template.pick(sent);
+                sent += workers as u64;
+                let outcome = exchange(&client, req).await;
+                let line = template.is_mix().then_some(line);
                 t0 = if measured {
-                    record(&shards, i, &plan, t0, Some(t0), outcome)
+                    record(&shards, i, &plan, t0, Some(t0), outcome, line)
                 } else {
                     Instant::now()
                 };
@@ -530,7 +578,7 @@ fn take(left: &AtomicU64, workers: usize) -> u64 {
 /// own lateness to every latency.
 async fn open_loop(
     client: &Client,
-    template: &Arc<SharedRequest>,
+    template: &Arc<mix::Mix>,
     plan: Plan,
     schedule: schedule::Schedule,
     shards: &Arc<Shards>,
@@ -579,9 +627,11 @@ async fn open_loop(
                     let at = Instant::now().saturating_duration_since(plan.measure);
                     shards.with(shard, |r| r.started(at));
                 }
-                let outcome = exchange(&client, &template).await;
+                let (line, req) = template.pick(i);
+                let outcome = exchange(&client, req).await;
                 if in_measure {
-                    record(&shards, shard, &plan, due, None, outcome);
+                    let line = template.is_mix().then_some(line);
+                    record(&shards, shard, &plan, due, None, outcome, line);
                 }
                 drop(permit);
             });

@@ -230,6 +230,27 @@ pub struct Recorder {
     pub failures: BTreeMap<String, u64>,
     /// By category: what the errors said.
     pub messages: BTreeMap<String, Messages>,
+    /// Per line of a `--requests-file` mix (empty otherwise).
+    pub lines: Vec<LineStats>,
+}
+
+/// One line of a request mix: its statuses, failures and latencies.
+#[derive(Clone)]
+pub struct LineStats {
+    pub statuses: BTreeMap<u16, u64>,
+    pub failed: u64,
+    pub latency: Histogram<u64>,
+}
+
+impl LineStats {
+    fn new() -> LineStats {
+        LineStats {
+            statuses: BTreeMap::new(),
+            failed: 0,
+            // 1 µs to 1 hour at 2 significant digits: a few KiB per line.
+            latency: Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("histogram bounds"),
+        }
+    }
 }
 
 impl Recorder {
@@ -243,6 +264,24 @@ impl Recorder {
             statuses: BTreeMap::new(),
             failures: BTreeMap::new(),
             messages: BTreeMap::new(),
+            lines: Vec::new(),
+        }
+    }
+
+    /// The outcome of a request of line `line` of a mix: its status and latency, or `None`
+    /// for a failure.
+    pub fn line(&mut self, line: usize, outcome: Option<(u16, Duration)>) {
+        if self.lines.len() <= line {
+            self.lines.resize_with(line + 1, LineStats::new);
+        }
+        let l = &mut self.lines[line];
+        match outcome {
+            Some((status, latency)) => {
+                *l.statuses.entry(status).or_default() += 1;
+                let us = (latency.as_micros() as u64).max(1);
+                let _ = l.latency.record(us.min(l.latency.high()));
+            }
+            None => l.failed += 1,
         }
     }
 
@@ -295,6 +334,16 @@ impl Recorder {
                 mine.add(message, *n);
             }
             mine.others += m.others;
+        }
+        if self.lines.len() < o.lines.len() {
+            self.lines.resize_with(o.lines.len(), LineStats::new);
+        }
+        for (a, b) in self.lines.iter_mut().zip(&o.lines) {
+            for (k, v) in &b.statuses {
+                *a.statuses.entry(*k).or_default() += v;
+            }
+            a.failed += b.failed;
+            let _ = a.latency.add(&b.latency);
         }
     }
 }

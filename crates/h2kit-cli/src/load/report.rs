@@ -24,6 +24,8 @@ pub struct Report<'a> {
     pub elapsed: Duration,
     pub rec: &'a Recorder,
     pub stats: &'a ClientStats,
+    /// The lines of a `--requests-file` mix, as written (empty otherwise).
+    pub lines: &'a [String],
 }
 
 /// Latency figures in µs.
@@ -131,6 +133,10 @@ impl Report<'_> {
             "pings_sent": c.pings_sent,
             "connections_opened": c.connections_accepted,
             "timeline": {"slot_ms": self.rec.timeline.slot_ms, "slots": timeline},
+            "lines": self.per_line().iter().map(|l| json!({
+                "request": l.0, "succeeded": l.1, "failed": l.2, "status": l.3,
+                "p50_us": l.4, "p99_us": l.5,
+            })).collect::<Vec<_>>(),
         })
     }
 
@@ -213,7 +219,65 @@ impl Report<'_> {
                 "(connection counters include the warm-up; request figures do not)"
             );
         }
+        let lines = self.per_line();
+        if !lines.is_empty() {
+            let _ = writeln!(o, "per request line:");
+            for (text, ok, failed, status, p50, p99) in lines {
+                let status: Vec<String> = status.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
+                let ms =
+                    |v: Option<u64>| v.map_or("-".into(), |v| format!("{:.3} ms", v as f64 / 1e3));
+                let _ = writeln!(
+                    o,
+                    "  {text}\n    {ok} succeeded, {failed} failed; {}; p50 {} p99 {}",
+                    if status.is_empty() {
+                        "no status".to_string()
+                    } else {
+                        status.join(", ")
+                    },
+                    ms(p50),
+                    ms(p99)
+                );
+            }
+        }
         o
+    }
+
+    /// Per line of a mix: (line, succeeded, failed, statuses, p50 µs, p99 µs).
+    #[allow(clippy::type_complexity)]
+    fn per_line(
+        &self,
+    ) -> Vec<(
+        &str,
+        u64,
+        u64,
+        BTreeMap<String, u64>,
+        Option<u64>,
+        Option<u64>,
+    )> {
+        self.lines
+            .iter()
+            .enumerate()
+            .map(|(i, text)| match self.rec.lines.get(i) {
+                Some(l) => {
+                    let q =
+                        |q: f64| (!l.latency.is_empty()).then(|| l.latency.value_at_quantile(q));
+                    let status = l
+                        .statuses
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), *v))
+                        .collect();
+                    (
+                        text.as_str(),
+                        l.latency.len(),
+                        l.failed,
+                        status,
+                        q(0.5),
+                        q(0.99),
+                    )
+                }
+                None => (text.as_str(), 0, 0, BTreeMap::new(), None, None),
+            })
+            .collect()
     }
 }
 

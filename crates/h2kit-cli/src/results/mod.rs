@@ -180,6 +180,7 @@ fn html(merged: &Value) -> Result<String, String> {
         elapsed: std::time::Duration::from_secs_f64(merged["seconds"].as_f64().unwrap_or_default()),
         rec: &rec,
         stats: &stats,
+        lines: &[],
     };
     Ok(crate::load::html::render(&r))
 }
