@@ -151,6 +151,22 @@ impl Threshold {
     }
 }
 
+/// Checks every threshold, printing a line for each breached; `Err` (for exit 1) if any was.
+pub fn gate(thresholds: &[Threshold], result: &Value) -> Result<(), crate::Exit> {
+    let breached = breaches(thresholds, result);
+    for line in &breached {
+        eprintln!("h2kit: {line}");
+    }
+    if breached.is_empty() {
+        return Ok(());
+    }
+    Err(crate::Exit::Failed(format!(
+        "{} of {} thresholds breached",
+        breached.len(),
+        thresholds.len()
+    )))
+}
+
 /// Checks every threshold: the lines of those breached.
 pub fn breaches(thresholds: &[Threshold], result: &Value) -> Vec<String> {
     thresholds

@@ -49,19 +49,7 @@ pub fn run(args: Args) -> Result<(), crate::Exit> {
                 &new.display().to_string()
             )
         );
-        let breached = crate::threshold::breaches(&args.fail_on, &n.doc);
-        for line in &breached {
-            eprintln!("h2kit: {line}");
-        }
-        if !breached.is_empty() {
-            return Err(crate::Exit::Failed(format!(
-                "{} of {} thresholds breached by {}",
-                breached.len(),
-                args.fail_on.len(),
-                new.display()
-            )));
-        }
-        return Ok(());
+        return crate::threshold::gate(&args.fail_on, &n.doc);
     }
     let files = args
         .files
@@ -82,18 +70,7 @@ pub fn run(args: Args) -> Result<(), crate::Exit> {
         std::fs::write(path, html(&merged)?)
             .map_err(|e| crate::Exit::Failed(format!("--html {}: {e}", path.display())))?;
     }
-    let breached = crate::threshold::breaches(&args.fail_on, &merged);
-    for line in &breached {
-        eprintln!("h2kit: {line}");
-    }
-    if !breached.is_empty() {
-        return Err(crate::Exit::Failed(format!(
-            "{} of {} thresholds breached",
-            breached.len(),
-            args.fail_on.len()
-        )));
-    }
-    Ok(())
+    crate::threshold::gate(&args.fail_on, &merged)
 }
 
 fn ms(us: &Value) -> String {
