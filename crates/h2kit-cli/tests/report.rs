@@ -234,3 +234,57 @@ fn compare_puts_two_runs_side_by_side_and_calls_only_changes_beyond_their_noise(
     let line = out.lines().find(|l| l.starts_with("max")).unwrap();
     assert!(line.contains("noise not estimated"), "{out}");
 }
+
+/// The lines of a request mix merge too: counts summed, percentiles from merged histograms.
+#[test]
+fn request_mix_lines_merge_across_files() {
+    let served = Served::start(&[]);
+    let dir = Scratch::new("report-lines");
+    let mix = dir.path("mix.txt");
+    std::fs::write(
+        &mix,
+        format!(
+            "3 GET {}\nGET {}\n",
+            served.url("/"),
+            served.url("/status/404")
+        ),
+    )
+    .unwrap();
+    let files: Vec<String> = (0..2).map(|i| dir.path(&format!("m{i}.json"))).collect();
+    for f in &files {
+        let (code, _, err) = h2kit("load", &["-n", "2000", "--requests-file", &mix, "--out", f]);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    let (code, out, err) = h2kit("report", &[&files[0], &files[1], "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let m: Value = serde_json::from_str(&out).unwrap();
+    let docs: Vec<Value> = files.iter().map(|f| json(f)).collect();
+    let lines = m["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    for (i, l) in lines.iter().enumerate() {
+        let sum: u64 = docs
+            .iter()
+            .map(|d| d["lines"][i]["succeeded"].as_u64().unwrap())
+            .sum();
+        assert_eq!(l["succeeded"].as_u64().unwrap(), sum);
+        assert_eq!(l["request"], docs[0]["lines"][i]["request"]);
+        let p99s: Vec<u64> = docs
+            .iter()
+            .map(|d| d["lines"][i]["p99_us"].as_u64().unwrap())
+            .collect();
+        let p99 = l["p99_us"].as_u64().unwrap();
+        // Per-line histograms keep 2 significant digits: within 1% of the instances' range.
+        let (lo, hi) = (*p99s.iter().min().unwrap(), *p99s.iter().max().unwrap());
+        assert!(
+            p99 * 100 >= lo * 99 && p99 * 100 <= hi * 101,
+            "{p99} {p99s:?}"
+        );
+    }
+    assert_eq!(
+        lines[1]["status"]["404"].as_u64().unwrap(),
+        lines[1]["succeeded"].as_u64().unwrap()
+    );
+    let (code, text, _) = h2kit("report", &[&files[0], &files[1]]);
+    assert_eq!(code, Some(0));
+    assert!(text.contains("per request line:"), "{text}");
+}

@@ -17,10 +17,13 @@ pub const SCHEMA: &str = "h2kit-load/1";
 /// `report` (the `--json` object) completed into a result document; `started` is the
 /// wall-clock time measurement began.
 pub fn document(mut report: Value, rec: &Recorder, started: SystemTime) -> Result<Value, String> {
-    let mut bytes = Vec::new();
-    V2Serializer::new()
-        .serialize(&rec.latency, &mut bytes)
-        .map_err(|e| format!("cannot serialize the latency histogram: {e:?}"))?;
+    // Each line of a request mix with its own histogram, so that merged per-line percentiles
+    // are exact too.
+    if let Some(lines) = report["lines"].as_array_mut() {
+        for (line, stats) in lines.iter_mut().zip(&rec.lines) {
+            line["latency_histogram"] = json!(encode(&stats.latency)?);
+        }
+    }
     let started = time::OffsetDateTime::from(started)
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| format!("cannot format the start time: {e}"))?;
@@ -34,12 +37,21 @@ pub fn document(mut report: Value, rec: &Recorder, started: SystemTime) -> Resul
         "started_at": started,
         "host": host(),
         "command_line": std::env::args().collect::<Vec<_>>(),
-        "latency_histogram": base64::engine::general_purpose::STANDARD.encode(&bytes),
+        "latency_histogram": encode(&rec.latency)?,
     });
     if let (Value::Object(r), Value::Object(e)) = (&mut report, extra) {
         r.extend(e);
     }
     Ok(report)
+}
+
+/// A histogram in HdrHistogram's V2 serialization, base64.
+pub fn encode(h: &hdrhistogram::Histogram<u64>) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    V2Serializer::new()
+        .serialize(h, &mut bytes)
+        .map_err(|e| format!("cannot serialize a latency histogram: {e:?}"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(&bytes))
 }
 
 /// This machine's name (Linux), or "unknown".

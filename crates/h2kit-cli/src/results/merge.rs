@@ -21,6 +21,18 @@ pub struct Loaded {
     started: OffsetDateTime,
     slot_ms: u64,
     slots: Vec<Slot>,
+    /// The lines of a request mix: (the request as written, its latency histogram).
+    lines: Vec<(String, Histogram<u64>)>,
+}
+
+/// A histogram from its base64 V2 serialization.
+fn decode(b64: &str) -> Result<Histogram<u64>, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| format!("not base64 ({e})"))?;
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("does not decode ({e:?})"))
 }
 
 impl Loaded {
@@ -51,12 +63,8 @@ impl Loaded {
             }
         }
         let corrupt = |what: String| format!("{name}: corrupt result file: {what}");
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(doc["latency_histogram"].as_str().unwrap_or_default())
-            .map_err(|e| corrupt(format!("latency_histogram is not base64 ({e})")))?;
-        let hist: Histogram<u64> = Deserializer::new()
-            .deserialize(&mut bytes.as_slice())
-            .map_err(|e| corrupt(format!("latency_histogram does not decode ({e:?})")))?;
+        let hist = decode(doc["latency_histogram"].as_str().unwrap_or_default())
+            .map_err(|e| corrupt(format!("latency_histogram {e}")))?;
         let succeeded = doc["succeeded"].as_u64().unwrap_or(u64::MAX);
         if hist.len() != succeeded {
             return Err(corrupt(format!(
@@ -91,6 +99,19 @@ impl Loaded {
             .ok_or_else(|| corrupt(format!("timeline slot {i}: a bucket out of range")))?;
             slots.push(slot);
         }
+        let mut lines = Vec::new();
+        for (i, l) in doc["lines"].as_array().into_iter().flatten().enumerate() {
+            let h = decode(l["latency_histogram"].as_str().unwrap_or_default())
+                .map_err(|e| corrupt(format!("lines[{i}].latency_histogram {e}")))?;
+            if h.len() != l["succeeded"].as_u64().unwrap_or(u64::MAX) {
+                return Err(corrupt(format!(
+                    "lines[{i}]: its histogram holds {} values for {} successes",
+                    h.len(),
+                    l["succeeded"]
+                )));
+            }
+            lines.push((l["request"].as_str().unwrap_or_default().to_string(), h));
+        }
         Ok(Loaded {
             path: path.to_path_buf(),
             doc,
@@ -98,6 +119,7 @@ impl Loaded {
             started,
             slot_ms,
             slots,
+            lines,
         })
     }
 }
@@ -125,6 +147,50 @@ impl Loaded {
         }
         rec
     }
+}
+
+/// The lines of request mixes, matched by the request as written (in the order first seen):
+/// counts and statuses summed, histograms merged.
+fn merge_lines(files: &[Loaded]) -> Result<Vec<Value>, String> {
+    let mut order: Vec<String> = Vec::new();
+    let mut merged: BTreeMap<String, (Histogram<u64>, u64, Vec<&Value>)> = BTreeMap::new();
+    for f in files {
+        let docs = f.doc["lines"].as_array().cloned().unwrap_or_default();
+        for ((request, h), i) in f.lines.iter().zip(0..) {
+            let entry = match merged.get_mut(request) {
+                Some(e) => e,
+                None => {
+                    order.push(request.clone());
+                    let empty = Histogram::<u64>::new(2).map_err(|e| format!("{e:?}"))?;
+                    merged
+                        .entry(request.clone())
+                        .or_insert((empty, 0, Vec::new()))
+                }
+            };
+            entry
+                .0
+                .add(h)
+                .map_err(|e| format!("{}: line '{request}': {e:?}", f.path.display()))?;
+            entry.1 += docs.get(i).and_then(|d| d["failed"].as_u64()).unwrap_or(0);
+            entry.2.push(&f.doc["lines"][i]);
+        }
+    }
+    order
+        .iter()
+        .map(|request| {
+            let (h, failed, docs) = &merged[request];
+            let q = |q: f64| (!h.is_empty()).then(|| h.value_at_quantile(q));
+            Ok(json!({
+                "request": request,
+                "succeeded": h.len(),
+                "failed": failed,
+                "status": sum_maps(docs.iter().map(|d| &d["status"])),
+                "p50_us": q(0.5),
+                "p99_us": q(0.99),
+                "latency_histogram": crate::load::result_file::encode(h)?,
+            }))
+        })
+        .collect()
 }
 
 /// Sums maps of counts (`status`, `failures`, resets by code…) across files.
@@ -203,6 +269,7 @@ pub fn merge(files: &[Loaded]) -> Result<Value, String> {
                    "buckets": s.buckets()})
         })
         .collect();
+    let lines = merge_lines(files)?;
     let mut retries = Map::new();
     for k in ["refused_stream", "goaway", "connection_lost"] {
         let n: u64 = files
@@ -241,6 +308,7 @@ pub fn merge(files: &[Loaded]) -> Result<Value, String> {
         "pings_sent": sum("pings_sent"),
         "connections_opened": sum("connections_opened"),
         "timeline": {"slot_ms": slot_ms, "slots": timeline},
+        "lines": lines,
         "latency_histogram": base64::engine::general_purpose::STANDARD.encode(&serialized),
     }))
 }

@@ -122,6 +122,20 @@ fn text(m: &Value, files: &[merge::Loaded]) -> String {
         counts(&m["rst_stream_received"])
     );
     o += &format!("GOAWAY received: {}\n", counts(&m["goaway_received"]));
+    if let Some(lines) = m["lines"].as_array().filter(|l| !l.is_empty()) {
+        o += "per request line:\n";
+        for l in lines {
+            o += &format!(
+                "  {}\n    {} succeeded, {} failed; {}; p50 {} p99 {}\n",
+                l["request"].as_str().unwrap_or_default(),
+                l["succeeded"],
+                l["failed"],
+                counts(&l["status"]),
+                ms(&l["p50_us"]),
+                ms(&l["p99_us"])
+            );
+        }
+    }
     o += "files:\n";
     for f in files {
         let d = &f.doc;
