@@ -55,11 +55,16 @@ async fn a_failing_origin_is_dialled_a_handful_of_times_not_once_per_request() {
         .find(|e| e.is_backoff() && e.attempts() == 1)
         .unwrap();
     assert!(matches!(e.kind(), ErrorKind::ConnectionLost { .. }), "{e}");
-    assert!(
-        e.to_string()
-            .contains("not dialled: the origin is backing off after 1 failed connection"),
-        "{e}"
-    );
+    // How many connections had failed when this request met the back-off depends on how the
+    // burst raced the first failures: one, or as many as were dialled.
+    let text = e.to_string();
+    let after = text
+        .split("not dialled: the origin is backing off after ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!((1..=dialled).contains(&after), "{text} ({dialled} dialled)");
     // A request is not retried once it met the back-off (its first attempt may have been the
     // one that dialled).
     assert!(
