@@ -93,13 +93,16 @@ fn instances_take_their_share_and_start_together() {
     assert_eq!(total, 1000);
     let spread = *starts.iter().max().unwrap() - *starts.iter().min().unwrap();
     assert!(spread < time::Duration::milliseconds(200), "{spread}");
+    let yesterday = (time::OffsetDateTime::now_utc() - time::Duration::days(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     for (args, says) in [
         (
             vec!["--instance", "4/3", "http://127.0.0.1:1/"],
             "--instance",
         ),
         (
-            vec!["--start-at", "2020-01-01T00:00:00Z", "http://127.0.0.1:1/"],
+            vec!["--start-at", &yesterday, "http://127.0.0.1:1/"],
             "that time has passed",
         ),
         (

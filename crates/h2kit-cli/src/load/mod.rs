@@ -89,7 +89,7 @@ pub struct Args {
     /// Also write a self-contained HTML report (latency over time, latency histogram).
     #[arg(long, value_name = "FILE.html")]
     report: Option<std::path::PathBuf>,
-    /// Start the measured run at this wall-clock time (RFC 3339, e.g. 2026-12-05T10:00:00Z):
+    /// Start the measured run at this wall-clock time (RFC 3339: YYYY-MM-DDTHH:MM:SSZ):
     /// instances on several machines start together (connections are opened before).
     #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
     start_at: Option<time::OffsetDateTime>,
@@ -118,7 +118,7 @@ pub struct Args {
 
 fn parse_start_at(s: &str) -> Result<time::OffsetDateTime, String> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| format!("'{s}' is not an RFC 3339 time such as 2026-12-05T10:00:00Z ({e})"))
+        .map_err(|e| format!("'{s}' is not an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ): {e}"))
 }
 
 fn parse_instance(s: &str) -> Result<(u64, u64), String> {
