@@ -168,7 +168,7 @@ pub fn gate(thresholds: &[Threshold], result: &Value) -> Result<(), crate::Exit>
 }
 
 /// Checks every threshold: the lines of those breached.
-pub fn breaches(thresholds: &[Threshold], result: &Value) -> Vec<String> {
+fn breaches(thresholds: &[Threshold], result: &Value) -> Vec<String> {
     thresholds
         .iter()
         .filter_map(|t| t.check(result).err())

@@ -194,6 +194,17 @@ impl Verdict {
     }
 }
 
+/// A PING acknowledgement judged against the payload the case sent.
+pub fn ping_ack(got: &[u8; 8], want: &[u8; 8]) -> Verdict {
+    if got == want {
+        Verdict::Passed("PING acknowledged with the same payload".into())
+    } else {
+        Verdict::Failed(format!(
+            "the PING acknowledgement carried {got:02x?}, expected {want:02x?}"
+        ))
+    }
+}
+
 /// One case's result, with the frames exchanged when it failed.
 pub struct Outcome {
     pub group: Group,
@@ -203,4 +214,36 @@ pub struct Outcome {
     pub verdict: Verdict,
     pub frames: String,
     pub millis: u128,
+}
+
+impl Outcome {
+    /// A declarative case's outcome; `begun` is when it started.
+    pub fn of(c: &Case, verdict: Verdict, frames: String, begun: std::time::Instant) -> Outcome {
+        Outcome {
+            group: c.group,
+            id: c.id.to_string(),
+            section: c.section.to_string(),
+            title: c.title.to_string(),
+            verdict,
+            frames,
+            millis: begun.elapsed().as_millis(),
+        }
+    }
+
+    /// A citizen case's outcome (those are code, listed as `(id, section, title)`).
+    pub fn citizen(
+        (id, section, title): (&str, &str, &str),
+        verdict: Verdict,
+        begun: std::time::Instant,
+    ) -> Outcome {
+        Outcome {
+            group: Group::Citizen,
+            id: format!("citizen/{id}"),
+            section: section.to_string(),
+            title: title.to_string(),
+            verdict,
+            frames: String::new(),
+            millis: begun.elapsed().as_millis(),
+        }
+    }
 }

@@ -35,15 +35,37 @@ pub struct Churn {
 /// connection window it tops up: response bodies are never held back by the checker.
 const BIG_WINDOW: u32 = (1 << 31) - 1;
 
-fn request(w: &mut Wire, t: &Target, out: &mut BytesMut) {
-    out.clear();
-    let fields = [
-        FieldRef::new(b":method", b"GET"),
-        FieldRef::new(b":scheme", t.scheme().as_bytes()),
-        FieldRef::new(b":authority", t.authority.as_bytes()),
-        FieldRef::new(b":path", t.path.as_bytes()),
-    ];
-    w.encoder.encode(fields, out);
+/// The churn's request head, the same GET every time. The first block adds its fields to
+/// the server's table and the second refers to them; from then on every block is the same
+/// octets, so they are encoded twice per connection and then reused.
+struct Request {
+    block: BytesMut,
+    encoded: u8,
+}
+
+impl Request {
+    fn new() -> Request {
+        Request {
+            block: BytesMut::new(),
+            encoded: 0,
+        }
+    }
+
+    /// The next request's header block on `w`.
+    fn block(&mut self, w: &mut Wire, t: &Target) -> &[u8] {
+        if self.encoded < 2 {
+            self.block.clear();
+            let fields = [
+                FieldRef::new(b":method", b"GET"),
+                FieldRef::new(b":scheme", t.scheme().as_bytes()),
+                FieldRef::new(b":authority", t.authority.as_bytes()),
+                FieldRef::new(b":path", t.path.as_bytes()),
+            ];
+            w.encoder.encode(fields, &mut self.block);
+            self.encoded += 1;
+        }
+        &self.block
+    }
 }
 
 /// Opens a connection with the big windows in place.
@@ -96,7 +118,7 @@ pub fn churn(t: &Target, total: u64, timeout: Duration) -> Churn {
         Some(n) => n as u64,
     };
     let begun = Instant::now();
-    let mut block = BytesMut::new();
+    let mut request = Request::new();
     let mut next_id: u32 = 1;
     let mut started = 0u64;
     let mut done = 0u64;
@@ -115,8 +137,8 @@ pub fn churn(t: &Target, total: u64, timeout: Duration) -> Churn {
     };
     loop {
         while draining.is_none() && open_now < limit && started < total && next_id < (1 << 31) - 2 {
-            request(&mut w, t, &mut block);
-            w.queue_frame(kind::HEADERS, 0x5, next_id, &block);
+            let block = request.block(&mut w, t);
+            w.queue_frame(kind::HEADERS, 0x5, next_id, block);
             in_flight.insert(next_id);
             next_id += 2;
             started += 1;
@@ -211,7 +233,10 @@ pub fn churn(t: &Target, total: u64, timeout: Duration) -> Churn {
             // The churn goes on, on a new connection, unless the server is going away for
             // good (a graceful shutdown is not a refusal).
             match start(t, timeout) {
-                Ok((nw, _)) => w = nw,
+                Ok((nw, _)) => {
+                    w = nw;
+                    request = Request::new();
+                }
                 Err(why) => {
                     stopped = format!(
                         "; the server then took no new connection ({why}): the churn ended there"
@@ -264,14 +289,14 @@ pub fn reset_closed_and_ping(t: &Target, n: u64, timeout: Duration) -> Verdict {
         Err(why) => return Verdict::Failed(why),
     };
     let window = limit.unwrap_or(100).clamp(1, 100) as u64;
-    let mut block = BytesMut::new();
+    let mut request = Request::new();
     let (mut next_id, mut started, mut done, mut open_now) = (1u32, 0u64, 0u64, 0u64);
     let (mut pings, mut acks) = (0u64, 0u64);
     let mut consumed = 0u64;
     loop {
         while open_now < window && started < n {
-            request(&mut w, t, &mut block);
-            w.queue_frame(kind::HEADERS, 0x5, next_id, &block);
+            let block = request.block(&mut w, t);
+            w.queue_frame(kind::HEADERS, 0x5, next_id, block);
             next_id += 2;
             started += 1;
             open_now += 1;

@@ -8,7 +8,7 @@ use h2kit::proto::frame::{Frame, Setting};
 use h2kit::proto::ErrorCode;
 
 use super::block;
-use super::case::{codes, kind, Case, Expect, Payload, Step, Verdict};
+use super::case::{self, codes, kind, Case, Expect, Payload, Step, Verdict};
 use super::wire::{Got, Target, Wire, PREFACE};
 
 /// What a handshake learnt about the server.
@@ -376,14 +376,7 @@ fn expect(w: &mut Wire, e: Expect, refused_stream: u32, deadline: Instant) -> Ve
                 ));
             }
             (Expect::PingAck(want), Got::Frame(Frame::Ping(p))) if p.ack => {
-                return if &p.payload == want {
-                    Verdict::Passed("PING acknowledged with the same payload".into())
-                } else {
-                    Verdict::Failed(format!(
-                        "the PING acknowledgement carried {:02x?}, expected {:02x?}",
-                        p.payload, want
-                    ))
-                };
+                return case::ping_ack(&p.payload, want);
             }
             (Expect::SettingsAck, Got::Frame(Frame::Settings(s))) if s.ack => {
                 return Verdict::Passed("SETTINGS acknowledged".into());

@@ -220,11 +220,12 @@ fn target(a: &ServerArgs) -> Result<Target, String> {
     })
 }
 
-fn wanted(a: &ServerArgs, group: Group, id: &str) -> bool {
+/// Whether `--only` and `--case` select the case `group`/`id`.
+fn wanted(only: &[Group], cases: &[String], group: Group, id: &str) -> bool {
     let full = format!("{}/{id}", group.name());
-    (a.only.is_empty() || a.only.contains(&group))
-        && (a.cases.is_empty()
-            || a.cases
+    (only.is_empty() || only.contains(&group))
+        && (cases.is_empty()
+            || cases
                 .iter()
                 .any(|p| id.starts_with(p.as_str()) || full.starts_with(p.as_str())))
 }
@@ -249,39 +250,19 @@ fn server(a: ServerArgs) -> Result<(), crate::Exit> {
     let what = format!("h2kit check server {}", a.url);
     let mut progress = report::Progress::new(a.json, &what);
     for c in server_cases::all() {
-        if !wanted(&a, c.group, c.id) {
+        if !wanted(&a.only, &a.cases, c.group, c.id) {
             continue;
         }
         let begun = Instant::now();
         let (verdict, frames) = traced(|| judge::run(c, &t, a.timeout));
-        progress.push(Outcome {
-            group: c.group,
-            id: c.id.to_string(),
-            section: c.section.to_string(),
-            title: c.title.to_string(),
-            verdict,
-            frames,
-            millis: begun.elapsed().as_millis(),
-        });
+        progress.push(Outcome::of(c, verdict, frames, begun));
     }
-    let citizen = |id: &str| {
-        (a.only.is_empty() || a.only.contains(&Group::Citizen)) && wanted(&a, Group::Citizen, id)
-    };
-    let outcome = |i: usize, verdict: Verdict, millis: u128| Outcome {
-        group: Group::Citizen,
-        id: format!("citizen/{}", CITIZEN[i].0),
-        section: CITIZEN[i].1.to_string(),
-        title: CITIZEN[i].2.to_string(),
-        verdict,
-        frames: String::new(),
-        millis,
-    };
+    let citizen = |id: &str| wanted(&a.only, &a.cases, Group::Citizen, id);
     if citizen("churn") || citizen("graceful-goaway") {
         let begun = Instant::now();
         let churn = citizen::churn(&t, a.churn_streams, a.timeout);
-        let millis = begun.elapsed().as_millis();
         if citizen("churn") {
-            progress.push(outcome(0, churn.verdict.clone(), millis));
+            progress.push(Outcome::citizen(CITIZEN[0], churn.verdict.clone(), begun));
         }
         if citizen("graceful-goaway") {
             let v = churn.goaway.unwrap_or_else(|| {
@@ -290,13 +271,13 @@ fn server(a: ServerArgs) -> Result<(), crate::Exit> {
                         .into(),
                 )
             });
-            progress.push(outcome(2, v, millis));
+            progress.push(Outcome::citizen(CITIZEN[2], v, begun));
         }
     }
     if citizen("reset-closed-and-ping") {
         let begun = Instant::now();
         let v = citizen::reset_closed_and_ping(&t, a.reset_streams, a.timeout);
-        progress.push(outcome(1, v, begun.elapsed().as_millis()));
+        progress.push(Outcome::citizen(CITIZEN[1], v, begun));
     }
     finish(a.json, a.junit.as_deref(), &what, progress.outcomes)
 }
@@ -328,50 +309,24 @@ fn client(a: ClientArgs) -> Result<(), crate::Exit> {
         tls,
         timeout: a.timeout,
     };
-    let wanted = |group: Group, id: &str| {
-        let full = format!("{}/{id}", group.name());
-        (a.only.is_empty() || a.only.contains(&group))
-            && (a.cases.is_empty()
-                || a.cases
-                    .iter()
-                    .any(|p| id.starts_with(p.as_str()) || full.starts_with(p.as_str())))
-    };
     let what = format!("h2kit check client -- {}", a.command.join(" "));
     let mut progress = report::Progress::new(a.json, &what);
     for c in client_cases::CASES {
-        if !wanted(c.group, c.id) {
+        if !wanted(&a.only, &a.cases, c.group, c.id) {
             continue;
         }
         let begun = Instant::now();
         let (verdict, frames) = traced(|| play::run(c, &setup));
-        let o = Outcome {
-            group: c.group,
-            id: c.id.to_string(),
-            section: c.section.to_string(),
-            title: c.title.to_string(),
-            verdict,
-            frames,
-            millis: begun.elapsed().as_millis(),
-        };
-        progress.push(o);
+        progress.push(Outcome::of(c, verdict, frames, begun));
     }
     let mut one_ms = None;
-    for (id, section, title) in client_citizen::CASES {
-        if !wanted(Group::Citizen, id) {
+    for &case in client_citizen::CASES {
+        if !wanted(&a.only, &a.cases, Group::Citizen, case.0) {
             continue;
         }
         let begun = Instant::now();
-        let verdict = client_citizen::run(id, &setup, a.citizen_timeout, &mut one_ms);
-        let o = Outcome {
-            group: Group::Citizen,
-            id: format!("citizen/{id}"),
-            section: section.to_string(),
-            title: title.to_string(),
-            verdict,
-            frames: String::new(),
-            millis: begun.elapsed().as_millis(),
-        };
-        progress.push(o);
+        let verdict = client_citizen::run(case.0, &setup, a.citizen_timeout, &mut one_ms);
+        progress.push(Outcome::citizen(case, verdict, begun));
     }
     let _ = std::fs::remove_dir_all(&scratch);
     finish(a.json, a.junit.as_deref(), &what, progress.outcomes)

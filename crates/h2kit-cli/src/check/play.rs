@@ -10,7 +10,7 @@ use h2kit::proto::frame::{Frame, Setting};
 use h2kit::proto::ErrorCode;
 
 use super::block;
-use super::case::{codes, kind, Case, Expect, Step, Verdict, REQ};
+use super::case::{self, codes, kind, Case, Expect, Step, Verdict, REQ};
 use super::command::{ClientCommand, Running};
 use super::wire::{Got, Wire};
 
@@ -251,14 +251,7 @@ fn judge(w: &mut Wire, run: &mut Running, c: &mut Client, e: Expect, deadline: I
                 ))
             }
             (Expect::PingAck(want), Got::Frame(Frame::Ping(p))) if p.ack => {
-                return if &p.payload == want {
-                    Verdict::Passed("PING acknowledged with the same payload".into())
-                } else {
-                    Verdict::Failed(format!(
-                        "the PING acknowledgement carried {:02x?}, expected {:02x?}",
-                        p.payload, want
-                    ))
-                }
+                return case::ping_ack(&p.payload, want);
             }
             (Expect::PingAck(_) | Expect::SettingsAck, Got::Closed) => {
                 return Verdict::Failed("the client closed the connection instead".into())

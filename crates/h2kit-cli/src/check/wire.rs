@@ -97,15 +97,13 @@ impl Wire {
             Some((config, name)) => {
                 let conn = rustls::ClientConnection::new(config.clone(), name.clone())
                     .map_err(|e| format!("TLS setup failed: {}", h2kit::tls::describe(&e)))?;
-                let mut s = rustls::StreamOwned::new(conn, tcp);
-                s.sock.set_read_timeout(Some(timeout)).ok();
-                complete_tls(
-                    &mut s.conn,
-                    &mut s.sock,
+                Box::new(over_tls(
+                    conn,
+                    tcp,
+                    timeout,
                     "TLS handshake failed",
                     "the server did not select ALPN h2",
-                )?;
-                Box::new(s)
+                )?)
             }
         };
         Ok(Wire::over(io))
@@ -136,15 +134,13 @@ impl Wire {
             Some(config) => {
                 let conn = rustls::ServerConnection::new(config.clone())
                     .map_err(|e| format!("TLS setup failed: {}", h2kit::tls::describe(&e)))?;
-                let mut s = rustls::StreamOwned::new(conn, tcp);
-                s.sock.set_read_timeout(Some(timeout)).ok();
-                complete_tls(
-                    &mut s.conn,
-                    &mut s.sock,
+                Box::new(over_tls(
+                    conn,
+                    tcp,
+                    timeout,
                     "the client's TLS handshake failed",
                     "the client did not offer ALPN h2",
-                )?;
-                Box::new(s)
+                )?)
             }
         };
         Ok(Wire::over(io))
@@ -198,26 +194,16 @@ impl Wire {
         self.wbuf.extend_from_slice(b);
     }
 
-    /// One frame with exactly this header and payload (a length of `None`: the payload's).
+    /// One frame with exactly this header and payload.
     pub fn queue_frame(&mut self, kind: u8, flags: u8, stream: u32, payload: &[u8]) {
-        self.queue_frame_len(kind, flags, stream, payload, payload.len());
-    }
-
-    pub fn queue_frame_len(
-        &mut self,
-        kind: u8,
-        flags: u8,
-        stream: u32,
-        payload: &[u8],
-        len: usize,
-    ) {
+        let len = payload.len();
         let head = FrameHeader {
             length: len as u32,
             kind,
             flags,
             stream_id: frame::StreamId(stream & 0x7fff_ffff),
         };
-        self.trace_sent(head, stream, &payload[..payload.len().min(len)]);
+        self.trace_sent(head, stream, payload);
         self.wbuf.put_uint(len as u64, 3);
         self.wbuf.put_u8(kind);
         self.wbuf.put_u8(flags);
@@ -378,25 +364,33 @@ impl Wire {
     }
 }
 
-/// Completes a TLS handshake, then requires ALPN h2; errors are sentences.
-fn complete_tls<S>(
-    conn: &mut rustls::ConnectionCommon<S>,
-    sock: &mut TcpStream,
+/// A TLS stream over `tcp` with its handshake complete and ALPN h2 agreed, from either
+/// end; errors are sentences (`failed: why`, or `no_alpn`).
+fn over_tls<C, S>(
+    conn: C,
+    tcp: TcpStream,
+    timeout: Duration,
     failed: &str,
     no_alpn: &str,
-) -> Result<(), String> {
-    while conn.is_handshaking() {
-        conn.complete_io(sock).map_err(|e| {
+) -> Result<rustls::StreamOwned<C, TcpStream>, String>
+where
+    C: std::ops::DerefMut<Target = rustls::ConnectionCommon<S>>,
+    S: rustls::SideData,
+{
+    let mut s = rustls::StreamOwned::new(conn, tcp);
+    s.sock.set_read_timeout(Some(timeout)).ok();
+    while s.conn.is_handshaking() {
+        s.conn.complete_io(&mut s.sock).map_err(|e| {
             match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
                 Some(r) => format!("{failed}: {}", h2kit::tls::describe(r)),
                 None => format!("{failed}: {e}"),
             }
         })?;
     }
-    if conn.alpn_protocol() != Some(b"h2") {
+    if s.conn.alpn_protocol() != Some(b"h2") {
         return Err(no_alpn.into());
     }
-    Ok(())
+    Ok(s)
 }
 
 /// Waits shorter than this poll the socket every `POLL` (see `Wire::read`).

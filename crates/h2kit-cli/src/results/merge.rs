@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
+use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
@@ -47,7 +47,7 @@ impl Loaded {
     }
 
     /// Checks a result document (see `read`).
-    pub fn from_doc(path: &Path, doc: Value) -> Result<Loaded, String> {
+    fn from_doc(path: &Path, doc: Value) -> Result<Loaded, String> {
         let name = path.display();
         match doc["schema"].as_str() {
             Some(SCHEMA) => {}
@@ -151,12 +151,12 @@ impl Loaded {
 
 /// The lines of request mixes, matched by the request as written (in the order first seen):
 /// counts and statuses summed, histograms merged.
-fn merge_lines(files: &[Loaded]) -> Result<Vec<Value>, String> {
+fn merge_lines(files: &[Loaded]) -> Result<Vec<(String, Histogram<u64>, Value)>, String> {
     let mut order: Vec<String> = Vec::new();
     let mut merged: BTreeMap<String, (Histogram<u64>, u64, Vec<&Value>)> = BTreeMap::new();
     for f in files {
-        let docs = f.doc["lines"].as_array().cloned().unwrap_or_default();
         for ((request, h), i) in f.lines.iter().zip(0..) {
+            let doc = &f.doc["lines"][i];
             let entry = match merged.get_mut(request) {
                 Some(e) => e,
                 None => {
@@ -171,8 +171,8 @@ fn merge_lines(files: &[Loaded]) -> Result<Vec<Value>, String> {
                 .0
                 .add(h)
                 .map_err(|e| format!("{}: line '{request}': {e:?}", f.path.display()))?;
-            entry.1 += docs.get(i).and_then(|d| d["failed"].as_u64()).unwrap_or(0);
-            entry.2.push(&f.doc["lines"][i]);
+            entry.1 += doc["failed"].as_u64().unwrap_or(0);
+            entry.2.push(doc);
         }
     }
     order
@@ -180,7 +180,7 @@ fn merge_lines(files: &[Loaded]) -> Result<Vec<Value>, String> {
         .map(|request| {
             let (h, failed, docs) = &merged[request];
             let q = |q: f64| (!h.is_empty()).then(|| h.value_at_quantile(q));
-            Ok(json!({
+            let doc = json!({
                 "request": request,
                 "succeeded": h.len(),
                 "failed": failed,
@@ -188,7 +188,8 @@ fn merge_lines(files: &[Loaded]) -> Result<Vec<Value>, String> {
                 "p50_us": q(0.5),
                 "p99_us": q(0.99),
                 "latency_histogram": crate::load::result_file::encode(h)?,
-            }))
+            });
+            Ok((request.clone(), h.clone(), doc))
         })
         .collect()
 }
@@ -204,8 +205,8 @@ fn sum_maps<'a>(docs: impl Iterator<Item = &'a Value>) -> Value {
     json!(out)
 }
 
-/// The merged result, as a result document of the same schema.
-pub fn merge(files: &[Loaded]) -> Result<Value, String> {
+/// The merged result: a result document of the same schema, with its figures.
+pub fn merge(files: &[Loaded]) -> Result<Loaded, String> {
     let mut hist = Histogram::<u64>::new(3).map_err(|e| format!("histogram: {e:?}"))?;
     for f in files {
         hist.add(&f.hist)
@@ -257,10 +258,6 @@ pub fn merge(files: &[Loaded]) -> Result<Value, String> {
                "p90": hist.value_at_quantile(0.9), "p99": hist.value_at_quantile(0.99),
                "p99_9": hist.value_at_quantile(0.999), "max": hist.max()})
     });
-    let mut serialized = Vec::new();
-    V2Serializer::new()
-        .serialize(&hist, &mut serialized)
-        .map_err(|e| format!("cannot serialize the merged histogram: {e:?}"))?;
     let timeline: Vec<Value> = slots
         .iter()
         .map(|s| {
@@ -278,7 +275,7 @@ pub fn merge(files: &[Loaded]) -> Result<Value, String> {
             .sum();
         retries.insert(k.into(), json!(n));
     }
-    Ok(json!({
+    let doc = json!({
         "schema": SCHEMA,
         "merged_from": files.iter().map(|f| json!({
             "file": f.path.display().to_string(),
@@ -308,7 +305,16 @@ pub fn merge(files: &[Loaded]) -> Result<Value, String> {
         "pings_sent": sum("pings_sent"),
         "connections_opened": sum("connections_opened"),
         "timeline": {"slot_ms": slot_ms, "slots": timeline},
-        "lines": lines,
-        "latency_histogram": base64::engine::general_purpose::STANDARD.encode(&serialized),
-    }))
+        "lines": lines.iter().map(|l| &l.2).collect::<Vec<_>>(),
+        "latency_histogram": crate::load::result_file::encode(&hist)?,
+    });
+    Ok(Loaded {
+        path: PathBuf::from("merged"),
+        doc,
+        hist,
+        started: start,
+        slot_ms,
+        slots,
+        lines: lines.into_iter().map(|(r, h, _)| (r, h)).collect(),
+    })
 }

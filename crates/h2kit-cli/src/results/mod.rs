@@ -58,19 +58,19 @@ pub fn run(args: Args) -> Result<(), crate::Exit> {
         .collect::<Result<Vec<_>, String>>()?;
     let merged = merge::merge(&files)?;
     if args.json {
-        println!("{merged}");
+        println!("{}", merged.doc);
     } else {
-        print!("{}", text(&merged, &files));
+        print!("{}", text(&merged.doc, &files));
     }
     if let Some(path) = &args.out {
-        std::fs::write(path, merged.to_string())
+        std::fs::write(path, merged.doc.to_string())
             .map_err(|e| crate::Exit::Failed(format!("--out {}: {e}", path.display())))?;
     }
     if let Some(path) = &args.html {
         std::fs::write(path, html(&merged)?)
             .map_err(|e| crate::Exit::Failed(format!("--html {}: {e}", path.display())))?;
     }
-    crate::threshold::gate(&args.fail_on, &merged)
+    crate::threshold::gate(&args.fail_on, &merged.doc)
 }
 
 fn ms(us: &Value) -> String {
@@ -153,8 +153,8 @@ fn text(m: &Value, files: &[merge::Loaded]) -> String {
 }
 
 /// The merged result as `load`'s HTML page.
-fn html(merged: &Value) -> Result<String, String> {
-    let m = merge::Loaded::from_doc(std::path::Path::new("merged"), merged.clone())?;
+fn html(m: &merge::Loaded) -> Result<String, String> {
+    let merged = &m.doc;
     let rec = m.recorder();
     let stats = h2kit::client::ClientStats::default();
     let url = merged["url"].as_str().unwrap_or_default();
