@@ -85,8 +85,10 @@ fn load_opens_a_handful_of_connections_and_names_the_reason() {
         "{out}"
     );
     let n = s.conns();
-    // The preflight check's connection, then the first dial; the rest fail at once.
-    assert!((1..=4).contains(&n), "{n} connections for 2000 requests");
+    // The preflight check's connection, then at most one dial per configured connection
+    // (the four dial together, so all of them may be in flight before the first answer);
+    // no connection is dialled again once the answer is known.
+    assert!((1..=5).contains(&n), "{n} connections for 2000 requests");
 }
 
 #[test]
