@@ -264,6 +264,11 @@ impl BlockDecoder {
 /// header block of the connection from its start.
 pub struct HeaderTracer {
     dirs: [BlockDecoder; 2],
+    /// The spans of the requests whose frames are traced as their children (an endpoint's
+    /// runtime sets them; see `Connection::set_stream_span`).
+    pub spans: crate::stream::StreamIdMap<tracing::Span>,
+    /// The span of the next stream this side opens.
+    pub next_span: Option<tracing::Span>,
 }
 
 impl fmt::Debug for HeaderTracer {
@@ -276,6 +281,8 @@ impl Default for HeaderTracer {
     fn default() -> Self {
         HeaderTracer {
             dirs: [BlockDecoder::new(), BlockDecoder::new()],
+            spans: Default::default(),
+            next_span: None,
         }
     }
 }
@@ -374,7 +381,20 @@ fn extra(f: &Frame) -> Extra<'_> {
 #[inline]
 pub fn frame(dir: Direction, f: &Frame, fields: Option<&Fields>) {
     if enabled() {
-        emit(Some(dir.as_str()), None, f, fields);
+        emit(Some(dir.as_str()), None, f, fields, None);
+    }
+}
+
+/// [`frame`] as a child of `parent` (the span of the request the frame belongs to), or of
+/// no span at all (`None`: a connection's frame), rather than of whatever span is current.
+pub fn frame_in(
+    dir: Direction,
+    f: &Frame,
+    fields: Option<&Fields>,
+    parent: Option<&tracing::Span>,
+) {
+    if enabled() {
+        emit(Some(dir.as_str()), None, f, fields, Some(parent));
     }
 }
 
@@ -383,39 +403,56 @@ pub fn frame(dir: Direction, f: &Frame, fields: Option<&Fields>) {
 /// `server`).
 pub fn observed(conn: u64, from: &'static str, f: &Frame, fields: Option<&Fields>) {
     if enabled() {
-        emit(None, Some((conn, from)), f, fields);
+        emit(None, Some((conn, from)), f, fields, None);
     }
 }
 
 /// The one frame event: an endpoint's (`direction`) or an observer's (`conn`, `from`); the
-/// absent fields are not recorded.
-fn emit(direction: Option<&str>, seen: Option<(u64, &str)>, f: &Frame, fields: Option<&Fields>) {
+/// absent fields are not recorded. `parent`: the span the event belongs to (`Some(None)`:
+/// none), or `None` for the current span's.
+fn emit(
+    direction: Option<&str>,
+    seen: Option<(u64, &str)>,
+    f: &Frame,
+    fields: Option<&Fields>,
+    parent: Option<Option<&tracing::Span>>,
+) {
     let (flags, length) = flags_and_len(f);
     let kind = type_name(f);
     let names = flag_names(kind, flags);
     let x = extra(f);
-    tracing::trace!(
-        target: "h2kit::frame",
-        conn = seen.map(|s| s.0),
-        from = seen.map(|s| s.1),
-        direction,
-        frame_type = kind,
-        flags,
-        flag_names = (!names.is_empty()).then_some(names.as_str()),
-        stream_id = f.stream_id().0,
-        length,
-        error_code = x.error_code.map(|c| tracing::field::display(crate::ErrorCode(c))),
-        last_stream_id = x.last_stream_id,
-        debug_data = x.debug_data.as_deref(),
-        window_size_increment = x.increment,
-        opaque_data = x.opaque_data.map(tracing::field::display),
-        settings = x.settings.map(tracing::field::display),
-        promised_stream_id = x.promised,
-        pad_length = x.pad_length,
-        dependency = x.dependency,
-        weight = x.weight,
-        exclusive = x.exclusive,
-        unknown_type = x.unknown_type,
-        headers = fields.map(tracing::field::display),
-    );
+    macro_rules! event {
+        ($($parent:tt)*) => {
+            tracing::trace!(
+                target: "h2kit::frame",
+                $($parent)*
+                conn = seen.map(|s| s.0),
+                from = seen.map(|s| s.1),
+                direction,
+                frame_type = kind,
+                flags,
+                flag_names = (!names.is_empty()).then_some(names.as_str()),
+                stream_id = f.stream_id().0,
+                length,
+                error_code = x.error_code.map(|c| tracing::field::display(crate::ErrorCode(c))),
+                last_stream_id = x.last_stream_id,
+                debug_data = x.debug_data.as_deref(),
+                window_size_increment = x.increment,
+                opaque_data = x.opaque_data.map(tracing::field::display),
+                settings = x.settings.map(tracing::field::display),
+                promised_stream_id = x.promised,
+                pad_length = x.pad_length,
+                dependency = x.dependency,
+                weight = x.weight,
+                exclusive = x.exclusive,
+                unknown_type = x.unknown_type,
+                headers = fields.map(tracing::field::display),
+            )
+        };
+    }
+    match parent {
+        Some(Some(p)) => event!(parent: p,),
+        Some(None) => event!(parent: None,),
+        None => event!(),
+    }
 }

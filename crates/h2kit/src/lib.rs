@@ -9,9 +9,10 @@
 pub mod client;
 mod conn;
 mod error;
-mod metric;
+pub mod metrics;
 pub mod proxy;
 pub mod server;
+mod span;
 pub mod stats;
 #[allow(unsafe_code)] // the reply slot: see its proof and its loom model
 mod sync;

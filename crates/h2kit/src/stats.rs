@@ -10,6 +10,11 @@ use h2kit_proto::frame::FrameType;
 use h2kit_proto::stats::{CodeCounts, FrameCounts};
 use h2kit_proto::{ErrorCode, Stats};
 
+use crate::metrics::facade::{counter, gauge, histogram, Histogram};
+use crate::metrics::names;
+use crate::metrics::request::{Durations, Outcome};
+use crate::metrics::semconv::method_label;
+
 struct Counts<const N: usize>([AtomicU64; N]);
 
 impl<const N: usize> Default for Counts<N> {
@@ -143,37 +148,37 @@ impl ServerStats {
     pub(crate) fn connection_opened(&self) {
         self.accepted.fetch_add(1, Relaxed);
         self.open.fetch_add(1, Relaxed);
-        crate::metric::counter!("h2kit_server_connections_accepted_total").increment(1);
-        crate::metric::gauge!("h2kit_server_connections_open").increment(1.0);
+        counter!(names::SERVER_CONNECTIONS_ACCEPTED).increment(1);
+        gauge!(names::SERVER_CONNECTIONS_OPEN).increment(1.0);
     }
 
     /// A client connection (counted as accepted, without the server's metrics).
     pub(crate) fn connection_opened_client(&self) {
         self.accepted.fetch_add(1, Relaxed);
-        crate::metric::counter!("h2kit_client_connections_opened_total").increment(1);
+        counter!(names::CLIENT_CONNECTIONS_OPENED).increment(1);
     }
 
     pub(crate) fn connection_closed(&self) {
         self.open.fetch_sub(1, Relaxed);
         self.closed.fetch_add(1, Relaxed);
-        crate::metric::counter!("h2kit_server_connections_closed_total").increment(1);
-        crate::metric::gauge!("h2kit_server_connections_open").decrement(1.0);
+        counter!(names::SERVER_CONNECTIONS_CLOSED).increment(1);
+        gauge!(names::SERVER_CONNECTIONS_OPEN).decrement(1.0);
     }
 
     pub(crate) fn connection_rejected(&self) {
         self.rejected.fetch_add(1, Relaxed);
-        crate::metric::counter!("h2kit_server_connections_rejected_total").increment(1);
+        counter!(names::SERVER_CONNECTIONS_REJECTED).increment(1);
     }
 
     pub(crate) fn http1_rejected(&self) {
         self.http1_rejected.fetch_add(1, Relaxed);
-        crate::metric::counter!("h2kit_server_http1_rejected_total").increment(1);
+        counter!(names::SERVER_HTTP1_REJECTED).increment(1);
     }
 
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) fn handshake_failed(&self) {
         self.handshake_failed.fetch_add(1, Relaxed);
-        crate::metric::counter!("h2kit_server_handshakes_failed_total").increment(1);
+        counter!(names::SERVER_HANDSHAKES_FAILED).increment(1);
     }
 }
 
@@ -184,6 +189,13 @@ pub(crate) struct StatsSink {
     /// "server" or "client": a label on the shared metrics, so a process that is both (a
     /// proxy) keeps them apart.
     side: &'static str,
+    /// Requests started minus ended since the last flush, by method and scheme (the server's
+    /// `http_server_active_requests`, moved once a flush rather than twice a request).
+    active: [i32; 20],
+    /// The flow-control wait histogram, taken when a stream first waits.
+    blocked: Option<Histogram>,
+    /// Request durations since the last flush (a server's).
+    durations: Durations,
 }
 
 fn type_label(i: usize) -> &'static str {
@@ -200,7 +212,35 @@ impl StatsSink {
             shared,
             last: Stats::default(),
             side,
+            active: [0; 20],
+            blocked: None,
+            durations: Durations::default(),
         }
+    }
+
+    /// A request began (`method`: its index in the conventions' list).
+    pub(crate) fn request_started(&mut self, method: u8, https: bool) {
+        self.active[usize::from(method) * 2 + usize::from(https)] += 1;
+    }
+
+    /// A request that `request_started` counted ended, after `ns` nanoseconds.
+    #[inline]
+    pub(crate) fn request_ended(&mut self, outcome: Outcome, ns: u64) {
+        self.active[usize::from(outcome.method) * 2 + usize::from(outcome.https)] -= 1;
+        self.durations.record(outcome, ns);
+    }
+
+    /// An idle connection keeps no per-series memory (after a flush).
+    pub(crate) fn release(&mut self) {
+        self.durations.release();
+    }
+
+    /// A stream's data waited this long for flow-control window.
+    pub(crate) fn blocked(&mut self, waited: std::time::Duration) {
+        let side = self.side;
+        self.blocked
+            .get_or_insert_with(|| histogram!(names::FLOW_CONTROL_BLOCKED, "side" => side))
+            .record(waited.as_secs_f64());
     }
 
     /// Whether a rare event (RST_STREAM, GOAWAY, PING) happened since the last flush: those are
@@ -212,6 +252,7 @@ impl StatsSink {
             || now.goaways_sent.total() != l.goaways_sent.total()
             || now.goaways_received.total() != l.goaways_received.total()
             || now.pings_sent != l.pings_sent
+            || now.ping_acks_received != l.ping_acks_received
     }
 
     /// Adds what changed since the last flush to the shared totals and the metrics.
@@ -219,32 +260,45 @@ impl StatsSink {
         let s = &self.shared;
         let side = self.side;
         let d = |a: u64, b: u64| a.saturating_sub(b);
+        self.durations.flush();
+        for (i, n) in self.active.iter_mut().enumerate() {
+            if *n != 0 {
+                let scheme = if i % 2 == 1 { "https" } else { "http" };
+                gauge!(
+                    names::SERVER_ACTIVE_REQUESTS,
+                    "http_request_method" => method_label((i / 2) as u8),
+                    "url_scheme" => scheme
+                )
+                .increment(f64::from(*n));
+                *n = 0;
+            }
+        }
         let streams = d(
             now.streams_opened_remote + now.streams_opened_local,
             self.last.streams_opened_remote + self.last.streams_opened_local,
         );
         s.streams.fetch_add(streams, Relaxed);
-        if side == "server" {
-            crate::metric::counter!("h2kit_server_streams_total").increment(streams);
-        } else {
-            crate::metric::counter!("h2kit_client_streams_total").increment(streams);
-        }
+        counter!(names::STREAMS, "side" => side).increment(streams);
         let pings = d(now.pings_sent, self.last.pings_sent);
         s.pings_sent.fetch_add(pings, Relaxed);
-        crate::metric::counter!("h2kit_pings_sent_total", "side" => side).increment(pings);
-        s.ping_acks_received.fetch_add(
-            d(now.ping_acks_received, self.last.ping_acks_received),
-            Relaxed,
-        );
+        counter!(names::PINGS_SENT, "side" => side).increment(pings);
+        let acks = d(now.ping_acks_received, self.last.ping_acks_received);
+        s.ping_acks_received.fetch_add(acks, Relaxed);
         s.pings_received
             .fetch_add(d(now.pings_received, self.last.pings_received), Relaxed);
         if let Some(rtt) = now.last_rtt {
             s.last_rtt_micros.store(rtt.as_micros() as u64, Relaxed);
-            crate::metric::gauge!("h2kit_ping_rtt_seconds", "side" => side).set(rtt.as_secs_f64());
+            if acks > 0 {
+                // Acknowledgements flush at once (a rare event), so this is each one's RTT.
+                let h = histogram!(names::PING_RTT, "side" => side);
+                for _ in 0..acks {
+                    h.record(rtt.as_secs_f64());
+                }
+            }
         }
         let refused = d(now.refused_streams, self.last.refused_streams);
         s.refused_streams.fetch_add(refused, Relaxed);
-        crate::metric::counter!("h2kit_server_refused_streams_total").increment(refused);
+        counter!(names::STREAMS_REFUSED, "side" => side).increment(refused);
         if let (Some(kind), None) = (now.flood, self.last.flood) {
             use h2kit_proto::connection::Flood;
             let i = match kind {
@@ -254,11 +308,11 @@ impl StatsSink {
                 Flood::IgnoredFrames => 3,
             };
             s.floods.add(i, 1);
-            crate::metric::counter!("h2kit_floods_total", "kind" => kind.name(), "side" => side)
-                .increment(1);
+            counter!(names::FLOODS, "kind" => kind.name(), "side" => side).increment(1);
         }
         let suppressed = d(now.suppressed_resets, self.last.suppressed_resets);
         s.suppressed_resets.fetch_add(suppressed, Relaxed);
+        counter!(names::RESETS_SUPPRESSED, "side" => side).increment(suppressed);
         for (dir, now_c, last_c, total) in [
             (
                 "sent",
@@ -277,34 +331,35 @@ impl StatsSink {
                 let n = d(now_c.0[i], last_c.0[i]);
                 if n > 0 {
                     total.add(i, n);
-                    crate::metric::counter!("h2kit_frames_total", "direction" => dir, "type" => type_label(i), "side" => side).increment(n);
+                    counter!(names::FRAMES, "direction" => dir, "type" => type_label(i), "side" => side)
+                        .increment(n);
                 }
             }
         }
         for (name, dir, now_c, last_c, total) in [
             (
-                "h2kit_rst_stream_total",
+                names::RST_STREAM,
                 "sent",
                 &now.resets_sent,
                 &self.last.resets_sent,
                 &s.resets_sent,
             ),
             (
-                "h2kit_rst_stream_total",
+                names::RST_STREAM,
                 "received",
                 &now.resets_received,
                 &self.last.resets_received,
                 &s.resets_received,
             ),
             (
-                "h2kit_goaway_total",
+                names::GOAWAY,
                 "sent",
                 &now.goaways_sent,
                 &self.last.goaways_sent,
                 &s.goaways_sent,
             ),
             (
-                "h2kit_goaway_total",
+                names::GOAWAY,
                 "received",
                 &now.goaways_received,
                 &self.last.goaways_received,
@@ -315,7 +370,7 @@ impl StatsSink {
                 let n = d(now_c.0[i], last_c.0[i]);
                 if n > 0 {
                     total.add(i, n);
-                    crate::metric::counter!(name, "direction" => dir, "code" => code_label(i), "side" => side)
+                    counter!(name, "direction" => dir, "error_code" => code_label(i), "side" => side)
                         .increment(n);
                 }
             }

@@ -297,14 +297,18 @@ fn runtime_dependencies_point_one_way() {
     let allowed: &[(&str, &[&str])] = &[
         ("sync", &[]),
         ("error", &[]),
-        ("metric", &[]),
+        ("metrics", &["error"]),
+        ("span", &["metrics"]),
         ("tls", &[]),
-        ("stats", &["metric"]),
-        ("conn", &["sync", "stats", "error"]),
-        ("server", &["conn", "sync", "stats", "error", "tls"]),
+        ("stats", &["metrics"]),
+        ("conn", &["sync", "stats", "error", "metrics"]),
+        (
+            "server",
+            &["conn", "sync", "stats", "error", "tls", "metrics", "span"],
+        ),
         (
             "client",
-            &["conn", "sync", "stats", "error", "tls", "metric"],
+            &["conn", "sync", "stats", "error", "tls", "metrics", "span"],
         ),
     ];
     let mut wrong = Vec::new();

@@ -563,8 +563,38 @@ impl Connection {
     #[cold]
     #[inline(never)]
     fn trace_frame_slow(&mut self, dir: Direction, f: &Frame) {
-        let fields = self.tracer.as_mut().and_then(|t| t.fields(dir as usize, f));
-        trace::frame(dir, f, fields.as_ref());
+        let Some(t) = self.tracer.as_mut() else {
+            return trace::frame(dir, f, None);
+        };
+        let fields = t.fields(dir as usize, f);
+        let id = f.stream_id();
+        if id.0 == 0 {
+            // The connection's frames belong to no request, even when a request's work
+            // opened the connection.
+            return trace::frame_in(dir, f, fields.as_ref(), None);
+        }
+        match t.spans.get(&id) {
+            Some(span) => trace::frame_in(dir, f, fields.as_ref(), Some(span)),
+            None => trace::frame(dir, f, fields.as_ref()),
+        }
+    }
+
+    /// Traces the stream's frames as children of `span` (its request's) from now until the
+    /// stream closes. Nothing is kept unless frames are traced.
+    pub fn set_stream_span(&mut self, id: StreamId, span: &tracing::Span) {
+        if let Some(t) = self.tracer.as_mut() {
+            if !span.is_disabled() {
+                t.spans.insert(id, span.clone());
+            }
+        }
+    }
+
+    /// [`set_stream_span`](Self::set_stream_span) for the next stream this side opens (a
+    /// client's request), from its HEADERS on.
+    pub fn set_next_stream_span(&mut self, span: &tracing::Span) {
+        if let Some(t) = self.tracer.as_mut() {
+            t.next_span = (!span.is_disabled()).then(|| span.clone());
+        }
     }
 
     fn write_window_update(&mut self, id: StreamId, increment: u32) {
@@ -578,6 +608,9 @@ impl Connection {
     fn close_stream(&mut self, id: StreamId, how: Ended) {
         if self.streams.remove(&id).is_none() {
             return;
+        }
+        if let Some(t) = self.tracer.as_mut() {
+            t.spans.remove(&id);
         }
         self.remember(id, how);
         if self.is_local(id) {

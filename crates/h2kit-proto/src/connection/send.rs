@@ -48,6 +48,8 @@ impl Connection {
         req: &http::request::Parts,
         end_stream: bool,
     ) -> Result<StreamId, SendError> {
+        // Taken whether or not the stream opens: it belongs to this request only.
+        let span = self.tracer.as_mut().and_then(|t| t.next_span.take());
         self.check_alive()?;
         if self.role != Role::Client {
             return Err(SendError::InvalidState("only a client sends requests"));
@@ -124,6 +126,9 @@ impl Connection {
         self.streams.insert(id, stream);
         self.active_local += 1;
         self.stats.streams_opened_local += 1;
+        if let (Some(t), Some(span)) = (self.tracer.as_mut(), span) {
+            t.spans.insert(id, span);
+        }
         self.write_header_block(id, &mut block, end_stream);
         self.header_buf = block;
         Ok(id)

@@ -17,12 +17,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::Response;
 
 use super::conn::ResponseRx;
 use super::pool::ConnHandle;
+use super::stats::{attempt_done, InFlight};
 use super::{origin_of, reply_outcome, Client, Head, Phases, ReqBody};
 use crate::Error;
 use crate::RecvBody;
@@ -50,6 +52,9 @@ pub(super) struct Fast<'a> {
     /// For a retry.
     body: Bytes,
     waiting: Waiting,
+    in_flight: InFlight<'a>,
+    /// The attempt's span, when something listens.
+    span: Option<Box<tracing::Span>>,
 }
 
 /// The request's stream is cancelled if the future is dropped before the response arrives
@@ -82,11 +87,13 @@ impl<'a> SendFuture<'a> {
         match body {
             ReqBody::Full(body) if !client.inner.config.timeouts.phased() => {
                 match Self::send_now(client, &parts, &body) {
-                    Some(waiting) => SendFuture::Fast(Fast {
+                    Some((waiting, in_flight, span)) => SendFuture::Fast(Fast {
                         client,
                         parts,
                         body,
                         waiting,
+                        in_flight,
+                        span,
                     }),
                     None => Self::general(client, parts, ReqBody::Full(body), None),
                 }
@@ -99,27 +106,30 @@ impl<'a> SendFuture<'a> {
         client: &'a Client,
         parts: Head<'a>,
         body: ReqBody,
-        retry_of: Option<Arc<ConnHandle>>,
+        retry_of: Option<(Arc<ConnHandle>, InFlight<'a>)>,
     ) -> SendFuture<'a> {
         SendFuture::General(Box::pin(client.send_general(parts, body, retry_of)))
     }
 
     /// Sends the request on a connection with room now, if there is one.
     fn send_now(
-        client: &Client,
+        client: &'a Client,
         parts: &Arc<http::request::Parts>,
         body: &Bytes,
-    ) -> Option<Waiting> {
+    ) -> Option<(Waiting, InFlight<'a>, Option<Box<tracing::Span>>)> {
         let origin = origin_of(&parts.uri).ok()?;
         let conn = client.inner.pool.checkout_now(origin, None)?;
+        let span = crate::span::client(parts, 0);
         // `None`: the connection's driver is gone; the general path finds another.
-        let reply = conn.open(parts, (!body.is_empty()).then(|| body.clone()), true)?;
-        client.inner.counters.request();
-        Some(Waiting {
+        let body = (!body.is_empty()).then(|| body.clone());
+        let reply = conn.open(parts, body, true, span.as_deref())?;
+        let in_flight = client.inner.counters.request();
+        let waiting = Waiting {
             conn,
             reply,
             armed: true,
-        })
+        };
+        Some((waiting, in_flight, span))
     }
 }
 
@@ -148,14 +158,19 @@ impl Future for SendFuture<'_> {
                     let reply = std::task::ready!(w.reply.poll_response(cx));
                     w.armed = false;
                     let counters = &fast.client.inner.counters;
+                    // The request's duration runs from its opening, as its driver timed it.
+                    let started = w.reply.opened().map_or_else(Instant::now, |o| o.at);
+                    let span = fast.span.as_deref();
                     let err = match reply_outcome(reply, || w.reply.opened().is_some()) {
                         Ok(res) => {
+                            attempt_done(&fast.parts, started, Ok(res.status().as_u16()), span);
                             counters.outcome(None);
                             *this = SendFuture::Gone;
                             return Poll::Ready(Ok(res));
                         }
                         Err(err) => err,
                     };
+                    attempt_done(&fast.parts, started, Err(err.kind()), span);
                     let cause = fast.client.retry_cause(err.kind(), &fast.parts.method);
                     let retry = cause.filter(|_| fast.client.inner.config.max_retries >= 1);
                     let SendFuture::Fast(fast) = std::mem::replace(this, SendFuture::Gone) else {
@@ -172,7 +187,7 @@ impl Future for SendFuture<'_> {
                         fast.client,
                         fast.parts,
                         ReqBody::Full(fast.body),
-                        Some(conn),
+                        Some((conn, fast.in_flight)),
                     );
                 }
             }

@@ -222,32 +222,45 @@ impl Client {
         &'a self,
         parts: Head<'a>,
         mut body: ReqBody,
-        retry_of: Option<Arc<ConnHandle>>,
+        retry_of: Option<(Arc<ConnHandle>, stats::InFlight<'a>)>,
     ) -> impl std::future::Future<Output = Result<Response<RecvBody>, Error>> + Send + 'a {
         async move {
             let origin = origin_of(&parts.uri)?;
+            let (mut attempt, mut avoid, _in_flight) = match retry_of {
+                Some((conn, in_flight)) => (1, Some(conn), in_flight),
+                None => (0, None, self.inner.counters.request()),
+            };
             let cfg = &self.inner.config;
             // The total deadline is applied inside each phase rather than around the whole
             // request, so that a request that times out waiting for its response is evidence
             // about its connection's liveness whichever deadline expired first.
             let deadline = cfg.timeouts.total.map(|t| Instant::now() + t);
-            let mut attempt = match retry_of {
-                Some(_) => 1,
-                None => {
-                    self.inner.counters.request();
-                    0
-                }
-            };
-            let mut avoid = retry_of;
             let result = loop {
                 attempt += 1;
                 let this_body = match &mut body {
                     ReqBody::Full(b) => ReqBody::Full(b.clone()),
                     ReqBody::Stream(s) => ReqBody::Stream(s.take()),
                 };
-                let (result, conn) = self
-                    .attempt(&parts, this_body, origin, avoid.take(), deadline)
-                    .await;
+                let span = crate::span::client(&parts, attempt - 1);
+                let started = Instant::now();
+                let (result, conn) = {
+                    use tracing::Instrument;
+                    let run = self.attempt(
+                        &parts,
+                        this_body,
+                        origin,
+                        avoid.take(),
+                        deadline,
+                        span.as_deref(),
+                    );
+                    run.instrument(span.as_deref().cloned().unwrap_or_else(tracing::Span::none))
+                        .await
+                };
+                let outcome = match &result {
+                    Ok(r) => Ok(r.status().as_u16()),
+                    Err(e) => Err(e.kind()),
+                };
+                stats::attempt_done(&parts, started, outcome, span.as_deref());
                 let mut err = match result {
                     Ok(mut r) => {
                         if attempt > 1 {
@@ -289,6 +302,7 @@ impl Client {
         origin: OriginRef<'a>,
         avoid: Option<Arc<ConnHandle>>,
         deadline: Option<Instant>,
+        span: Option<&'a tracing::Span>,
     ) -> impl std::future::Future<Output = Attempted> + Send + 'a {
         async move {
             let cfg = &self.inner.config;
@@ -319,7 +333,7 @@ impl Client {
             // When the request was handed over: only phase timeouts report it, so the clock is
             // read only when one is set.
             let written = cfg.timeouts.phased().then(Instant::now);
-            let Some(reply) = conn.open(parts, first, end_stream) else {
+            let Some(reply) = conn.open(parts, first, end_stream, span) else {
                 return (
                     fail(
                         Error::new(ErrorKind::ConnectionLost {

@@ -2,8 +2,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crate::metrics::facade::{counter, gauge, Counter, Gauge};
+use crate::metrics::names;
+use crate::metrics::request::Outcome;
+use crate::metrics::semconv::{method_index, phase_label, Failure};
 use crate::stats::StatsSnapshot;
 use crate::{ErrorKind, Phase};
+use std::time::Instant;
 
 const PHASES: [Phase; 7] = [
     Phase::Queue,
@@ -19,7 +24,8 @@ fn phase_index(p: Phase) -> usize {
     PHASES.iter().position(|q| *q == p).unwrap_or(0)
 }
 
-#[derive(Default)]
+/// The client's counters, and the handles of their metrics (looked up once, when the client
+/// is built: a lookup takes the registry's lock).
 pub(crate) struct ClientCounters {
     requests: AtomicU64,
     succeeded: AtomicU64,
@@ -28,6 +34,74 @@ pub(crate) struct ClientCounters {
     retries_unprocessed: AtomicU64,
     retries_connection: AtomicU64,
     timeouts: [AtomicU64; 7],
+    metrics: Handles,
+}
+
+struct Handles {
+    requests: Counter,
+    failures: Counter,
+    active: Gauge,
+    timeouts: [Counter; 7],
+    /// By `RetryCause`, in its order.
+    retries: [Counter; 3],
+}
+
+impl Default for ClientCounters {
+    fn default() -> Self {
+        ClientCounters {
+            requests: AtomicU64::new(0),
+            succeeded: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            retries_refused: AtomicU64::new(0),
+            retries_unprocessed: AtomicU64::new(0),
+            retries_connection: AtomicU64::new(0),
+            timeouts: Default::default(),
+            metrics: Handles {
+                requests: counter!(names::CLIENT_REQUESTS),
+                failures: counter!(names::CLIENT_FAILURES),
+                active: gauge!(names::CLIENT_ACTIVE_REQUESTS),
+                timeouts: PHASES
+                    .map(|p| counter!(names::CLIENT_TIMEOUTS, "phase" => phase_label(p))),
+                retries: ["refused_stream", "goaway", "connection_lost"]
+                    .map(|cause| counter!(names::CLIENT_RETRIES, "cause" => cause)),
+            },
+        }
+    }
+}
+
+/// A request in `http_client_active_requests`, until dropped.
+pub(crate) struct InFlight<'a>(&'a Gauge);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+/// Records one attempt (each is a request on the wire, as the conventions count them):
+/// `http_client_request_duration_seconds`, and the end of its span.
+pub(crate) fn attempt_done(
+    parts: &http::request::Parts,
+    started: Instant,
+    outcome: Result<u16, ErrorKind>,
+    span: Option<&tracing::Span>,
+) {
+    let (status, failure) = match outcome {
+        Ok(status) => (status, None),
+        Err(kind) => (0, Some(Failure::of_error(kind))),
+    };
+    let uri = &parts.uri;
+    let outcome = Outcome {
+        method: method_index(&parts.method),
+        https: uri.scheme() == Some(&http::uri::Scheme::HTTPS),
+        status,
+        failure,
+    };
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    crate::metrics::request::client(authority, outcome, started.elapsed().as_secs_f64());
+    if let Some(span) = span {
+        crate::span::finish(span, status, failure, false);
+    }
 }
 
 /// Why a request was retried.
@@ -39,9 +113,13 @@ pub(crate) enum RetryCause {
 }
 
 impl ClientCounters {
-    pub(crate) fn request(&self) {
+    /// A request begins; it counts as active until the returned guard is dropped (its
+    /// outcome, or its caller giving it up).
+    pub(crate) fn request(&self) -> InFlight<'_> {
         self.requests.fetch_add(1, Relaxed);
-        crate::metric::counter!("h2kit_client_requests_total").increment(1);
+        self.metrics.requests.increment(1);
+        self.metrics.active.increment(1.0);
+        InFlight(&self.metrics.active)
     }
 
     pub(crate) fn outcome(&self, err: Option<ErrorKind>) {
@@ -52,23 +130,23 @@ impl ClientCounters {
             Some(kind) => {
                 self.failed.fetch_add(1, Relaxed);
                 if let ErrorKind::Timeout(p) = kind {
-                    self.timeouts[phase_index(p)].fetch_add(1, Relaxed);
-                    crate::metric::counter!("h2kit_client_timeouts_total", "phase" => p.name())
-                        .increment(1);
+                    let i = phase_index(p);
+                    self.timeouts[i].fetch_add(1, Relaxed);
+                    self.metrics.timeouts[i].increment(1);
                 }
-                crate::metric::counter!("h2kit_client_failures_total").increment(1);
+                self.metrics.failures.increment(1);
             }
         }
     }
 
     pub(crate) fn retry(&self, cause: RetryCause) {
-        let (counter, label) = match cause {
-            RetryCause::Refused => (&self.retries_refused, "refused_stream"),
-            RetryCause::Unprocessed => (&self.retries_unprocessed, "goaway"),
-            RetryCause::Connection => (&self.retries_connection, "connection_lost"),
+        let (counter, i) = match cause {
+            RetryCause::Refused => (&self.retries_refused, 0),
+            RetryCause::Unprocessed => (&self.retries_unprocessed, 1),
+            RetryCause::Connection => (&self.retries_connection, 2),
         };
         counter.fetch_add(1, Relaxed);
-        crate::metric::counter!("h2kit_client_retries_total", "cause" => label).increment(1);
+        self.metrics.retries[i].increment(1);
     }
 
     pub(crate) fn snapshot(

@@ -8,6 +8,7 @@ use tokio::time::Instant;
 
 use super::{Driver, Io, Pending, Role};
 use crate::error::StreamError;
+use crate::metrics::semconv::Failure;
 
 /// Messages to a connection task: the stream commands of every role, and the role's own
 /// (`X`).
@@ -84,7 +85,7 @@ impl<T: Io, R: Role> Driver<T, R> {
             }
             Command::Reset { stream, code } => {
                 self.conn.reset(stream, code);
-                self.forget(stream);
+                self.forget_as(stream, Some(Failure::Reset(code)));
             }
             Command::Release { stream, n } => {
                 if let Some(ctx) = self.streams.get_mut(&stream) {
@@ -120,20 +121,34 @@ impl<T: Io, R: Role> Driver<T, R> {
                 if let Some(ack) = p.ack {
                     let _ = ack.send(Ok(()));
                 }
-                self.stalled.remove(&stream);
+                self.unstall(stream);
                 self.after_send(stream);
             }
             Ok(rest) => {
-                // Blocked by a window: the stall clock runs from the last progress.
-                if rest.len() < before || !self.stalled.contains_key(&stream) {
-                    self.stalled.insert(stream, Instant::now());
-                }
+                let moved = rest.len() < before;
                 ctx.pending = Some(Pending { data: rest, ..p });
+                // Blocked by a window: the stall clock runs from the last progress.
+                if moved {
+                    self.unstall(stream);
+                    self.stalled.insert(stream, Instant::now());
+                } else {
+                    self.stalled.entry(stream).or_insert_with(Instant::now);
+                }
             }
             Err(_) => {
                 if let Some(ack) = p.ack {
                     let _ = ack.send(Err(StreamError::ConnectionClosed));
                 }
+            }
+        }
+    }
+
+    /// A stream's data moved again (or the stream ended): the time it waited for window is
+    /// reported.
+    pub(crate) fn unstall(&mut self, stream: StreamId) {
+        if let Some(since) = self.stalled.remove(&stream) {
+            if let Some(s) = self.stats.as_mut() {
+                s.blocked(since.elapsed());
             }
         }
     }
@@ -154,10 +169,18 @@ impl<T: Io, R: Role> Driver<T, R> {
         }
     }
 
+    /// Drops the record of a stream that completed, once nothing waits on it.
     pub(crate) fn forget(&mut self, stream: StreamId) {
+        self.forget_as(stream, None);
+    }
+
+    /// [`forget`](Self::forget) for a stream that ended early (`failure`).
+    fn forget_as(&mut self, stream: StreamId, failure: Option<Failure>) {
         if let Some(ctx) = self.streams.get(&stream) {
             if ctx.pending.is_none() && ctx.body.is_none() {
-                self.streams.remove(&stream);
+                if let Some(ctx) = self.streams.remove(&stream) {
+                    R::on_stream_end(self, ctx.ext, failure);
+                }
             }
         }
     }

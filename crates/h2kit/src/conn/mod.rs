@@ -22,6 +22,7 @@ use tokio::time::{Instant, Sleep};
 use tokio_util::io::poll_read_buf;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
+use crate::metrics::semconv::Failure;
 use crate::stats::StatsSink;
 use crate::sync::mailbox::{self, QueueRx, QueueTx};
 
@@ -86,6 +87,9 @@ pub(crate) struct Driver<T, R: Role> {
     /// The time for this pass of the loop, read once when first needed: requests opened in
     /// one batch of commands share it (a clock read per request showed in profiles).
     clock: Option<std::time::Instant>,
+    /// `clock` in nanoseconds since the connection started (request durations), likewise
+    /// computed once per pass.
+    clock_ns: Option<u64>,
     write_deferred: bool,
     /// The command channel exists only while the connection has streams (see `compact`).
     commands: Option<QueueRx<Command<R::Command>>>,
@@ -104,7 +108,7 @@ pub(crate) struct Driver<T, R: Role> {
     shutdown_started: Option<Instant>,
     idle_since: Option<Instant>,
     pub(crate) started: Instant,
-    stats: Option<StatsSink>,
+    pub(crate) stats: Option<StatsSink>,
     /// Metrics are flushed at most once a second while the connection is busy, and at its end.
     next_flush: Instant,
     lingering: Option<Linger>,
@@ -134,6 +138,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
             stalled: StreamIdMap::default(),
             read_chunk: READ_SMALL,
             clock: None,
+            clock_ns: None,
             write_deferred: false,
             commands: None,
             command_tx: None,
@@ -189,6 +194,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
             let mut yield_now = false;
             let mut commanded = false;
             self.clock = None;
+            self.clock_ns = None;
             // 1. Commands from handlers and bodies.
             if self.inbox.is_empty() {
                 if let Some(commands) = self.commands.as_mut() {
@@ -204,7 +210,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
                 commanded = true;
             }
             if progress {
-                self.flush_stats(Instant::now());
+                let now = self.now();
+                self.flush_stats(Instant::from_std(now));
             }
             // 2. Graceful shutdown requested by the owner.
             if self.shutdown_started.is_none() && self.shutdown.as_mut().poll(cx).is_ready() {
@@ -257,7 +264,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
             {
                 self.write_deferred = true;
                 self.poll_timers(cx);
-                R::publish(self);
+                self.end_turn();
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
@@ -291,7 +298,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
             // the connection, too, so none is lost).
             if yield_now {
                 self.poll_timers(cx);
-                R::publish(self);
+                self.end_turn();
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
@@ -305,10 +312,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
                 progress = true;
             }
             if !progress {
-                R::publish(self);
+                self.end_turn();
                 return Poll::Pending;
             }
         }
+    }
+
+    /// Publishes the turn. What it did after the last flush (a cancel's reset) is counted
+    /// first: whoever sees the task settled sees that too.
+    fn end_turn(&mut self) {
+        if let Some(sink) = self.stats.as_mut() {
+            if sink.rare_events_pending(self.conn.stats()) {
+                sink.flush(self.conn.stats());
+            }
+        }
+        R::publish(self);
     }
 
     /// Streams the task keeps a record of (contexts, stall clocks).
@@ -319,6 +337,19 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
     /// See `clock`.
     pub(crate) fn now(&mut self) -> std::time::Instant {
         *self.clock.get_or_insert_with(std::time::Instant::now)
+    }
+
+    /// See `clock_ns`.
+    pub(crate) fn now_ns(&mut self) -> u64 {
+        if let Some(ns) = self.clock_ns {
+            return ns;
+        }
+        let since = self
+            .now()
+            .saturating_duration_since(self.started.into_std());
+        let ns = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX);
+        self.clock_ns = Some(ns);
+        ns
     }
 
     fn finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
@@ -337,7 +368,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
             _ => StreamError::ConnectionClosed,
         };
         R::on_close(self, &why);
-        for (_, mut ctx) in self.streams.drain() {
+        let failure = Some(Failure::of_stream(&why));
+        let mut streams = std::mem::take(&mut self.streams);
+        for (_, mut ctx) in streams.drain() {
             if let Some(tx) = ctx.body {
                 let _ = tx.send(BodyMsg::Error(why.clone()));
             }
@@ -347,6 +380,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
                 }
             }
             ctx.ext.abort();
+            R::on_stream_end(self, ctx.ext, failure);
         }
         self.close_or_linger(cx)
     }
@@ -370,6 +404,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
         self.compacted = true;
         if let Some(s) = self.stats.as_mut() {
             s.flush(self.conn.stats());
+            s.release();
         }
         // A channel someone outside holds (a client's pool) stays.
         if self.streams.is_empty() && !R::KEEP_IDLE_CHANNEL {
@@ -439,6 +474,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
             Poll::Ready(Ok(n)) => {
                 self.read_chunk = if n == room { READ_LARGE } else { READ_SMALL };
                 let now = Instant::now();
+                // The pass's clock (see `clock`): what this read starts or ends shares it.
+                self.clock = Some(now.into_std());
+                self.clock_ns = None;
                 let _ = self.conn.recv(&mut self.read_buf, now.into_std());
                 Poll::Ready(Ok(Some(now)))
             }
@@ -532,6 +570,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
                     StreamError::Protocol(code)
                 };
                 R::on_reset(self, stream, &err);
+                self.unstall(stream);
                 if let Some(mut ctx) = self.streams.remove(&stream) {
                     if let Some(tx) = ctx.body {
                         let _ = tx.send(BodyMsg::Error(err.clone()));
@@ -542,12 +581,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
                         }
                     }
                     ctx.ext.abort();
+                    R::on_stream_end(self, ctx.ext, Some(Failure::Reset(code)));
                 }
             }
             Event::SendCapacity { stream } => self.flush_stream(stream),
             Event::Unprocessed { stream } => {
                 R::on_unprocessed(self, stream);
-                self.streams.remove(&stream);
+                if let Some(ctx) = self.streams.remove(&stream) {
+                    R::on_stream_end(self, ctx.ext, Some(Failure::Unprocessed));
+                }
             }
             Event::StreamsAvailable => R::on_streams_available(self),
             Event::GoAway { code, .. } => R::on_goaway(self, code),

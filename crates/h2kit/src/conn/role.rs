@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use super::Driver;
 use crate::error::StreamError;
+use crate::metrics::semconv::Failure;
 
 /// The transport a connection task runs over.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin {}
@@ -91,6 +92,14 @@ pub(crate) trait Role: Sized + Send + 'static {
         _end: bool,
     ) -> Option<Bytes> {
         Some(data)
+    }
+
+    /// A stream's record was dropped: it completed (`failure` is `None`), or why not.
+    fn on_stream_end<T: Io>(
+        _d: &mut Driver<T, Self>,
+        _ext: Self::Stream,
+        _failure: Option<Failure>,
+    ) {
     }
 
     /// The stream was reset (`err` says by whom); called before its state is dropped.

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::{Driver, Io, Role, StreamExt, COMPACT_AFTER};
 use crate::error::StreamError;
+use crate::metrics::semconv::Failure;
 
 impl<T: Io, R: Role> Driver<T, R> {
     /// Resets streams whose data could not move for `send_stall_timeout` (the peer keeps its
@@ -28,7 +29,7 @@ impl<T: Io, R: Role> Driver<T, R> {
             .map(|(id, _)| *id)
             .collect();
         for id in &expired {
-            self.stalled.remove(id);
+            self.unstall(*id);
             let Some(mut ctx) = self.streams.remove(id) else {
                 continue;
             };
@@ -36,6 +37,7 @@ impl<T: Io, R: Role> Driver<T, R> {
                 let _ = ack.send(Err(StreamError::Protocol(ErrorCode::CANCEL)));
             }
             ctx.ext.abort();
+            R::on_stream_end(self, ctx.ext, Some(Failure::Timeout("send_stall")));
             self.conn.reset(*id, ErrorCode::CANCEL);
             tracing::debug!(stream = id.0, "reset: no flow-control window for {limit:?}");
         }

@@ -10,6 +10,8 @@ use h2kit_proto::{Connection, ErrorCode, Head, StreamId};
 use super::handler::{Handler, ServerCommand};
 use crate::conn::body::{BodyMsg, Chunks, RecvBody};
 use crate::conn::{Command, Driver, Io, Pending, Role, StreamCtx, StreamExt};
+use crate::metrics::request::Outcome;
+use crate::metrics::semconv::{method_index, Failure};
 
 /// Requests declaring at most this much body start their handler once the body is complete:
 /// it then runs inline in the turn that read the body, and its response joins that turn's
@@ -50,6 +52,20 @@ pub(crate) struct ServerStream {
     /// stream's context is moved in and out of the stream map, and most have none.
     early: Option<Box<Early>>,
     handler: Option<tokio::task::AbortHandle>,
+    /// What the request's metrics need.
+    measure: Option<Measure>,
+    /// The request's span, when something listens (see `crate::span`).
+    span: Option<Box<tracing::Span>>,
+}
+
+/// A request's start and the labels of its duration.
+struct Measure {
+    /// Since the connection started (`Driver::now_ns`).
+    started_ns: u64,
+    method: u8,
+    https: bool,
+    /// The response's, once sent (0 until then).
+    status: u16,
 }
 
 impl StreamExt for ServerStream {
@@ -83,8 +99,11 @@ impl Role for ServerRole {
             body,
             end_stream,
         } = cmd;
-        if !d.streams.contains_key(&stream) {
+        let Some(ctx) = d.streams.get_mut(&stream) else {
             return;
+        };
+        if let Some(m) = ctx.ext.measure.as_mut() {
+            m.status = parts.status.as_u16();
         }
         let head_ends = end_stream && body.is_none();
         if d.conn.send_response(stream, &parts, head_ends).is_err() {
@@ -152,6 +171,25 @@ impl Role for ServerRole {
         None
     }
 
+    fn on_stream_end<T: Io>(d: &mut Server<T>, ext: ServerStream, failure: Option<Failure>) {
+        let Some(m) = ext.measure else {
+            return;
+        };
+        let now = d.now_ns();
+        let outcome = Outcome {
+            method: m.method,
+            https: m.https,
+            status: m.status,
+            failure,
+        };
+        if let Some(s) = d.stats.as_mut() {
+            s.request_ended(outcome, now.saturating_sub(m.started_ns));
+        }
+        if let Some(span) = ext.span {
+            crate::span::finish(&span, m.status, failure, true);
+        }
+    }
+
     fn on_body_dropped<T: Io>(d: &mut Server<T>, stream: StreamId) {
         // A handler that drops the request body: the engine drops what still comes (first,
         // so that what was buffered unread reopens no stream window once the response is
@@ -176,6 +214,7 @@ fn start_handlers<T: Io>(d: &mut Server<T>, cx: &mut Context<'_>) {
         let Some(ctx) = d.streams.get_mut(&stream) else {
             continue;
         };
+        let span = ctx.ext.span.as_deref().cloned();
         let body = match ctx.ext.early.take() {
             None => RecvBody::empty(),
             Some(e) if e.complete => {
@@ -200,6 +239,10 @@ fn start_handlers<T: Io>(d: &mut Server<T>, cx: &mut Context<'_>) {
         };
         let tx = d.sender();
         let mut fut = d.role.handler.call(stream, req.map(|()| body), tx);
+        if let Some(span) = span {
+            use tracing::Instrument;
+            fut = Box::pin(fut.instrument(span));
+        }
         if !d.config.inline_first_poll {
             let handle = tokio::spawn(fut).abort_handle();
             if let Some(ctx) = d.streams.get_mut(&stream) {
@@ -242,6 +285,22 @@ fn on_request<T: Io>(d: &mut Server<T>, stream: StreamId, req: http::Request<()>
             .is_some_and(|n| n <= DEFER_BODY_UP_TO);
     let mut ctx = StreamCtx::<ServerStream>::default();
     ctx.ext.early = (!end).then(Box::<Early>::default);
+    let method = method_index(req.method());
+    let https = req.uri().scheme_str() == Some("https");
+    ctx.ext.measure = Some(Measure {
+        // The time of the read that brought the head.
+        started_ns: d.now_ns(),
+        method,
+        https,
+        status: 0,
+    });
+    if let Some(s) = d.stats.as_mut() {
+        s.request_started(method, https);
+    }
+    if let Some(span) = crate::span::server(&req, stream.0) {
+        d.conn.set_stream_span(stream, &span);
+        ctx.ext.span = Some(span);
+    }
     if small {
         if let Some(early) = ctx.ext.early.as_mut() {
             early.deferred = Some(req);

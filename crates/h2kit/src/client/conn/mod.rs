@@ -17,6 +17,7 @@ use super::liveness::{Due, Liveness, PingBudget, Timeout};
 use crate::conn::body::RecvBody;
 use crate::conn::{Driver, Io, Pending, Role, StreamCtx};
 use crate::error::StreamError;
+use crate::metrics::connection::ClientConnection;
 use crate::sync::reply::{self, reply_spares};
 use handover::HeldHeads;
 use shared::{ConnShared, LiveGuard};
@@ -47,6 +48,8 @@ pub(crate) struct Open {
     pub end_stream: bool,
     /// Where the stream it opens, then its response, go.
     pub reply: ResponseTx,
+    /// The request's span, when something listens: the stream's frames are traced in it.
+    pub span: Option<Box<tracing::Span>>,
 }
 
 /// The client's own commands.
@@ -81,6 +84,9 @@ pub(crate) struct ClientRole {
     /// The liveness policy gave the connection up as dead (our decision, not the server's
     /// failure to speak HTTP/2: no back-off for it).
     abandoned: bool,
+    /// Its part in the open-connections gauge and the connection-duration histogram, once
+    /// established.
+    gauges: Option<ClientConnection>,
 }
 
 impl ClientRole {
@@ -103,7 +109,13 @@ impl ClientRole {
             liveness: Liveness::new(std::time::Instant::now(), ping_timeout, keepalive),
             abandoned: false,
             body_idle,
+            gauges: None,
         }
+    }
+
+    /// The connection is set up (TCP, and TLS if any): it counts as open from now.
+    pub(crate) fn established(&mut self, gauges: ClientConnection) {
+        self.gauges = Some(gauges);
     }
 }
 
@@ -439,11 +451,17 @@ fn open_stream<T: Io>(d: &mut Client<T>, mut open: Open) {
         // for a slot): nothing to send, nothing to cancel later.
         return;
     }
+    if let Some(span) = open.span.as_deref() {
+        d.conn.set_next_stream_span(span);
+    }
     match d
         .conn
         .send_request(&open.parts, open.end_stream && open.body.is_none())
     {
         Ok(stream) => {
+            if let Some(span) = open.span.take() {
+                span.record("h2.stream_id", stream.0);
+            }
             let frames = d.conn.stats().frames_received.total();
             // A request complete in its HEADERS (a GET) needs no stream context until a
             // response body has to stream (`release` adds one then): the reply slot holds its
@@ -522,6 +540,11 @@ fn publish<T: Io>(d: &mut Client<T>) {
     // such a release.
     let freed = (c.last_active + released).saturating_sub(now);
     c.last_active = now;
+    if let Some(g) = c.gauges.as_mut() {
+        // Requests in flight or waiting here (cancels awaiting the peer's proof of life
+        // count for the pool, not for the gauge).
+        g.set_active(active + c.queued.len() > 0);
+    }
     if freed > 0 || closed || raised {
         if let Some(n) = c.shared.capacity.get() {
             // A raised limit (the server's SETTINGS) or a closed connection concerns every

@@ -11,6 +11,7 @@ use super::{Checkout, ConnHandle, OriginPool, Pool};
 use crate::client::conn::shared::ConnShared;
 use crate::client::conn::{ClientCommand, ClientRole, CommandTx};
 use crate::conn::{Command, ConnConfig, Driver};
+use crate::metrics::connection::ClientConnection;
 use crate::{Error, ErrorKind, Phase};
 
 /// The pool's TLS: a connector, or why there is none (said when an `https://` origin is
@@ -52,7 +53,7 @@ impl Pool {
             .store(self.config.proto.assumed_peer_max_streams, Relaxed);
         let _ = shared.capacity.set(pool.capacity.clone());
         let cancel = CancellationToken::new();
-        let role = ClientRole::new(
+        let mut role = ClientRole::new(
             shared.clone(),
             self.live.enter(),
             self.config.ping_timeout,
@@ -62,8 +63,10 @@ impl Pool {
         let cfg = self.driver_config.clone();
         if o.tls {
             let stream = self.tls_handshake(sock, o, timings).await?;
+            role.established(ClientConnection::new(o.host(), o.port(), true));
             self.spawn_driver(stream, role, cfg, cancel.clone(), rx, tx.clone());
         } else {
+            role.established(ClientConnection::new(o.host(), o.port(), false));
             self.spawn_driver(sock, role, cfg, cancel.clone(), rx, tx.clone());
         }
         Ok(Arc::new(ConnHandle { tx, shared, cancel }))

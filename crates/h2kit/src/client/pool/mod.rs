@@ -58,6 +58,7 @@ impl ConnHandle {
         parts: &Arc<http::request::Parts>,
         body: Option<bytes::Bytes>,
         end_stream: bool,
+        span: Option<&tracing::Span>,
     ) -> Option<ResponseRx> {
         let (reply_tx, reply) = crate::sync::reply::channel();
         let open = Open {
@@ -65,6 +66,7 @@ impl ConnHandle {
             body,
             end_stream,
             reply: reply_tx,
+            span: span.map(|s| Box::new(s.clone())),
         };
         if self
             .tx
