@@ -8,6 +8,7 @@ mod frame_log;
 mod get;
 mod headers;
 mod load;
+mod metrics_listen;
 mod proxy;
 mod results;
 mod routes;
@@ -47,7 +48,8 @@ enum Command {
     /// Send one request and print the response (-v: every frame, like nghttp -v).
     Get(get::Args),
     /// Load a URL (or, without one, an embedded h2kit server) and explain every failure.
-    Load(load::Args),
+    // Boxed: its flags outweigh every other command's.
+    Load(Box<load::Args>),
     /// A TCP proxy that injects faults (unplug, delay, bandwidth, reset, close) and traces and
     /// watches the HTTP/2 frames passing through.
     Proxy(proxy::Args),
@@ -94,7 +96,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).map_err(Exit::Usage),
         Command::Get(args) => get::run(args),
-        Command::Load(args) => load::run(args),
+        Command::Load(args) => load::run(*args),
         Command::Proxy(args) => proxy::run(args).map_err(Exit::Usage),
         Command::Check(args) => check::run(args),
         Command::Report(args) => results::run(args),

@@ -64,7 +64,8 @@ pub struct Args {
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
     /// Log level: error, warn, info, debug, trace, or "frames" for the frame trace
-    /// (any tracing filter directive also works, e.g. "h2kit::frame=trace").
+    /// (any tracing filter directive also works, e.g. "h2kit::frame=trace"; request spans
+    /// show only when named, e.g. "info,h2kit::request=info").
     #[arg(long, default_value = "info")]
     log: String,
     #[command(flatten)]
@@ -79,10 +80,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), String> {
-    let filter = match args.log.as_str() {
+    let mut filter = match args.log.as_str() {
         "frames" => "info,h2kit::frame=trace".to_string(),
         other => other.to_string(),
     };
+    // Request spans (target h2kit::request) are for tracing pipelines; a log shows them only
+    // when asked by name (they cost a span per request).
+    if !filter.contains("h2kit::request") {
+        filter.push_str(",h2kit::request=off");
+    }
     let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .map_err(|e| format!("--log '{}': {e}", args.log))?;
     crate::frame_log::init(filter, &args.trace, false);
@@ -95,10 +101,7 @@ pub fn run(args: Args) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         if let Some(addr) = args.metrics_listen {
-            metrics_exporter_prometheus::PrometheusBuilder::new()
-                .with_http_listener(addr)
-                .install()
-                .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+            crate::metrics_listen::serve(addr)?;
         }
         let mut config = ServerConfig::default();
         config.proto = h2kit::proto::Config {

@@ -216,35 +216,67 @@ fn python_churn_client_at_the_stream_limit() {
 
 #[test]
 fn metrics_are_served_in_prometheus_text() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let metrics = format!("127.0.0.1:{port}");
+    use h2kit_test_support::prometheus::Scrape;
+    let metrics = format!("127.0.0.1:{}", h2kit_test_support::peers::free_port());
     let s = Served::start(&["--metrics-listen", &metrics]);
     let out = peer("h2load", &["-c2", "-m10", "-n", "1000", &s.url("/")]);
     assert!(out.status.success());
-    let body = {
-        let mut last = String::new();
-        for _ in 0..50 {
-            let out = peer("curl", &["-sS", &format!("http://{metrics}/metrics")]);
-            last = String::from_utf8_lossy(&out.stdout).into_owned();
-            if last.contains("h2kit_server_streams_total 1000") {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
+    // Fetched by curl, read by Python's prometheus_client; the last connection's figures
+    // arrive when it ends.
+    let mut scrape = None;
+    for _ in 0..50 {
+        let out = peer("curl", &["-sS", &format!("http://{metrics}/metrics")]);
+        let parsed = Scrape::parse(&String::from_utf8_lossy(&out.stdout));
+        let done = parsed.sum("h2kit_streams_total", &[("side", "server")]) == 1000.0
+            && parsed.sum("h2kit_server_connections_open", &[]) == 0.0;
+        scrape = Some(parsed);
+        if done {
+            break;
         }
-        last
-    };
-    assert!(
-        body.contains("h2kit_server_connections_accepted_total 2"),
-        "{body}"
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let scrape = scrape.unwrap();
+    assert_eq!(
+        scrape.sum("h2kit_server_connections_accepted_total", &[]),
+        2.0
     );
-    assert!(body.contains("h2kit_server_streams_total 1000"), "{body}");
-    assert!(
-        body.contains(r#"h2kit_frames_total{direction="sent",type="HEADERS",side="server"} 1000"#),
-        "{body}"
+    assert_eq!(
+        scrape.sum("h2kit_streams_total", &[("side", "server")]),
+        1000.0
     );
+    let headers = [
+        ("side", "server"),
+        ("direction", "sent"),
+        ("type", "HEADERS"),
+    ];
+    assert_eq!(scrape.sum("h2kit_frames_total", &headers), 1000.0);
+    // h2load's 1,000 GETs, each once, by the conventions' names and labels.
+    let ok = [
+        ("http_request_method", "GET"),
+        ("http_response_status_code", "200"),
+        ("url_scheme", "http"),
+        ("network_protocol_version", "2"),
+    ];
+    assert_eq!(
+        scrape.sum("http_server_request_duration_seconds_count", &ok),
+        1000.0
+    );
+    assert_eq!(
+        scrape.sum("http_server_request_duration_seconds_count", &[]),
+        1000.0
+    );
+    let inf = [("le", "+Inf"), ("http_response_status_code", "200")];
+    assert_eq!(
+        scrape.sum("http_server_request_duration_seconds_bucket", &inf),
+        1000.0
+    );
+    assert_eq!(scrape.sum("http_server_active_requests", &[]), 0.0);
+    let kind = |name: &str| scrape.select(name, &[]).next().map(|s| s.kind.clone());
+    assert_eq!(
+        kind("http_server_request_duration_seconds_count").as_deref(),
+        Some("histogram")
+    );
+    assert_eq!(kind("h2kit_streams_total").as_deref(), Some("counter"));
 }
 
 #[test]

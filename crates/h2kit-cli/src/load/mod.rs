@@ -101,6 +101,10 @@ pub struct Args {
     /// `h2kit report` reads and merges with others.
     #[arg(long, value_name = "FILE")]
     out: Option<std::path::PathBuf>,
+    /// Serve Prometheus metrics on this address (GET /metrics) while the run lasts: the
+    /// client's, and the embedded server's when no URL is given (docs/metrics.md).
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Exit 1 if the run breaches this threshold, `METRIC OP VALUE` (repeatable): metrics p50
     /// p90 p99 p99.9 max mean (us, ms, s), rps, failures, failure_rate (%); e.g.
     /// 'p99<=50ms', 'failure_rate<0.1%'.
@@ -234,6 +238,10 @@ pub fn run(mut args: Args) -> Result<(), Exit> {
     };
     let rt = crate::runtime::build_for_load(args.threads, schedule.is_none())?;
     rt.block_on(async move {
+        // Before any connection: a metric's handle taken earlier would record nothing.
+        if let Some(addr) = args.metrics_listen {
+            crate::metrics_listen::serve(addr).map_err(Exit::Usage)?;
+        }
         let (url, template) = match (&args.url, &mix) {
             (_, Some(m)) => {
                 // Each origin once.
@@ -322,6 +330,12 @@ pub fn run(mut args: Args) -> Result<(), Exit> {
         drop(pollers);
         progress.finish();
         let rec = shards.merged();
+        // Requests given up (timed out) leave their cancels to the connection tasks: the
+        // report counts the resets they send, so it waits (briefly) for the tasks to settle.
+        let settle = Instant::now() + Duration::from_secs(1);
+        while client.stats().streams_tracked > 0 && Instant::now() < settle {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         let stats = client.stats();
         let r = report::Report {
             url: &url,
