@@ -189,12 +189,18 @@ pub(crate) struct StatsSink {
     /// "server" or "client": a label on the shared metrics, so a process that is both (a
     /// proxy) keeps them apart.
     side: &'static str,
-    /// Requests started minus ended since the last flush, by method and scheme (the server's
-    /// `http_server_active_requests`, moved once a flush rather than twice a request).
-    active: [i32; 20],
+    /// A server's requests since the last flush; boxed and made on the first request, given
+    /// back when the connection goes idle (idle connections are many).
+    requests: Option<Box<Requests>>,
     /// The flow-control wait histogram, taken when a stream first waits.
     blocked: Option<Histogram>,
-    /// Request durations since the last flush (a server's).
+}
+
+#[derive(Default)]
+struct Requests {
+    /// Started minus ended, by method and scheme (`http_server_active_requests`, moved once
+    /// a flush rather than twice a request).
+    active: [i32; 20],
     durations: Durations,
 }
 
@@ -212,27 +218,34 @@ impl StatsSink {
             shared,
             last: Stats::default(),
             side,
-            active: [0; 20],
+            requests: None,
             blocked: None,
-            durations: Durations::default(),
         }
     }
 
     /// A request began (`method`: its index in the conventions' list).
     pub(crate) fn request_started(&mut self, method: u8, https: bool) {
-        self.active[usize::from(method) * 2 + usize::from(https)] += 1;
+        let r = self.requests.get_or_insert_with(Box::default);
+        r.active[usize::from(method) * 2 + usize::from(https)] += 1;
     }
 
     /// A request that `request_started` counted ended, after `ns` nanoseconds.
     #[inline]
     pub(crate) fn request_ended(&mut self, outcome: Outcome, ns: u64) {
-        self.active[usize::from(outcome.method) * 2 + usize::from(outcome.https)] -= 1;
-        self.durations.record(outcome, ns);
+        let r = self.requests.get_or_insert_with(Box::default);
+        r.active[usize::from(outcome.method) * 2 + usize::from(outcome.https)] -= 1;
+        r.durations.record(outcome, ns);
     }
 
-    /// An idle connection keeps no per-series memory (after a flush).
+    /// An idle connection keeps no per-request memory (call after a flush).
     pub(crate) fn release(&mut self) {
-        self.durations.release();
+        if self
+            .requests
+            .as_ref()
+            .is_some_and(|r| r.active.iter().all(|n| *n == 0))
+        {
+            self.requests = None;
+        }
     }
 
     /// A stream's data waited this long for flow-control window.
@@ -260,17 +273,19 @@ impl StatsSink {
         let s = &self.shared;
         let side = self.side;
         let d = |a: u64, b: u64| a.saturating_sub(b);
-        self.durations.flush();
-        for (i, n) in self.active.iter_mut().enumerate() {
-            if *n != 0 {
-                let scheme = if i % 2 == 1 { "https" } else { "http" };
-                gauge!(
-                    names::SERVER_ACTIVE_REQUESTS,
-                    "http_request_method" => method_label((i / 2) as u8),
-                    "url_scheme" => scheme
-                )
-                .increment(f64::from(*n));
-                *n = 0;
+        if let Some(r) = self.requests.as_mut() {
+            r.durations.flush();
+            for (i, n) in r.active.iter_mut().enumerate() {
+                if *n != 0 {
+                    let scheme = if i % 2 == 1 { "https" } else { "http" };
+                    gauge!(
+                        names::SERVER_ACTIVE_REQUESTS,
+                        "http_request_method" => method_label((i / 2) as u8),
+                        "url_scheme" => scheme
+                    )
+                    .increment(f64::from(*n));
+                    *n = 0;
+                }
             }
         }
         let streams = d(

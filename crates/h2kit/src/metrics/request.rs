@@ -99,12 +99,6 @@ impl Durations {
             }
         }
     }
-
-    /// Flushes, and gives the memory back (an idle connection keeps none).
-    pub(crate) fn release(&mut self) {
-        self.flush();
-        self.series = Vec::new();
-    }
 }
 
 /// Records a finished client request (an attempt: each is a request on the wire) to
