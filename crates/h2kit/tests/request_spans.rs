@@ -73,17 +73,29 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Seen {
     }
 }
 
-#[test]
-fn requests_have_conventions_spans_and_their_frames_nest_in_them() {
+/// Runs `work` on one thread (so every task runs under the test's subscriber); returns its
+/// output and the spans and events recorded meanwhile.
+fn recorded<T>(
+    work: impl std::future::Future<Output = T>,
+) -> (T, Vec<(String, Fields)>, Vec<EventSeen>) {
     let seen = Seen::default();
     let subscriber = tracing_subscriber::registry().with(seen.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // One thread: every task runs under the test's subscriber.
+    let guard = tracing::subscriber::set_default(subscriber);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let port = rt.block_on(async {
+    let out = rt.block_on(work);
+    drop(rt);
+    drop(guard);
+    let spans = seen.spans.lock().unwrap().clone();
+    let events = seen.events.lock().unwrap().clone();
+    (out, spans, events)
+}
+
+#[test]
+fn requests_have_conventions_spans_and_their_frames_nest_in_them() {
+    let (port, spans, events) = recorded(async {
         let svc = tower::service_fn(|req: http::Request<RecvBody>| async move {
             tracing::info!(target: "handler", "handling");
             let status = if req.uri().path() == "/missing" {
@@ -103,8 +115,6 @@ fn requests_have_conventions_spans_and_their_frames_nest_in_them() {
         assert_eq!(res.status(), 404);
         s.addr.port()
     });
-    let spans = seen.spans.lock().unwrap().clone();
-    let events = seen.events.lock().unwrap().clone();
     let find = |kind: &str, name: &str| {
         spans
             .iter()
@@ -178,23 +188,15 @@ fn requests_have_conventions_spans_and_their_frames_nest_in_them() {
 
 #[test]
 fn a_retried_request_has_a_span_per_attempt_with_its_resend_count() {
-    let seen = Seen::default();
-    let subscriber = tracing_subscriber::registry().with(seen.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     // Python's h2 refusing every third stream.
     let refusing = h2kit_test_support::peers::Scripted::start("refuse-third");
-    rt.block_on(async {
+    let ((), spans, _) = recorded(async {
         let client = Client::builder().max_connections_per_origin(1).build();
         for _ in 0..3 {
             let res = client.send(get(refusing.url("/"))).await.unwrap();
             assert_eq!(res.status(), 200);
         }
     });
-    let spans = seen.spans.lock().unwrap().clone();
     let attempts: Vec<&Fields> = spans
         .iter()
         .filter(|(_, f)| f.get("otel.kind").map(String::as_str) == Some("client"))
