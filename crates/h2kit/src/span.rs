@@ -45,7 +45,8 @@ fn server_span<B>(req: &http::Request<B>, stream: u32) -> Option<Box<Span>> {
         network.protocol.version = "2",
         http.response.status_code = Empty,
         error.type = Empty,
-        h2.stream_id = stream,
+        // Integers as i64: tracing-opentelemetry exports other integer types as strings.
+        h2.stream_id = i64::from(stream),
     );
     if span.is_disabled() {
         return None;
@@ -117,14 +118,12 @@ fn client_span(parts: &http::request::Parts, resend: u32) -> Option<Box<Span>> {
     if let Some(a) = uri.authority() {
         span.record("server.address", a.host());
         let https = uri.scheme_str() == Some("https");
-        span.record(
-            "server.port",
-            a.port_u16().unwrap_or(if https { 443 } else { 80 }),
-        );
+        let port = a.port_u16().unwrap_or(if https { 443 } else { 80 });
+        span.record("server.port", i64::from(port));
     }
     span.record("url.full", tracing::field::display(uri));
     if resend > 0 {
-        span.record("http.request.resend_count", resend);
+        span.record("http.request.resend_count", i64::from(resend));
     }
     Some(Box::new(span))
 }
@@ -133,7 +132,7 @@ fn client_span(parts: &http::request::Parts, resend: u32) -> Option<Box<Span>> {
 /// server's request is an error for a failure or a 5xx, a client's also for a 4xx).
 pub(crate) fn finish(span: &Span, status: u16, failure: Option<Failure>, server: bool) {
     if status != 0 {
-        span.record("http.response.status_code", status);
+        span.record("http.response.status_code", i64::from(status));
     }
     if let Some(e) = error_type(failure, status, server) {
         span.record("error.type", e);

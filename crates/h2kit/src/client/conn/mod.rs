@@ -460,7 +460,7 @@ fn open_stream<T: Io>(d: &mut Client<T>, mut open: Open) {
     {
         Ok(stream) => {
             if let Some(span) = open.span.take() {
-                span.record("h2.stream_id", stream.0);
+                span.record("h2.stream_id", i64::from(stream.0));
             }
             let frames = d.conn.stats().frames_received.total();
             // A request complete in its HEADERS (a GET) needs no stream context until a
