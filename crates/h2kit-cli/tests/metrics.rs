@@ -79,7 +79,7 @@ fn a_scrape_during_a_load_counts_exactly_what_was_served() {
             u("/status/503"),
             u("/echo"),
             // Longer than the response timeout: the client cancels each of these.
-            u("/delay/400"),
+            u("/delay/3000"),
         ),
     )
     .unwrap();
@@ -95,7 +95,9 @@ fn a_scrape_during_a_load_counts_exactly_what_was_served() {
             "-n",
             "3600",
         ])
-        .args(["-c", "2", "-m", "50", "--response-timeout", "150ms"])
+        // A second is far beyond any other response's time, even on a slow machine: only the
+        // delayed requests time out.
+        .args(["-c", "2", "-m", "50", "--response-timeout", "1s"])
         .args(["--metrics-listen", &load_metrics, "--out", &out])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -125,8 +127,8 @@ fn a_scrape_during_a_load_counts_exactly_what_was_served() {
     );
     let active = mid_client.sum("http_client_active_requests", &[]);
     assert!(
-        (0.0..=100.0).contains(&active),
-        "{active} active with 2 × 50 streams"
+        active >= 0.0 && active <= sent_mid,
+        "{active} active of {sent_mid} sent"
     );
     // Open now: at least one, and never more than were opened (a connection a timeout made
     // suspect may be replaced, and stays open until its streams end).

@@ -66,7 +66,7 @@ async fn the_metrics_count_what_the_server_and_the_client_count() {
     config.proto.max_concurrent_streams = 8;
     let s = server::spawn(config, svc).await;
     let mut config = h2kit::ClientConfig::default();
-    config.timeouts.response_headers = Some(Duration::from_millis(150));
+    config.timeouts.response_headers = Some(Duration::from_secs(1));
     config.proto.initial_stream_window = 16 << 10;
     let client = Client::builder().config(config).build();
 
