@@ -4,6 +4,7 @@
 mod check;
 mod client_opts;
 mod duration;
+mod files;
 mod frame_log;
 mod get;
 mod headers;

@@ -11,7 +11,9 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 
-pub type ResBody = BoxBody<Bytes, h2kit::Error>;
+/// A response body's error (a file that cannot be read, a request body that failed).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type ResBody = BoxBody<Bytes, BoxError>;
 
 pub const HELP: &str = "\
 Built-in routes:
@@ -21,22 +23,59 @@ Built-in routes:
   /sink        reads the whole request body, then answers ok
   /delay/MS    answers after MS milliseconds (up to 60,000)
   /status/CODE an empty response with that status (200-599)
-  /trailers    a body followed by trailers (grpc-status: 0)";
+  /trailers    a body followed by trailers (grpc-status: 0)
+With --root DIR, every other path (/ included) is a file or directory under DIR.";
 
-fn full(b: impl Into<Bytes>) -> ResBody {
+pub fn full(b: impl Into<Bytes>) -> ResBody {
     Full::new(b.into())
         .map_err(|e: Infallible| match e {})
         .boxed()
 }
 
-fn status(code: StatusCode, msg: &str) -> Response<ResBody> {
+pub fn status(code: StatusCode, msg: &str) -> Response<ResBody> {
     let mut r = Response::new(full(format!("{msg}\n")));
     *r.status_mut() = code;
     r
 }
 
+/// The built-in routes.
 pub async fn handle(req: Request<RecvBody>) -> Result<Response<ResBody>, Infallible> {
+    handle_in(req, None).await
+}
+
+/// The service of `h2kit serve`: the built-in routes, and the files under `root` if given
+/// (canonical).
+pub fn service(
+    root: Option<std::path::PathBuf>,
+) -> impl tower::Service<
+    Request<RecvBody>,
+    Response = Response<ResBody>,
+    Error = Infallible,
+    Future = impl std::future::Future<Output = Result<Response<ResBody>, Infallible>> + Send,
+> + Clone
+       + Send
+       + 'static {
+    let root = root.map(std::sync::Arc::new);
+    tower::service_fn(move |req| {
+        let root = root.clone();
+        async move { handle_in(req, root.as_deref().map(|p| p.as_path())).await }
+    })
+}
+
+/// The first path segments that name a built-in route (the others are files under a root).
+const BUILT_IN: [&str; 6] = ["bytes", "echo", "sink", "delay", "status", "trailers"];
+
+async fn handle_in(
+    req: Request<RecvBody>,
+    root: Option<&std::path::Path>,
+) -> Result<Response<ResBody>, Infallible> {
     let path = req.uri().path().to_string();
+    if let Some(root) = root {
+        let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+        if !BUILT_IN.contains(&first) {
+            return Ok(crate::files::serve(root, req.method(), &path, req.headers()).await);
+        }
+    }
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     let res = match (parts.next().unwrap_or(""), parts.next()) {
         ("", None) => Response::new(full(Bytes::from_static(b"hello from h2kit\n"))),
@@ -52,7 +91,7 @@ pub async fn handle(req: Request<RecvBody>) -> Result<Response<ResBody>, Infalli
                 "/bytes/N takes N from 0 to 1073741824",
             ),
         },
-        ("echo", None) => Response::new(req.into_body().boxed()),
+        ("echo", None) => Response::new(req.into_body().map_err(BoxError::from).boxed()),
         ("sink", None) => match req.into_body().collect().await {
             Ok(_) => Response::new(full(Bytes::from_static(b"ok\n"))),
             Err(e) => status(StatusCode::BAD_REQUEST, &e.to_string()),
@@ -106,7 +145,7 @@ static ZEROS: [u8; 65536] = [0; 65536];
 
 impl Body for Zeros {
     type Data = Bytes;
-    type Error = h2kit::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
@@ -136,7 +175,7 @@ struct WithTrailers {
 
 impl Body for WithTrailers {
     type Data = Bytes;
-    type Error = h2kit::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,

@@ -63,6 +63,10 @@ pub struct Args {
     /// Serve Prometheus metrics on this address (GET /metrics).
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
+    /// Serve the files under this directory (GET and HEAD, ETag and Last-Modified, a
+    /// directory's index.html or a listing); the built-in routes other than / stay.
+    #[arg(long, value_name = "DIR")]
+    root: Option<std::path::PathBuf>,
     /// Log level: error, warn, info, debug, trace, or "frames" for the frame trace
     /// (any tracing filter directive also works, e.g. "h2kit::frame=trace"; request spans
     /// show only when named, e.g. "info,h2kit::request=info").
@@ -94,6 +98,17 @@ pub fn run(args: Args) -> Result<(), String> {
     crate::frame_log::init(filter, &args.trace, false);
 
     // Everything that can fail is checked before anything starts.
+    let root = match &args.root {
+        Some(dir) => match std::fs::canonicalize(dir) {
+            Ok(p) if p.is_dir() => Some(p),
+            Ok(_) => return Err(format!("--root {}: not a directory", dir.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(format!("--root {}: no such directory", dir.display()))
+            }
+            Err(e) => return Err(format!("--root {}: cannot open it ({e})", dir.display())),
+        },
+        None => None,
+    };
     let tls = args.tls.config(args.listen.ip())?;
     let rt = crate::runtime::build(args.threads)?;
     rt.block_on(async move {
@@ -131,7 +146,7 @@ pub fn run(args: Args) -> Result<(), String> {
         tracing::info!("h2kit serving {scheme} on {addr}");
         // Printed on stdout so scripts can wait for it.
         println!("listening on {addr}");
-        let svc = tower::service_fn(routes::handle);
+        let svc = routes::service(root);
         server
             .serve(listener, svc, shutdown_signal())
             .await
