@@ -18,7 +18,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use tokio::io::AsyncRead;
 
-use crate::routes::{full, status, BoxError, ResBody};
+use crate::response::{full, status, BoxError, ResBody};
 
 /// Serves `path` (the request's, still percent-encoded) from `root` (canonical).
 pub async fn serve(

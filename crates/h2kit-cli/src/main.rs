@@ -11,6 +11,7 @@ mod headers;
 mod load;
 mod metrics_listen;
 mod proxy;
+mod response;
 mod results;
 mod routes;
 mod runtime;

@@ -9,11 +9,9 @@ use bytes::Bytes;
 use h2kit::RecvBody;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use http_body_util::BodyExt;
 
-/// A response body's error (a file that cannot be read, a request body that failed).
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-pub type ResBody = BoxBody<Bytes, BoxError>;
+use crate::response::{full, status, BoxError, ResBody};
 
 pub const HELP: &str = "\
 Built-in routes:
@@ -25,18 +23,6 @@ Built-in routes:
   /status/CODE an empty response with that status (200-599)
   /trailers    a body followed by trailers (grpc-status: 0)
 With --root DIR, every other path (/ included) is a file or directory under DIR.";
-
-pub fn full(b: impl Into<Bytes>) -> ResBody {
-    Full::new(b.into())
-        .map_err(|e: Infallible| match e {})
-        .boxed()
-}
-
-pub fn status(code: StatusCode, msg: &str) -> Response<ResBody> {
-    let mut r = Response::new(full(format!("{msg}\n")));
-    *r.status_mut() = code;
-    r
-}
 
 /// The built-in routes.
 pub async fn handle(req: Request<RecvBody>) -> Result<Response<ResBody>, Infallible> {
