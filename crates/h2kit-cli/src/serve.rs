@@ -63,6 +63,11 @@ pub struct Args {
     /// Serve Prometheus metrics on this address (GET /metrics).
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
+    /// Advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441): clients may open extended
+    /// CONNECT streams (`:protocol`, such as WebSockets). Off by default, as browsers that see
+    /// it may prefer it.
+    #[arg(long)]
+    enable_connect_protocol: bool,
     /// Serve the files under this directory (GET and HEAD, ETag and Last-Modified, a
     /// directory's index.html or a listing); the built-in routes other than / stay.
     #[arg(long, value_name = "DIR")]
@@ -126,6 +131,7 @@ pub fn run(args: Args) -> Result<(), String> {
             max_frame_size: args.max_frame_size,
             max_header_list_size: args.max_header_list_size,
             drain_timeout: args.drain_timeout,
+            enable_connect_protocol: args.enable_connect_protocol,
             ..Default::default()
         };
         config.handshake_timeout = args.handshake_timeout;

@@ -64,6 +64,11 @@ pub struct Config {
     /// saves: a response's `HeaderMap` is a dozen cache lines to write and then to free, the
     /// largest part of a small response's memory.
     pub keep_response_headers: bool,
+    /// Server: advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3), which lets clients
+    /// open extended CONNECT streams (`:protocol`, such as WebSockets). Off by default: a
+    /// browser that sees it may prefer it for its WebSockets. Without it, a request with
+    /// `:protocol` is malformed.
+    pub enable_connect_protocol: bool,
 }
 
 impl Default for Config {
@@ -83,6 +88,7 @@ impl Default for Config {
             assumed_peer_max_streams: 100,
             flood: super::FloodLimits::default(),
             keep_response_headers: true,
+            enable_connect_protocol: false,
         }
     }
 }

@@ -155,6 +155,8 @@ pub struct Connection {
     peer_max_frame_size: u32,
     peer_max_header_list_size: u32,
     peer_settings_received: bool,
+    /// Client: the server advertised SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3).
+    peer_connect_protocol: bool,
     /// Client: the server's first bytes were judged HTTP/2 (see `peer_start`).
     server_start_checked: bool,
     /// Client: the server does not speak HTTP/2; what it answered, in words.
@@ -240,6 +242,7 @@ impl Connection {
             peer_max_frame_size: frame::DEFAULT_MAX_FRAME_SIZE,
             peer_max_header_list_size: u32::MAX,
             peer_settings_received: false,
+            peer_connect_protocol: false,
             server_start_checked: role == Role::Server,
             not_http2: None,
             tracer: trace::enabled().then(Box::default),
@@ -299,11 +302,20 @@ impl Connection {
             s.set(Setting::MaxFrameSize, Some(c.max_frame_size));
         }
         s.set(Setting::MaxHeaderListSize, Some(c.max_header_list_size));
+        if c.enable_connect_protocol && self.role == Role::Server {
+            s.set(Setting::EnableConnectProtocol, Some(1));
+        }
         self.write_frame(&Frame::Settings(s));
         self.pending_settings.push_back((s, now));
         if let Some(inc) = self.conn_recv.grow_to_target() {
             self.write_window_update(StreamId(0), inc);
         }
+    }
+
+    /// Client: whether the server allows extended CONNECT (it sent
+    /// SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, RFC 8441 §3).
+    pub fn peer_allows_connect_protocol(&self) -> bool {
+        self.peer_connect_protocol
     }
 
     /// Which side we are.

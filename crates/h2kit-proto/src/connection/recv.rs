@@ -394,6 +394,17 @@ impl Connection {
                 "stream depends on itself (RFC 9113 §5.3.1)",
             ));
         }
+        if let Head::Request(r) = &head {
+            if !self.config.enable_connect_protocol
+                && r.extensions().get::<crate::message::Protocol>().is_some()
+            {
+                return Err(Error::stream(
+                    id,
+                    PROTOCOL,
+                    ":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL sent (RFC 8441 §3)",
+                ));
+            }
+        }
         let response = matches!(head, Head::Response(_));
         if let Some(s) = self.streams.get_mut(&id) {
             if starts_body {

@@ -71,6 +71,14 @@ impl Connection {
             .map(|a| a.as_str().as_bytes())
             .or_else(|| req.headers.get(http::header::HOST).map(|h| h.as_bytes()));
         let protocol = req.extensions.get::<Protocol>();
+        if protocol.is_some() && !self.peer_connect_protocol {
+            return Err(SendError::Malformed(if self.peer_settings_received {
+                "extended CONNECT: the server did not send SETTINGS_ENABLE_CONNECT_PROTOCOL \
+                 (RFC 8441 §3)"
+            } else {
+                "extended CONNECT before the server's SETTINGS (RFC 8441 §3)"
+            }));
+        }
         let plain_connect = req.method == Method::CONNECT && protocol.is_none();
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
         let path = if path.is_empty() { "/" } else { path };

@@ -69,6 +69,14 @@ impl Connection {
                 }
                 Setting::MaxFrameSize => self.peer_max_frame_size = v,
                 Setting::MaxHeaderListSize => self.peer_max_header_list_size = v,
+                // Once sent as 1 it cannot be withdrawn (RFC 8441 §3).
+                Setting::EnableConnectProtocol if v == 1 => self.peer_connect_protocol = true,
+                Setting::EnableConnectProtocol if self.peer_connect_protocol => {
+                    return Err(conn_err(
+                        PROTOCOL,
+                        "SETTINGS_ENABLE_CONNECT_PROTOCOL withdrawn (RFC 8441 §3)",
+                    ));
+                }
                 Setting::EnableConnectProtocol | Setting::NoRfc7540Priorities => {}
             }
         }
