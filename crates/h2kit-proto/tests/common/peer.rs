@@ -193,6 +193,17 @@ impl Peer {
         assert!(self.conn.error().is_none());
     }
 
+    /// Asserts that a GET on stream `id` still reaches the application (after a stream error:
+    /// the connection lives on and HPACK stayed in sync).
+    pub fn expect_next_request_decodes(&mut self, id: u32) {
+        let h = self.get(id, true);
+        self.send(&[h]).unwrap();
+        assert!(self
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Headers { stream, .. } if *stream == StreamId(id))));
+    }
+
     /// Asserts nothing was written at all.
     pub fn expect_silence(&mut self) {
         let out = self.output();
