@@ -135,7 +135,7 @@ pub(crate) fn finish(span: &Span, status: u16, failure: Option<Failure>, server:
         span.record("http.response.status_code", i64::from(status));
     }
     if let Some(e) = error_type(failure, status, server) {
-        span.record("error.type", e);
+        span.record("error.type", &*e);
         span.record("otel.status_code", "ERROR");
     }
 }

@@ -19,6 +19,7 @@ const DEFAULT_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+#[derive(Clone)]
 pub(super) enum Metric {
     Counter(Arc<AtomicU64>),
     /// An `f64` in its bits (as `metrics` implements `GaugeFn` for `AtomicU64`).
@@ -65,12 +66,6 @@ pub struct Recorder {
     pub(super) inner: Arc<Inner>,
 }
 
-enum MetricRef {
-    Counter(Arc<AtomicU64>),
-    Gauge(Arc<AtomicU64>),
-    Histogram(Arc<Buckets>),
-}
-
 impl Recorder {
     /// A recorder whose histograms named in `buckets` use those boundaries.
     pub fn new(buckets: &[(&str, &[f64])]) -> Recorder {
@@ -91,13 +86,10 @@ impl Recorder {
         help.insert(key.as_str().to_string(), description.into_owned());
     }
 
-    fn metric(&self, key: &Key, make: impl FnOnce() -> Metric) -> MetricRef {
+    /// The metric registered under `key`, made now if it is new.
+    fn metric(&self, key: &Key, make: impl FnOnce() -> Metric) -> Metric {
         let mut metrics = self.inner.metrics.lock().unwrap_or_else(|e| e.into_inner());
-        match metrics.entry(key.clone()).or_insert_with(make) {
-            Metric::Counter(c) => MetricRef::Counter(c.clone()),
-            Metric::Gauge(g) => MetricRef::Gauge(g.clone()),
-            Metric::Histogram(h) => MetricRef::Histogram(h.clone()),
-        }
+        metrics.entry(key.clone()).or_insert_with(make).clone()
     }
 }
 
@@ -116,7 +108,7 @@ impl metrics::Recorder for Recorder {
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
         match self.metric(key, || Metric::Counter(Arc::default())) {
-            MetricRef::Counter(c) => Counter::from_arc(c),
+            Metric::Counter(c) => Counter::from_arc(c),
             // The key was registered as another kind: this use records nothing.
             _ => Counter::noop(),
         }
@@ -124,7 +116,7 @@ impl metrics::Recorder for Recorder {
 
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
         match self.metric(key, || Metric::Gauge(Arc::default())) {
-            MetricRef::Gauge(g) => Gauge::from_arc(g),
+            Metric::Gauge(g) => Gauge::from_arc(g),
             _ => Gauge::noop(),
         }
     }
@@ -145,7 +137,7 @@ impl metrics::Recorder for Recorder {
             }))
         };
         match self.metric(key, make) {
-            MetricRef::Histogram(h) => Histogram::from_arc(h),
+            Metric::Histogram(h) => Histogram::from_arc(h),
             _ => Histogram::noop(),
         }
     }

@@ -5,24 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::metrics::facade::{counter, gauge, Counter, Gauge};
 use crate::metrics::names;
 use crate::metrics::request::Outcome;
-use crate::metrics::semconv::{method_index, phase_label, Failure};
+use crate::metrics::semconv::{method_index, phase_index, Failure, PHASES};
 use crate::stats::StatsSnapshot;
 use crate::{ErrorKind, Phase};
 use std::time::Instant;
-
-const PHASES: [Phase; 7] = [
-    Phase::Queue,
-    Phase::Connect,
-    Phase::Tls,
-    Phase::Write,
-    Phase::ResponseHeaders,
-    Phase::BodyIdle,
-    Phase::Total,
-];
-
-fn phase_index(p: Phase) -> usize {
-    PHASES.iter().position(|q| *q == p).unwrap_or(0)
-}
 
 /// The client's counters, and the handles of their metrics (looked up once, when the client
 /// is built: a lookup takes the registry's lock).
@@ -61,7 +47,7 @@ impl Default for ClientCounters {
                 failures: counter!(names::CLIENT_FAILURES),
                 active: gauge!(names::CLIENT_ACTIVE_REQUESTS),
                 timeouts: PHASES
-                    .map(|p| counter!(names::CLIENT_TIMEOUTS, "phase" => phase_label(p))),
+                    .map(|(_, phase, _)| counter!(names::CLIENT_TIMEOUTS, "phase" => phase)),
                 retries: ["refused_stream", "goaway", "connection_lost"]
                     .map(|cause| counter!(names::CLIENT_RETRIES, "cause" => cause)),
             },
@@ -164,7 +150,8 @@ impl ClientCounters {
             retries_connection_lost: self.retries_connection.load(Relaxed),
             timeouts: PHASES
                 .iter()
-                .map(|p| (*p, self.timeouts[phase_index(*p)].load(Relaxed)))
+                .zip(&self.timeouts)
+                .map(|((p, _, _), n)| (*p, n.load(Relaxed)))
                 .filter(|(_, n)| *n > 0)
                 .collect(),
             connections_healthy: states.0,

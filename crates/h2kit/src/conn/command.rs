@@ -128,11 +128,12 @@ impl<T: Io, R: Role> Driver<T, R> {
                 let moved = rest.len() < before;
                 ctx.pending = Some(Pending { data: rest, ..p });
                 // Blocked by a window: the stall clock runs from the last progress.
+                let now = Instant::from_std(self.now());
                 if moved {
                     self.unstall(stream);
-                    self.stalled.insert(stream, Instant::now());
+                    self.stalled.insert(stream, now);
                 } else {
-                    self.stalled.entry(stream).or_insert_with(Instant::now);
+                    self.stalled.entry(stream).or_insert(now);
                 }
             }
             Err(_) => {
@@ -144,11 +145,12 @@ impl<T: Io, R: Role> Driver<T, R> {
     }
 
     /// A stream's data moved again (or the stream ended): the time it waited for window is
-    /// reported.
+    /// reported (by the pass's clock).
     pub(crate) fn unstall(&mut self, stream: StreamId) {
         if let Some(since) = self.stalled.remove(&stream) {
+            let now = Instant::from_std(self.now());
             if let Some(s) = self.stats.as_mut() {
-                s.blocked(since.elapsed());
+                s.blocked(now.saturating_duration_since(since));
             }
         }
     }

@@ -368,21 +368,24 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
             _ => StreamError::ConnectionClosed,
         };
         R::on_close(self, &why);
-        let failure = Some(Failure::of_stream(&why));
         let mut streams = std::mem::take(&mut self.streams);
-        for (_, mut ctx) in streams.drain() {
-            if let Some(tx) = ctx.body {
-                let _ = tx.send(BodyMsg::Error(why.clone()));
-            }
-            if let Some(p) = ctx.pending {
-                if let Some(ack) = p.ack {
-                    let _ = ack.send(Err(why.clone()));
-                }
-            }
-            ctx.ext.abort();
-            R::on_stream_end(self, ctx.ext, failure);
+        for (_, ctx) in streams.drain() {
+            self.fail_stream(ctx, &why);
         }
         self.close_or_linger(cx)
+    }
+
+    /// A stream whose record was removed ended with `err`: its body and its waiting chunk
+    /// learn why, the role's work for it stops, and the role records how it ended.
+    fn fail_stream(&mut self, mut ctx: StreamCtx<R::Stream>, err: &StreamError) {
+        if let Some(tx) = ctx.body {
+            let _ = tx.send(BodyMsg::Error(err.clone()));
+        }
+        if let Some(ack) = ctx.pending.and_then(|p| p.ack) {
+            let _ = ack.send(Err(err.clone()));
+        }
+        ctx.ext.abort();
+        R::on_stream_end(self, ctx.ext, Some(Failure::of_stream(err)));
     }
 
     /// The command channel, created on first use.
@@ -571,17 +574,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
                 };
                 R::on_reset(self, stream, &err);
                 self.unstall(stream);
-                if let Some(mut ctx) = self.streams.remove(&stream) {
-                    if let Some(tx) = ctx.body {
-                        let _ = tx.send(BodyMsg::Error(err.clone()));
-                    }
-                    if let Some(p) = ctx.pending {
-                        if let Some(ack) = p.ack {
-                            let _ = ack.send(Err(err));
-                        }
-                    }
-                    ctx.ext.abort();
-                    R::on_stream_end(self, ctx.ext, Some(Failure::Reset(code)));
+                if let Some(ctx) = self.streams.remove(&stream) {
+                    self.fail_stream(ctx, &err);
                 }
             }
             Event::SendCapacity { stream } => self.flush_stream(stream),

@@ -37,7 +37,7 @@ impl<T: Io, R: Role> Driver<T, R> {
                 let _ = ack.send(Err(StreamError::Protocol(ErrorCode::CANCEL)));
             }
             ctx.ext.abort();
-            R::on_stream_end(self, ctx.ext, Some(Failure::Timeout("send_stall")));
+            R::on_stream_end(self, ctx.ext, Some(Failure::SendStall));
             self.conn.reset(*id, ErrorCode::CANCEL);
             tracing::debug!(stream = id.0, "reset: no flow-control window for {limit:?}");
         }

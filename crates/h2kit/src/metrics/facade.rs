@@ -6,6 +6,7 @@
 pub(crate) use metrics::{counter, gauge, histogram, Counter, Gauge, Histogram};
 
 #[cfg(not(feature = "metrics"))]
+#[derive(Clone)]
 pub(crate) struct Noop;
 
 #[cfg(not(feature = "metrics"))]

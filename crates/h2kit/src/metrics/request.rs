@@ -3,7 +3,7 @@
 //! `histogram!` finds a series by hashing its name and labels in the recorder's registry,
 //! behind a lock. A request's series is one of a few (method, status, outcome, origin), so
 //! each thread keeps the handles it has used and finds them again by comparing one packed
-//! key (and, for a client, the authority's text, usually by address). The labels are built,
+//! key (and, for a client, the authority's text). The labels are built,
 //! and the URI parsed, only the first time a thread meets a series.
 //!
 //! A client request records through its handle at once (the Prometheus exporter appends the
@@ -73,7 +73,7 @@ impl Durations {
             None => {
                 self.series.push(Series {
                     key,
-                    handle: handle(true, key, outcome, None),
+                    handle: handle(key, outcome),
                     count: [0; 15],
                     sum_ns: [0; 15],
                 });
@@ -105,19 +105,14 @@ impl Durations {
 /// `authority` (as the URI wrote it).
 #[inline]
 pub(crate) fn client(authority: &str, outcome: Outcome, seconds: f64) {
-    let _ = record(
-        false,
-        outcome.key(),
-        outcome,
-        Some(authority),
-        Some(seconds),
-        false,
-    );
+    with_handle(false, outcome.key(), outcome, Some(authority), |h| {
+        h.record(seconds)
+    });
 }
 
-/// The thread's handle for a series (looked up in the registry the first time).
-fn handle(server: bool, key: u64, outcome: Outcome, authority: Option<&str>) -> Histogram {
-    record(server, key, outcome, authority, None, true).unwrap_or_else(noop)
+/// The thread's handle for a server series.
+fn handle(key: u64, outcome: Outcome) -> Histogram {
+    with_handle(true, key, outcome, None, Histogram::clone).unwrap_or_else(noop)
 }
 
 #[cfg(feature = "metrics")]
@@ -132,28 +127,27 @@ fn noop() -> Histogram {
 
 #[cfg(not(feature = "metrics"))]
 #[inline]
-fn record(
+fn with_handle<R>(
     _server: bool,
     _key: u64,
     _outcome: Outcome,
     _authority: Option<&str>,
-    _seconds: Option<f64>,
-    _want: bool,
-) -> Option<Histogram> {
-    None
+    f: impl FnOnce(&Histogram) -> R,
+) -> Option<R> {
+    Some(f(&super::facade::Noop))
 }
 
-/// Records `seconds` (if any) through the thread's handle for the series; returns the
-/// handle if `want`.
+/// Calls `f` with the thread's handle for the series, which the registry gives (and whose
+/// labels are built) the first time the thread meets the series. `None` only while the
+/// thread exits.
 #[cfg(feature = "metrics")]
-fn record(
+fn with_handle<R>(
     server: bool,
     key: u64,
     outcome: Outcome,
     authority: Option<&str>,
-    seconds: Option<f64>,
-    want: bool,
-) -> Option<Histogram> {
+    f: impl FnOnce(&Histogram) -> R,
+) -> Option<R> {
     use std::cell::RefCell;
 
     struct Entry {
@@ -170,37 +164,26 @@ fn record(
         static HANDLES: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
     }
 
-    let same_authority = |a: &Option<Box<str>>| match (a, authority) {
-        (None, None) => true,
-        // Requests sharing a head share its authority's bytes: compared by address first.
-        (Some(a), Some(b)) => std::ptr::eq(&**a, b) || **a == *b,
-        _ => false,
-    };
     HANDLES
         .try_with(|cell| {
             let mut handles = cell.try_borrow_mut().ok()?;
             if let Some(e) = handles
                 .iter()
-                .find(|e| e.key == key && e.server == server && same_authority(&e.authority))
+                .find(|e| e.key == key && e.server == server && e.authority.as_deref() == authority)
             {
-                if let Some(v) = seconds {
-                    e.handle.record(v);
-                }
-                return want.then(|| e.handle.clone());
+                return Some(f(&e.handle));
             }
             let handle = register(server, outcome, authority);
-            if let Some(v) = seconds {
-                handle.record(v);
-            }
+            let r = f(&handle);
             if handles.len() < MAX_CACHED {
                 handles.push(Entry {
                     server,
                     key,
                     authority: authority.map(Box::from),
-                    handle: handle.clone(),
+                    handle,
                 });
             }
-            want.then_some(handle)
+            Some(r)
         })
         .ok()
         .flatten()
@@ -209,7 +192,7 @@ fn record(
 /// The series' handle, from the registry.
 #[cfg(feature = "metrics")]
 fn register(server: bool, o: Outcome, authority: Option<&str>) -> Histogram {
-    use super::semconv::{error_type, method_label, status_label};
+    use super::semconv::{error_type, method_label};
     use metrics::Label;
     let mut v = Vec::with_capacity(8);
     v.push(Label::new("http_request_method", method_label(o.method)));
@@ -236,7 +219,7 @@ fn register(server: bool, o: Outcome, authority: Option<&str>) -> Histogram {
     if o.status != 0 {
         v.push(Label::new(
             "http_response_status_code",
-            status_label(o.status),
+            o.status.to_string(),
         ));
     }
     if let Some(e) = error_type(o.failure, o.status, server) {

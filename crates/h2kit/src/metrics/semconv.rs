@@ -144,8 +144,10 @@ pub(crate) fn method_label(i: u8) -> &'static str {
 pub(crate) enum Failure {
     /// The stream was reset (by either side) with this code.
     Reset(ErrorCode),
-    /// A deadline expired; the phase's name follows `timeout.`.
-    Timeout(&'static str),
+    /// A client's deadline expired (its phase).
+    Timeout(crate::error::Phase),
+    /// A server stream's data could not move for `send_stall_timeout`.
+    SendStall,
     /// The connection ended (orderly) before the request did.
     ConnectionClosed,
     /// The connection was reset (TCP RST, broken pipe) before the request ended.
@@ -167,17 +169,8 @@ impl Failure {
     pub(crate) fn label(self) -> &'static str {
         match self {
             Failure::Reset(code) => code.name().unwrap_or("_OTHER"),
-            Failure::Timeout(phase) => match phase {
-                "queue" => "timeout.queue",
-                "connect" => "timeout.connect",
-                "tls" => "timeout.tls",
-                "write" => "timeout.write",
-                "response_headers" => "timeout.response_headers",
-                "body_idle" => "timeout.body_idle",
-                "total" => "timeout.total",
-                "send_stall" => "timeout.send_stall",
-                _ => "timeout",
-            },
+            Failure::Timeout(p) => PHASES[phase_index(p)].2,
+            Failure::SendStall => "timeout.send_stall",
             Failure::ConnectionClosed => "connection_closed",
             Failure::ConnectionReset => "connection_reset",
             Failure::Unprocessed => "unprocessed",
@@ -192,20 +185,8 @@ impl Failure {
     pub(crate) fn code(self) -> u32 {
         match self {
             Failure::Reset(c) => 1 + c.0.min(0xff),
-            Failure::Timeout(phase) => {
-                0x200
-                    + match phase {
-                        "queue" => 1,
-                        "connect" => 2,
-                        "tls" => 3,
-                        "write" => 4,
-                        "response_headers" => 5,
-                        "body_idle" => 6,
-                        "total" => 7,
-                        "send_stall" => 8,
-                        _ => 0,
-                    }
-            }
+            Failure::Timeout(p) => 0x200 + phase_index(p) as u32,
+            Failure::SendStall => 0x2ff,
             Failure::ConnectionClosed => 0x301,
             Failure::ConnectionReset => 0x302,
             Failure::Unprocessed => 0x303,
@@ -220,7 +201,7 @@ impl Failure {
     pub(crate) fn of_error(kind: crate::error::ErrorKind) -> Failure {
         use crate::error::ErrorKind as K;
         match kind {
-            K::Timeout(p) => Failure::Timeout(phase_label(p)),
+            K::Timeout(p) => Failure::Timeout(p),
             K::Connect => Failure::Connect,
             K::Tls => Failure::Tls,
             K::Refused => Failure::Reset(ErrorCode::REFUSED_STREAM),
@@ -242,25 +223,37 @@ impl Failure {
             E::ConnectionReset => Failure::ConnectionReset,
             E::Unprocessed => Failure::Unprocessed,
             E::Request(_) => Failure::InvalidRequest,
-            E::BodyIdle(_) => Failure::Timeout("body_idle"),
+            E::BodyIdle(_) => Failure::Timeout(crate::error::Phase::BodyIdle),
             E::NotHttp2(_) => Failure::NotHttp2,
         }
     }
 }
 
-/// A client phase as a label (`h2kit_client_timeouts_total`'s `phase`, after `timeout.` in
-/// `error_type`).
-pub(crate) fn phase_label(p: crate::error::Phase) -> &'static str {
+/// The client's phases in order, with the `phase` label of `h2kit_client_timeouts_total` and
+/// the `error_type` of a request whose deadline for that phase expired.
+pub(crate) const PHASES: [(crate::error::Phase, &str, &str); 7] = {
     use crate::error::Phase as P;
-    match p {
-        P::Queue => "queue",
-        P::Connect => "connect",
-        P::Tls => "tls",
-        P::Write => "write",
-        P::ResponseHeaders => "response_headers",
-        P::BodyIdle => "body_idle",
-        _ => "total",
-    }
+    [
+        (P::Queue, "queue", "timeout.queue"),
+        (P::Connect, "connect", "timeout.connect"),
+        (P::Tls, "tls", "timeout.tls"),
+        (P::Write, "write", "timeout.write"),
+        (
+            P::ResponseHeaders,
+            "response_headers",
+            "timeout.response_headers",
+        ),
+        (P::BodyIdle, "body_idle", "timeout.body_idle"),
+        (P::Total, "total", "timeout.total"),
+    ]
+};
+
+/// A phase's index in [`PHASES`].
+pub(crate) fn phase_index(p: crate::error::Phase) -> usize {
+    PHASES
+        .iter()
+        .position(|q| q.0 == p)
+        .unwrap_or(PHASES.len() - 1)
 }
 
 /// The `error_type` of a finished request: its failure, or an error status as the
@@ -269,58 +262,13 @@ pub(crate) fn error_type(
     failure: Option<Failure>,
     status: u16,
     server: bool,
-) -> Option<&'static str> {
+) -> Option<std::borrow::Cow<'static, str>> {
     let first_error = if server { 500 } else { 400 };
     match failure {
-        Some(f) => Some(f.label()),
-        None if status >= first_error => Some(status_label(status)),
+        Some(f) => Some(f.label().into()),
+        None if status >= first_error => Some(status.to_string().into()),
         None => None,
     }
-}
-
-/// A status code as a label, without allocating for the common ones.
-pub(crate) fn status_label(status: u16) -> &'static str {
-    const COMMON: [(u16, &str); 22] = [
-        (200, "200"),
-        (201, "201"),
-        (202, "202"),
-        (204, "204"),
-        (206, "206"),
-        (301, "301"),
-        (302, "302"),
-        (304, "304"),
-        (307, "307"),
-        (308, "308"),
-        (400, "400"),
-        (401, "401"),
-        (403, "403"),
-        (404, "404"),
-        (405, "405"),
-        (408, "408"),
-        (413, "413"),
-        (429, "429"),
-        (500, "500"),
-        (502, "502"),
-        (503, "503"),
-        (504, "504"),
-    ];
-    match COMMON.iter().find(|(s, _)| *s == status) {
-        Some((_, l)) => l,
-        // Valid status codes are 100..=999: a handful of strings at most, leaked once each.
-        None => leak_status(status),
-    }
-}
-
-fn leak_status(status: u16) -> &'static str {
-    use std::sync::Mutex;
-    static OTHERS: Mutex<Vec<(u16, &'static str)>> = Mutex::new(Vec::new());
-    let mut others = OTHERS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, l)) = others.iter().find(|(s, _)| *s == status) {
-        return l;
-    }
-    let l: &'static str = Box::leak(status.to_string().into_boxed_str());
-    others.push((status, l));
-    l
 }
 
 #[cfg(test)]
@@ -336,29 +284,24 @@ mod tests {
 
     #[test]
     fn error_type_names_the_code_the_phase_or_the_5xx_status() {
+        let et = |f, status, server| error_type(f, status, server).map(|e| e.into_owned());
         assert_eq!(
-            error_type(Some(Failure::Reset(ErrorCode::CANCEL)), 0, true),
+            et(Some(Failure::Reset(ErrorCode::CANCEL)), 0, true).as_deref(),
             Some("CANCEL")
         );
         assert_eq!(
-            error_type(Some(Failure::Reset(ErrorCode(0x77))), 0, false),
+            et(Some(Failure::Reset(ErrorCode(0x77))), 0, false).as_deref(),
             Some("_OTHER")
         );
+        let timeout = crate::error::ErrorKind::Timeout(crate::error::Phase::ResponseHeaders);
         assert_eq!(
-            error_type(
-                Some(Failure::of_error(crate::error::ErrorKind::Timeout(
-                    crate::error::Phase::ResponseHeaders
-                ))),
-                0,
-                false
-            ),
+            et(Some(Failure::of_error(timeout)), 0, false).as_deref(),
             Some("timeout.response_headers")
         );
-        assert_eq!(error_type(None, 503, true), Some("503"));
-        assert_eq!(error_type(None, 404, true), None);
-        assert_eq!(error_type(None, 404, false), Some("404"));
-        assert_eq!(error_type(None, 304, false), None);
-        assert_eq!(status_label(599), "599");
-        assert!(std::ptr::eq(status_label(599), status_label(599)));
+        assert_eq!(et(None, 503, true).as_deref(), Some("503"));
+        assert_eq!(et(None, 404, true), None);
+        assert_eq!(et(None, 404, false).as_deref(), Some("404"));
+        assert_eq!(et(None, 304, false), None);
+        assert_eq!(et(None, 599, true).as_deref(), Some("599"));
     }
 }
