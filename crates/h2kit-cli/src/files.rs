@@ -237,53 +237,17 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
 /// An IMF-fixdate (RFC 9110 §5.6.7): `Sun, 06 Nov 1994 08:49:37 GMT`.
 fn http_date(secs: u64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(secs as i64)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        DAYS[(secs / 86_400 % 7) as usize],
-        t.day(),
-        MONTHS[usize::from(u8::from(t.month())) - 1],
-        t.year(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs))
 }
 
-/// Seconds since the epoch of an IMF-fixdate; `None` for anything else (the header is then
-/// ignored, as RFC 9110 §13.1.3 says of an invalid date).
+/// Seconds since the epoch of an HTTP-date in any of its three formats, as a recipient must
+/// accept them (RFC 9110 §5.6.7); `None` for anything else (the header is then ignored, as
+/// §13.1.3 says of an invalid date).
 fn parse_http_date(s: &str) -> Option<u64> {
-    let mut f = s.split_whitespace();
-    let (_, day, month, year, hms, gmt) = (
-        f.next()?,
-        f.next()?,
-        f.next()?,
-        f.next()?,
-        f.next()?,
-        f.next()?,
-    );
-    if gmt != "GMT" || f.next().is_some() {
-        return None;
-    }
-    let month = MONTHS.iter().position(|m| *m == month)? as u8 + 1;
-    let mut hms = hms.split(':').map(|p| p.parse::<u8>().ok());
-    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    let date = time::Date::from_calendar_date(
-        year.parse().ok()?,
-        time::Month::try_from(month).ok()?,
-        day.parse().ok()?,
-    )
-    .ok()?;
-    let t = date.with_hms(h, m, sec).ok()?.assume_utc();
-    u64::try_from(t.unix_timestamp()).ok()
+    let t = httpdate::parse_http_date(s).ok()?;
+    Some(t.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs())
 }
 
 /// A file's bytes in 64 KiB reads; an I/O error resets the stream.
@@ -356,7 +320,15 @@ mod tests {
             parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(784_111_777)
         );
-        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+        // The obsolete formats too (RFC 9110 §5.6.7): RFC 850 and asctime.
+        assert_eq!(
+            parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date("Sun Nov  6 08:49:37 1994"),
+            Some(784_111_777)
+        );
         assert_eq!(parse_http_date("garbage"), None);
     }
 }
