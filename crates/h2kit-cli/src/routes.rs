@@ -24,15 +24,11 @@ Built-in routes:
   /trailers    a body followed by trailers (grpc-status: 0)
 With --root DIR, every other path (/ included) is a file or directory under DIR.";
 
-/// The built-in routes.
-pub async fn handle(req: Request<RecvBody>) -> Result<Response<ResBody>, Infallible> {
-    handle_in(req, None).await
-}
-
-/// The service of `h2kit serve`: the built-in routes, and the files under `root` if given
-/// (canonical).
-pub fn service(
-    root: Option<std::path::PathBuf>,
+/// The service of `h2kit serve --root`: the built-in routes, and the files under `root`
+/// (canonical) at every other path. Without a root, `serve` uses [`handle`] itself, so the
+/// built-in routes' future stays as small as it was.
+pub fn with_files(
+    root: std::path::PathBuf,
 ) -> impl tower::Service<
     Request<RecvBody>,
     Response = Response<ResBody>,
@@ -41,27 +37,26 @@ pub fn service(
 > + Clone
        + Send
        + 'static {
-    let root = root.map(std::sync::Arc::new);
-    tower::service_fn(move |req| {
+    let root = std::sync::Arc::new(root);
+    tower::service_fn(move |req: Request<RecvBody>| {
         let root = root.clone();
-        async move { handle_in(req, root.as_deref().map(|p| p.as_path())).await }
+        async move {
+            let path = req.uri().path();
+            let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+            if BUILT_IN.contains(&first) {
+                return handle(req).await;
+            }
+            Ok(crate::files::serve(&root, req.method(), path, req.headers()).await)
+        }
     })
 }
 
 /// The first path segments that name a built-in route (the others are files under a root).
 const BUILT_IN: [&str; 6] = ["bytes", "echo", "sink", "delay", "status", "trailers"];
 
-async fn handle_in(
-    req: Request<RecvBody>,
-    root: Option<&std::path::Path>,
-) -> Result<Response<ResBody>, Infallible> {
+/// The built-in routes.
+pub async fn handle(req: Request<RecvBody>) -> Result<Response<ResBody>, Infallible> {
     let path = req.uri().path().to_string();
-    if let Some(root) = root {
-        let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-        if !BUILT_IN.contains(&first) {
-            return Ok(crate::files::serve(root, req.method(), &path, req.headers()).await);
-        }
-    }
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     let res = match (parts.next().unwrap_or(""), parts.next()) {
         ("", None) => Response::new(full(Bytes::from_static(b"hello from h2kit\n"))),

@@ -152,11 +152,18 @@ pub fn run(args: Args) -> Result<(), String> {
         tracing::info!("h2kit serving {scheme} on {addr}");
         // Printed on stdout so scripts can wait for it.
         println!("listening on {addr}");
-        let svc = routes::service(root);
-        server
-            .serve(listener, svc, shutdown_signal())
-            .await
-            .map_err(|e| format!("server failed: {e}"))?;
+        let served = match root {
+            Some(root) => {
+                server
+                    .serve(listener, routes::with_files(root), shutdown_signal())
+                    .await
+            }
+            None => {
+                let svc = tower::service_fn(routes::handle);
+                server.serve(listener, svc, shutdown_signal()).await
+            }
+        };
+        served.map_err(|e| format!("server failed: {e}"))?;
         tracing::info!("h2kit stopped");
         Ok(())
     })
