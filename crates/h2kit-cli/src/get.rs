@@ -24,6 +24,11 @@ pub struct Args {
     /// Write the response body to FILE instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<std::path::PathBuf>,
+    /// Open a WebSocket over HTTP/2 (RFC 8441 extended CONNECT) to the URL (ws://, wss://,
+    /// http:// or https://): each line of stdin is sent as a text message, and each message
+    /// received is printed on a line.
+    #[arg(long, conflicts_with_all = ["method", "data", "output"])]
+    ws: bool,
     /// Print every frame sent and received, with timestamps (on stderr).
     #[arg(short, long)]
     verbose: bool,
@@ -36,7 +41,12 @@ pub fn run(args: Args) -> Result<(), crate::Exit> {
         let filter = tracing_subscriber::EnvFilter::new("h2kit::frame=trace");
         crate::frame_log::init(filter, &args.trace, true);
     }
-    let uri = args.client.check_url(&args.url)?;
+    let url = match args.url.split_once("://") {
+        Some(("ws", rest)) if args.ws => format!("http://{rest}"),
+        Some(("wss", rest)) if args.ws => format!("https://{rest}"),
+        _ => args.url.clone(),
+    };
+    let uri = args.client.check_url(&url)?;
     let method: http::Method = args
         .method
         .parse()
@@ -60,6 +70,10 @@ pub fn run(args: Args) -> Result<(), crate::Exit> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    if args.ws {
+        let (parts, _) = req.into_parts();
+        return rt.block_on(crate::websocket::client(client, parts.uri, parts.headers));
+    }
     rt.block_on(async move {
         // An unwritable -o is bad input, said before anything is sent.
         let mut sink = Sink::new(args.output.as_deref())?;

@@ -18,6 +18,7 @@ mod runtime;
 mod serve;
 mod threshold;
 mod tls_opts;
+mod websocket;
 
 /// The binary's allocator, chosen by measurement (docs/benchmarks.md). Received DATA stays in
 /// the read buffers it arrived in until the last `Bytes` of a buffer is dropped; glibc's

@@ -22,6 +22,7 @@ Built-in routes:
   /delay/MS    answers after MS milliseconds (up to 60,000)
   /status/CODE an empty response with that status (200-599)
   /trailers    a body followed by trailers (grpc-status: 0)
+  /ws          a WebSocket echo over HTTP/2 (RFC 8441; needs --enable-connect-protocol)
 With --root DIR, every other path (/ included) is a file or directory under DIR.";
 
 /// The service of `h2kit serve --root`: the built-in routes, and the files under `root`
@@ -43,7 +44,7 @@ pub fn with_files(
         async move {
             let path = req.uri().path();
             let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-            if BUILT_IN.contains(&first) {
+            if BUILT_IN.contains(&first) || req.method() == http::Method::CONNECT {
                 return handle(req).await;
             }
             Ok(crate::files::serve(&root, req.method(), path, req.headers()).await)
@@ -52,10 +53,13 @@ pub fn with_files(
 }
 
 /// The first path segments that name a built-in route (the others are files under a root).
-const BUILT_IN: [&str; 6] = ["bytes", "echo", "sink", "delay", "status", "trailers"];
+const BUILT_IN: [&str; 7] = ["bytes", "echo", "sink", "delay", "status", "trailers", "ws"];
 
 /// The built-in routes.
 pub async fn handle(req: Request<RecvBody>) -> Result<Response<ResBody>, Infallible> {
+    if req.method() == http::Method::CONNECT {
+        return Ok(crate::websocket::route(req));
+    }
     let path = req.uri().path().to_string();
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     let res = match (parts.next().unwrap_or(""), parts.next()) {
@@ -102,6 +106,11 @@ pub async fn handle(req: Request<RecvBody>) -> Result<Response<ResBody>, Infalli
                 "/status/CODE takes a CODE from 200 to 599",
             ),
         },
+        ("ws", None) => status(
+            StatusCode::BAD_REQUEST,
+            "/ws takes a WebSocket over HTTP/2: an extended CONNECT with :protocol websocket \
+             (RFC 8441), which needs --enable-connect-protocol",
+        ),
         ("trailers", None) => Response::new(
             WithTrailers {
                 body: Some(Bytes::from_static(b"body before trailers\n")),

@@ -1,6 +1,7 @@
 //! `h2kit serve --enable-connect-protocol` (RFC 8441) with independent peers: nghttp sees the
-//! setting only when asked for; Python's h2 opens an extended CONNECT stream that the server
-//! answers with the setting, and that it resets (PROTOCOL_ERROR) without it.
+//! setting only when asked for; Python's h2 runs a WebSocket on `/ws` (frames encoded by
+//! hand) over an extended CONNECT stream, which the server resets (PROTOCOL_ERROR) without
+//! the setting; and `h2kit get --ws` talks to the echo.
 
 mod common;
 
@@ -31,7 +32,17 @@ fn extended_connect_is_opt_in_and_understood_by_python_h2() {
     );
     let r = python_connect(&on);
     assert_eq!(r["advertised"], true, "{r}");
-    assert_eq!(r["status"], 200, "{r}");
+    // The WebSocket: accepted, echoed, closed both ways, then END_STREAM (RFC 8441 §5).
+    let ws = &r["ws"];
+    assert_eq!(ws["status"], 200, "{r}");
+    assert_eq!(ws["echo"], "hello over h2", "{r}");
+    assert_eq!(ws["close"], true, "{r}");
+    assert_eq!(ws["ended"], true, "{r}");
+    // Only /ws takes one; a WebSocket without its version is told which one (RFC 6455 §4.4).
+    assert_eq!(r["elsewhere"], 404, "{r}");
+    assert_eq!(r["no_version"], serde_json::json!([400, "13"]), "{r}");
+    // :protocol on a GET is malformed (RFC 8441 §4): a stream error, PROTOCOL_ERROR (1).
+    assert_eq!(r["protocol_on_get"], 1, "{r}");
 
     let off = Served::start(&["--h2c"]);
     let out = peer("nghttp", &["-nv", &off.url("/")]);
@@ -40,5 +51,46 @@ fn extended_connect_is_opt_in_and_understood_by_python_h2() {
     let r = python_connect(&off);
     assert_eq!(r["advertised"], false, "{r}");
     // Malformed without the setting (RFC 8441 §3): a stream error, PROTOCOL_ERROR (1).
-    assert_eq!(r["reset"], 1, "{r}");
+    assert_eq!(r["ws"]["reset"], 1, "{r}");
+    assert_eq!(r["ws"]["status"], serde_json::Value::Null, "{r}");
+}
+
+#[test]
+fn get_ws_sends_stdin_lines_and_prints_the_echo() {
+    let on = Served::start(&["--h2c", "--enable-connect-protocol"]);
+    let url = format!("ws://{}/ws", on.addr);
+    let out = common::h2kit_with_stdin(&["get", "--ws", &url], "first line\nsecond, ünïcode\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "first line\nsecond, ünïcode\n"
+    );
+
+    // A server that did not allow it: exit 1, with the cause and a hint.
+    let off = Served::start(&["--h2c"]);
+    let url = format!("ws://{}/ws", off.addr);
+    let out = common::h2kit_with_stdin(&["get", "--ws", &url], "x\n");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("SETTINGS_ENABLE_CONNECT_PROTOCOL")
+            && err.contains("--enable-connect-protocol"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // Another path: the server's status and sentence.
+    let url = format!("ws://{}/elsewhere", on.addr);
+    let out = common::h2kit_with_stdin(&["get", "--ws", &url], "x\n");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("404 Not Found"), "{err}");
+
+    // A bad flag combination is bad input: exit 2.
+    let out = common::h2kit_with_stdin(&["get", "--ws", "-d", "x", &url], "");
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -80,6 +80,9 @@ pub struct Stats {
     pub streams_opened_local: u64,
     /// Streams the peer opened.
     pub streams_opened_remote: u64,
+    /// Extended CONNECT streams (RFC 8441, such as WebSockets): sent (client) or accepted
+    /// for the application (server).
+    pub extended_connects: u64,
     /// PINGs sent (not acknowledgements).
     pub pings_sent: u64,
     /// Acknowledgements of our PINGs.

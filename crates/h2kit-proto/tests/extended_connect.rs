@@ -162,3 +162,47 @@ fn rfc8441_3_the_setting_cannot_be_withdrawn() {
         "{out:?}"
     );
 }
+
+/// Before the server's SETTINGS a client cannot know whether extended CONNECT is allowed
+/// (RFC 8441 §3): the request waits as for a stream slot, and goes once SETTINGS allow it.
+#[test]
+fn rfc8441_3_an_extended_connect_waits_for_the_servers_settings() {
+    for allowed in [true, false] {
+        let now = Instant::now();
+        let mut p = Peer::new(Connection::client(Config::default(), now), now, true);
+        p.output();
+        let waiting = p.conn.send_request(&extended_connect(), false);
+        assert!(
+            matches!(waiting, Err(SendError::ConcurrencyLimit)),
+            "{waiting:?}"
+        );
+        assert!(p.output().is_empty(), "nothing was sent");
+        let mut settings = Settings::default();
+        if allowed {
+            settings.set(Setting::EnableConnectProtocol, Some(1));
+        }
+        p.send(&[Frame::Settings(settings)]).unwrap();
+        assert!(
+            p.events
+                .iter()
+                .any(|e| matches!(e, Event::StreamsAvailable)),
+            "{:?}",
+            p.events
+        );
+        let sent = p.conn.send_request(&extended_connect(), false);
+        if allowed {
+            let id = sent.unwrap();
+            let out = p.output();
+            assert!(
+                out.iter()
+                    .any(|f| matches!(f, Frame::Headers(h) if h.stream_id == id)),
+                "{out:?}"
+            );
+        } else {
+            assert!(
+                matches!(sent, Err(SendError::Malformed(m)) if m.contains("SETTINGS_ENABLE_CONNECT_PROTOCOL")),
+                "{sent:?}"
+            );
+        }
+    }
+}

@@ -71,6 +71,8 @@ pub enum ErrorKind {
     /// The server does not speak HTTP/2: it answered in HTTP/1.x, or with bytes that are not
     /// frames (the message says what it sent). Not retried.
     NotHttp2,
+    /// The server answered an extended CONNECT with this status instead of a 2xx: no tunnel.
+    TunnelRefused(http::StatusCode),
 }
 
 /// The phases of a request, in order.
@@ -317,6 +319,12 @@ impl Error {
                 Some(what) => f.write_str(what)?,
                 None => f.write_str("the server does not speak HTTP/2")?,
             },
+            (ErrorKind::TunnelRefused(status), _) => {
+                write!(f, "the server answered the extended CONNECT with {status}")?;
+                if let Some(body) = detail {
+                    write!(f, " ({body})")?;
+                }
+            }
             (ErrorKind::InvalidRequest, _) => match detail {
                 Some(why) => write!(f, "invalid request: {why}")?,
                 None => f.write_str("invalid request")?,

@@ -5,6 +5,7 @@
 //! - [`proxy`]: a fault-injecting TCP proxy that traces and watches HTTP/2 frames.
 //! - [`stats`]: server-wide counters (snapshot API and the `metrics` facade).
 //! - [`tls`]: rustls configuration from PEM files.
+//! - [`tunnel`]: extended CONNECT streams (RFC 8441, WebSockets) as byte streams.
 
 pub mod client;
 mod conn;
@@ -18,6 +19,7 @@ pub mod stats;
 mod sync;
 #[cfg(feature = "tls")]
 pub mod tls;
+pub mod tunnel;
 
 pub use client::{Client, ClientBuilder, ClientConfig, ConnectBackoff};
 pub use conn::body::RecvBody;

@@ -44,6 +44,7 @@ pub struct ServerStats {
     handshake_failed: AtomicU64,
     streams: AtomicU64,
     refused_streams: AtomicU64,
+    extended_connects: AtomicU64,
     suppressed_resets: AtomicU64,
     pings_sent: AtomicU64,
     ping_acks_received: AtomicU64,
@@ -77,6 +78,9 @@ pub struct StatsSnapshot {
     pub streams: u64,
     /// Streams refused with REFUSED_STREAM (beyond the concurrency limit, or after GOAWAY).
     pub refused_streams: u64,
+    /// Extended CONNECT streams (RFC 8441, such as WebSockets): opened by a client, accepted
+    /// by a server.
+    pub extended_connects: u64,
     /// Resets we did not send because the stream had already ended (a late cancel).
     pub suppressed_resets: u64,
     /// PINGs we sent.
@@ -123,6 +127,7 @@ impl ServerStats {
             handshakes_failed: self.handshake_failed.load(Relaxed),
             streams: self.streams.load(Relaxed),
             refused_streams: self.refused_streams.load(Relaxed),
+            extended_connects: self.extended_connects.load(Relaxed),
             suppressed_resets: self.suppressed_resets.load(Relaxed),
             pings_sent: self.pings_sent.load(Relaxed),
             ping_acks_received: self.ping_acks_received.load(Relaxed),
@@ -312,6 +317,11 @@ impl StatsSink {
         let refused = d(now.refused_streams, self.last.refused_streams);
         s.refused_streams.fetch_add(refused, Relaxed);
         counter!(names::STREAMS_REFUSED, "side" => side).increment(refused);
+        let extended = d(now.extended_connects, self.last.extended_connects);
+        if extended > 0 {
+            s.extended_connects.fetch_add(extended, Relaxed);
+            counter!(names::EXTENDED_CONNECT, "side" => side).increment(extended);
+        }
         if let (Some(kind), None) = (now.flood, self.last.flood) {
             use h2kit_proto::connection::Flood;
             let i = match kind {

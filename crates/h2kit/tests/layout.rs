@@ -302,13 +302,18 @@ fn runtime_dependencies_point_one_way() {
         ("tls", &[]),
         ("stats", &["metrics"]),
         ("conn", &["sync", "stats", "error", "metrics"]),
+        ("tunnel", &["conn", "error"]),
         (
             "server",
-            &["conn", "sync", "stats", "error", "tls", "metrics", "span"],
+            &[
+                "conn", "sync", "stats", "error", "tls", "metrics", "span", "tunnel",
+            ],
         ),
         (
             "client",
-            &["conn", "sync", "stats", "error", "tls", "metrics", "span"],
+            &[
+                "conn", "sync", "stats", "error", "tls", "metrics", "span", "tunnel",
+            ],
         ),
     ];
     let mut wrong = Vec::new();

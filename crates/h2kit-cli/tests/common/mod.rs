@@ -73,6 +73,25 @@ pub fn h2kit(subcommand: &str, args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
+/// Runs `h2kit ARGS…` with `stdin` as its standard input.
+pub fn h2kit_with_stdin(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_h2kit"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// Runs a peer program; a missing peer fails the test (CI installs them).
 pub fn peer(program: &str, args: &[&str]) -> Output {
     let out = Command::new(program)

@@ -395,14 +395,15 @@ impl Connection {
             ));
         }
         if let Head::Request(r) = &head {
-            if !self.config.enable_connect_protocol
-                && r.extensions().get::<crate::message::Protocol>().is_some()
-            {
-                return Err(Error::stream(
-                    id,
-                    PROTOCOL,
-                    ":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL sent (RFC 8441 §3)",
-                ));
+            if r.extensions().get::<crate::message::Protocol>().is_some() {
+                if !self.config.enable_connect_protocol {
+                    return Err(Error::stream(
+                        id,
+                        PROTOCOL,
+                        ":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL sent (RFC 8441 §3)",
+                    ));
+                }
+                self.stats.extended_connects += 1;
             }
         }
         let response = matches!(head, Head::Response(_));

@@ -72,12 +72,16 @@ impl Connection {
             .or_else(|| req.headers.get(http::header::HOST).map(|h| h.as_bytes()));
         let protocol = req.extensions.get::<Protocol>();
         if protocol.is_some() && !self.peer_connect_protocol {
-            return Err(SendError::Malformed(if self.peer_settings_received {
+            if !self.peer_settings_received {
+                // Whether the server allows it is not known before its SETTINGS (RFC 8441
+                // §3): the request waits as for a slot, and the event follows the SETTINGS.
+                self.want_streams_available = true;
+                return Err(SendError::ConcurrencyLimit);
+            }
+            return Err(SendError::Malformed(
                 "extended CONNECT: the server did not send SETTINGS_ENABLE_CONNECT_PROTOCOL \
-                 (RFC 8441 §3)"
-            } else {
-                "extended CONNECT before the server's SETTINGS (RFC 8441 §3)"
-            }));
+                 (RFC 8441 §3)",
+            ));
         }
         let plain_connect = req.method == Method::CONNECT && protocol.is_none();
         let path = uri.path_and_query().map_or("/", |p| p.as_str());
@@ -134,6 +138,7 @@ impl Connection {
         self.streams.insert(id, stream);
         self.active_local += 1;
         self.stats.streams_opened_local += 1;
+        self.stats.extended_connects += u64::from(protocol.is_some());
         if let (Some(t), Some(span)) = (self.tracer.as_mut(), span) {
             t.spans.insert(id, span);
         }

@@ -20,13 +20,10 @@ impl Connection {
             self.events.push(Event::LocalSettingsAcked);
             return Ok(());
         }
-        if !self.peer_settings_received && s.get(Setting::MaxConcurrentStreams).is_none() {
+        let first = !self.peer_settings_received;
+        if first && s.get(Setting::MaxConcurrentStreams).is_none() {
             // §6.5.2: no limit until the peer sets one; our assumption ends with its preface.
             self.peer_max_streams = u32::MAX;
-            if self.want_streams_available && self.can_open_stream() {
-                self.want_streams_available = false;
-                self.events.push(Event::StreamsAvailable);
-            }
         }
         self.peer_settings_received = true;
         for (k, v) in s.iter() {
@@ -79,6 +76,12 @@ impl Connection {
                 }
                 Setting::EnableConnectProtocol | Setting::NoRfc7540Priorities => {}
             }
+        }
+        // The first SETTINGS may lift the assumed stream limit, and it settles whether an
+        // extended CONNECT may go (both wait for this event).
+        if first && self.want_streams_available && self.can_open_stream() {
+            self.want_streams_available = false;
+            self.events.push(Event::StreamsAvailable);
         }
         self.write_frame(&Frame::Settings(Settings::ack()));
         self.events.push(Event::RemoteSettings(s));

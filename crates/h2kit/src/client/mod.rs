@@ -7,6 +7,7 @@ mod fast;
 mod liveness;
 mod pool;
 mod stats;
+mod tunnel;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

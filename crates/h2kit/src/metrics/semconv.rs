@@ -37,6 +37,8 @@ pub mod names {
     pub const STREAMS: &str = "h2kit_streams_total";
     /// Streams refused with REFUSED_STREAM, by `side`.
     pub const STREAMS_REFUSED: &str = "h2kit_streams_refused_total";
+    /// Extended CONNECT streams (RFC 8441, such as WebSockets), by `side`.
+    pub const EXTENDED_CONNECT: &str = "h2kit_extended_connect_streams_total";
     /// Resets not sent because the stream had already ended (a late cancel), by `side`.
     pub const RESETS_SUPPRESSED: &str = "h2kit_resets_suppressed_total";
 
@@ -94,6 +96,7 @@ pub(crate) const DESCRIPTIONS: &[(&str, Kind, &str, &str)] = {
         (FLOW_CONTROL_BLOCKED, Histogram, "s", "Waits of streams with data to send on a zero flow-control window (stream or connection); the sum is the time spent blocked."),
         (STREAMS, Counter, "", "Streams opened."),
         (STREAMS_REFUSED, Counter, "", "Streams refused with REFUSED_STREAM (beyond the concurrency limit, or after GOAWAY)."),
+        (EXTENDED_CONNECT, Counter, "", "Extended CONNECT streams (RFC 8441, such as WebSockets): opened by a client, accepted by a server."),
         (RESETS_SUPPRESSED, Counter, "", "Resets not sent because the stream had already ended (a late cancel)."),
         (SERVER_CONNECTIONS_ACCEPTED, Counter, "", "Server connections accepted."),
         (SERVER_CONNECTIONS_CLOSED, Counter, "", "Server connections that ended."),
@@ -211,6 +214,9 @@ impl Failure {
             K::ConnectionLost { .. } => Failure::ConnectionClosed,
             K::InvalidRequest => Failure::InvalidRequest,
             K::NotHttp2 => Failure::NotHttp2,
+            // Made from a response after its attempt was recorded (by its status), never an
+            // attempt's own error.
+            K::TunnelRefused(_) => Failure::InvalidRequest,
         }
     }
 

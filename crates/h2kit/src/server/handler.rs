@@ -8,7 +8,6 @@ use bytes::Bytes;
 use h2kit_proto::{ErrorCode, StreamId};
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::BodyExt;
 use tower_service::Service;
 
 use crate::conn::body::RecvBody;
@@ -166,8 +165,20 @@ where
         respond(None, true);
         return Ok(());
     }
-    // The first frame decides how the head goes out.
-    match body.frame().await {
+    // The first frame decides how the head goes out, if it is ready: a body with nothing to
+    // send yet (a stream of events, a tunnel) has its head go out at once.
+    let first = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match body.as_mut().poll_frame(cx) {
+            std::task::Poll::Ready(frame) => Some(frame),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await;
+    let Some(first) = first else {
+        respond(None, false);
+        return pump_rest(stream, body.as_mut(), tx).await;
+    };
+    match first {
         // The body ended without a last-chunk marker: the head alone ends the stream.
         None => {
             respond(None, true);
@@ -203,7 +214,19 @@ where
             }
         },
     }
-    match pump(stream, body.as_mut(), tx).await {
+    pump_rest(stream, body.as_mut(), tx).await
+}
+
+/// Streams the rest of a response body whose head has gone out.
+async fn pump_rest<B>(
+    stream: StreamId,
+    body: Pin<&mut B>,
+    tx: &CommandTx,
+) -> Result<(), StreamError>
+where
+    B: Body<Data = Bytes>,
+{
+    match pump(stream, body, tx).await {
         Ok(()) => Ok(()),
         Err(PumpError::Connection(e)) => Err(e),
         Err(PumpError::Body) => Err(internal_error(stream, tx)),
