@@ -11,9 +11,20 @@ pub fn parse(values: &[String]) -> Result<http::HeaderMap, String> {
             .map_err(|_| format!("-H '{h}': invalid header name"))?;
         let value = http::HeaderValue::from_str(value.trim())
             .map_err(|_| format!("-H '{h}': invalid header value"))?;
+        check_value(&name, &value).map_err(|why| format!("-H '{h}': {why}"))?;
         headers.append(name, value);
     }
     Ok(headers)
+}
+
+/// Header values whose meaning we know are checked as a server would read them: a
+/// `priority` that a server would ignore (RFC 9218 §4) is a typo worth saying.
+pub fn check_value(name: &http::HeaderName, value: &http::HeaderValue) -> Result<(), String> {
+    if name == "priority" {
+        h2kit::proto::priority::Priority::parse_strict(value.as_bytes())
+            .map_err(|why| format!("a server would ignore this priority: {why}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -25,5 +36,11 @@ mod tests {
         assert!(super::parse(&["nocolon".into()])
             .unwrap_err()
             .starts_with("-H 'nocolon'"));
+        assert!(super::parse(&["priority: u=1, i".into()]).is_ok());
+        assert_eq!(
+            super::parse(&["Priority: u=8".into()]).unwrap_err(),
+            "-H 'Priority: u=8': a server would ignore this priority: u must be an integer \
+             from 0 to 7 (RFC 9218 §4.1)"
+        );
     }
 }

@@ -24,6 +24,7 @@ pub mod frame;
 pub mod hpack;
 mod intern;
 pub mod message;
+pub mod priority;
 pub mod stats;
 pub mod stream;
 pub mod trace;

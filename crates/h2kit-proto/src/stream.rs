@@ -63,6 +63,13 @@ pub(crate) struct Stream {
     pub discard: bool,
     /// A drain deadline is queued for this stream (see `Connection::check_drain`).
     pub draining: bool,
+    /// Server side: the response's priority (RFC 9218), from the request's `priority` header
+    /// or a PRIORITY_UPDATE; it orders streams waiting for the connection window.
+    pub priority: crate::priority::Priority,
+    /// Its share of a reopened connection window, which it splits with the other
+    /// incremental streams of its urgency (RFC 9218 §10): the most its next `send_data` may
+    /// send (0: no share, no limit).
+    pub share: u32,
 }
 
 impl Stream {
@@ -81,6 +88,8 @@ impl Stream {
             head_event: None,
             discard: false,
             draining: false,
+            priority: crate::priority::Priority::DEFAULT,
+            share: 0,
         }
     }
 

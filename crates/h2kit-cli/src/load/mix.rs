@@ -5,7 +5,11 @@
 //! 8 GET https://host/api/items accept: application/json
 //! 1 POST https://host/api/items @item.json content-type: application/json
 //! GET https://host/health
+//! 1 GET https://host/app.js priority: u=1
 //! ```
+//!
+//! A `priority` header (RFC 9218) sets a line's response priority; one a server would ignore
+//! is an error here.
 //!
 //! Requests follow the lines in proportion to their weights (1 when not given), interleaved
 //! in a fixed order, so that every run sends the same mix.
@@ -153,6 +157,7 @@ fn add_header(h: &mut http::HeaderMap, (name, value): (String, Vec<&str>)) -> Re
         .join(" ")
         .parse()
         .map_err(|_| format!("the value of {name} is not a header value"))?;
+    crate::headers::check_value(&n, &v).map_err(|why| format!("{name}: {why}"))?;
     h.append(n, v);
     Ok(())
 }
@@ -189,5 +194,28 @@ mod tests {
         let order = interleave(&[1, 1, 2]);
         assert_eq!(order.iter().filter(|i| **i == 2).count(), 2);
         assert_eq!(order.len(), 4);
+    }
+
+    #[test]
+    fn a_line_sets_its_priority_and_a_bad_one_names_the_line() {
+        let dir = std::env::temp_dir().join(format!("h2kit-mix-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("requests");
+        let check = |u: &str| u.parse::<http::Uri>().map_err(|e| e.to_string());
+        let agent = http::HeaderValue::from_static("t");
+        std::fs::write(&file, "GET http://a/x priority: u=0, i\nGET http://a/y\n").unwrap();
+        let mix = Mix::read(&file, &check, &agent).unwrap();
+        assert_eq!(mix.requests[0].parts.headers["priority"], "u=0, i");
+        std::fs::write(&file, "GET http://a/x\nGET http://a/y priority: u=0;\n").unwrap();
+        let e = Mix::read(&file, &check, &agent).err().unwrap();
+        assert_eq!(
+            e,
+            format!(
+                "--requests-file {} line 2: priority: a server would ignore this priority: not \
+                 a structured-field dictionary (RFC 8941 §3.2)",
+                file.display()
+            )
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

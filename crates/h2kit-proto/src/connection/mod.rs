@@ -14,6 +14,7 @@ mod events;
 mod guard;
 mod memo;
 mod peer_start;
+mod priorities;
 mod recv;
 mod send;
 mod settings;
@@ -198,6 +199,11 @@ pub struct Connection {
     stats: Stats,
     error: Option<Error>,
     want_streams_available: bool,
+    /// Server: priorities signalled by PRIORITY_UPDATE for streams not opened yet (RFC 9218
+    /// §7.1), applied when they open; at most as many as our concurrency limit.
+    early_priorities: Vec<(StreamId, crate::priority::Priority)>,
+    /// Server: where the last turn-taking among incremental streams stopped (RFC 9218 §10).
+    last_turn: u32,
     /// The latest instant passed in (the engine has no clock of its own).
     last_instant: Instant,
 }
@@ -269,6 +275,8 @@ impl Connection {
             stats: Stats::default(),
             error: None,
             want_streams_available: false,
+            early_priorities: Vec::new(),
+            last_turn: 0,
             last_instant: now,
             config,
         };

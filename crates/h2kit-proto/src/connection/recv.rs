@@ -187,6 +187,9 @@ impl Connection {
                 Ok(())
             }
             Frame::WindowUpdate(w) => self.recv_window_update(w),
+            Frame::Unknown(u) if u.kind == crate::priority::PRIORITY_UPDATE => {
+                self.recv_priority_update(u)
+            }
             // §5.5: unknown frame types are ignored.
             Frame::Unknown(_) => Ok(()),
         }
@@ -407,6 +410,9 @@ impl Connection {
             }
         }
         let response = matches!(head, Head::Response(_));
+        if let Head::Request(r) = &head {
+            self.apply_request_priority(id, r.headers());
+        }
         if let Some(s) = self.streams.get_mut(&id) {
             if starts_body {
                 s.phase = RecvPhase::Body;
@@ -668,15 +674,7 @@ impl Connection {
                     "connection window above 2^31-1 (RFC 9113 §6.9.1)",
                 ));
             }
-            let blocked: Vec<StreamId> = self
-                .streams
-                .iter()
-                .filter(|(_, s)| s.send_blocked && s.send.available() > 0)
-                .map(|(id, _)| *id)
-                .collect();
-            for id in blocked {
-                self.unblock(id);
-            }
+            self.unblock_in_priority_order();
             return Ok(());
         }
         let id = w.stream_id;

@@ -283,10 +283,19 @@ impl Connection {
         if !stream.head_sent {
             return Err(SendError::InvalidState("DATA before the header section"));
         }
-        let n = data
+        let mut n = data
             .len()
             .min(stream.send.available())
             .min(self.conn_send.available());
+        // An incremental stream splitting a reopened window with others of its urgency
+        // takes its share (RFC 9218 §10, see `priorities`).
+        let mut another_turn = false;
+        if stream.share > 0 {
+            another_turn = n > stream.share as usize;
+            n = n.min(stream.share as usize);
+            stream.share = 0;
+            self.last_turn = id.0;
+        }
         stream.send.consume(n);
         self.conn_send.consume(n);
         let done = n == data.len();
@@ -314,6 +323,9 @@ impl Connection {
         }
         if done && end_stream {
             self.maybe_close(id);
+        }
+        if another_turn && self.conn_send.available() > 0 {
+            self.unblock(id);
         }
         Ok(data)
     }
