@@ -10,7 +10,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use tokio::io::AsyncBufReadExt;
 use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::response::{status, ResBody};
@@ -105,12 +105,13 @@ pub async fn client(
                 }
                 Err(e) => return Err(crate::Exit::Failed(format!("reading stdin: {e}"))),
             },
+            // After the close handshake the server ends the stream: reading on to that end
+            // closes it cleanly both ways (a tunnel dropped earlier would be cancelled).
             msg = rx.next() => match msg {
-                None => return Ok(()),
+                None | Some(Err(WsError::ConnectionClosed)) => return Ok(()),
                 Some(Err(e)) => return Err(failed(e)),
                 Some(Ok(Message::Text(t))) => println!("{t}"),
                 Some(Ok(Message::Binary(b))) => println!("(binary, {} bytes)", b.len()),
-                Some(Ok(Message::Close(_))) if !stdin_open => return Ok(()),
                 Some(Ok(_)) => {}
             },
         }

@@ -57,7 +57,14 @@ fn extended_connect_is_opt_in_and_understood_by_python_h2() {
 
 #[test]
 fn get_ws_sends_stdin_lines_and_prints_the_echo() {
-    let on = Served::start(&["--h2c", "--enable-connect-protocol"]);
+    use h2kit_test_support::prometheus::Scrape;
+    let metrics = format!("127.0.0.1:{}", h2kit_test_support::peers::free_port());
+    let on = Served::start(&[
+        "--h2c",
+        "--enable-connect-protocol",
+        "--metrics-listen",
+        &metrics,
+    ]);
     let url = format!("ws://{}/ws", on.addr);
     let out = common::h2kit_with_stdin(&["get", "--ws", &url], "first line\nsecond, ünïcode\n");
     assert!(
@@ -69,6 +76,22 @@ fn get_ws_sends_stdin_lines_and_prints_the_echo() {
         String::from_utf8_lossy(&out.stdout),
         "first line\nsecond, ünïcode\n"
     );
+    // One extended CONNECT stream, closed cleanly both ways: no reset either way. (The
+    // connection's counters are published when it closes.)
+    let server = [("side", "server")];
+    let mut scrape = Scrape::fetch(&metrics);
+    for _ in 0..50 {
+        if scrape.sum("h2kit_server_connections_closed_total", &[]) >= 1.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        scrape = Scrape::fetch(&metrics);
+    }
+    assert_eq!(
+        scrape.sum("h2kit_extended_connect_streams_total", &server),
+        1.0
+    );
+    assert_eq!(scrape.sum("h2kit_rst_stream_total", &server), 0.0);
 
     // A server that did not allow it: exit 1, with the cause and a hint.
     let off = Served::start(&["--h2c"]);

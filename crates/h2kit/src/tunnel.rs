@@ -5,7 +5,10 @@
 //! `tokio::io::AsyncRead + AsyncWrite`, so that anything written for a TCP stream (such as
 //! tokio-tungstenite) runs over one HTTP/2 stream. The stream's ends map onto the byte
 //! stream's (RFC 8441 §5): the peer's END_STREAM is EOF, [`shutdown`] sends END_STREAM, and a
-//! reset is an error of kind `ConnectionReset` on either side.
+//! reset is an error of kind `ConnectionReset` on either side. Drop a tunnel once both sides
+//! have ended for a clean close; dropped while the peer is still sending, a client's tunnel
+//! is cancelled (RST_STREAM(CANCEL), as a dropped response body is), the abrupt close a TCP RST
+//! would be.
 //!
 //! A server accepts one with [`accept`] inside its handler: the handler returns the response
 //! and hands the tunnel to a task of its own. A client opens one with
