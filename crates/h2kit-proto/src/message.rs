@@ -147,7 +147,25 @@ pub struct HeadBuilder {
     headers: HeaderMap,
     seen_regular: bool,
     content_length: Option<u64>,
+    /// A request's `priority` field lines (RFC 9218 §5), noted as they pass so that nobody
+    /// has to look them up in the map again.
+    priority: Option<PriorityLines>,
     error: Option<&'static str>,
+}
+
+/// One `priority` field line, or several combined (RFC 8941 §3.2).
+enum PriorityLines {
+    One(HeaderValue),
+    Many(Vec<u8>),
+}
+
+/// What a header section says besides its head, read as its fields were decoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// The declared content-length.
+    pub content_length: Option<u64>,
+    /// A request's priority, if it carried a `priority` field (RFC 9218 §5).
+    pub priority: Option<crate::priority::Priority>,
 }
 
 /// §8.2.2: Connection and the fields it usually names must not appear in HTTP/2.
@@ -157,6 +175,12 @@ fn is_connection_specific(n: &HeaderName) -> bool {
         || *n == header::UPGRADE
         || n.as_str() == "keep-alive"
         || n.as_str() == "proxy-connection"
+}
+
+/// The `priority` field (RFC 9218 §5): a name of 8 bytes is rare enough to test first.
+fn is_priority(n: &HeaderName) -> bool {
+    let s = n.as_str();
+    s.len() == 8 && s == "priority"
 }
 
 fn slot(p: Pseudo) -> usize {
@@ -179,6 +203,7 @@ impl HeadBuilder {
             headers: HeaderMap::new(),
             seen_regular: false,
             content_length: None,
+            priority: None,
             error: None,
         }
     }
@@ -236,15 +261,34 @@ impl HeadBuilder {
                         _ => return self.fail("invalid content-length (RFC 9110 §8.6)"),
                     }
                 }
+                if self.kind == Kind::Request && is_priority(&n) {
+                    self.priority = Some(match self.priority.take() {
+                        None => PriorityLines::One(v.clone()),
+                        Some(PriorityLines::One(first)) => {
+                            PriorityLines::Many([first.as_bytes(), b", ", b].concat())
+                        }
+                        Some(PriorityLines::Many(mut all)) => {
+                            all.extend_from_slice(b", ");
+                            all.extend_from_slice(b);
+                            PriorityLines::Many(all)
+                        }
+                    });
+                }
                 self.headers.append(n, v);
             }
             Field::Invalid { .. } => self.fail("invalid field name or value (RFC 9113 §8.2.1)"),
         }
     }
 
-    /// The declared content-length, if any.
-    pub fn content_length(&self) -> Option<u64> {
-        self.content_length
+    /// The declared content-length, and a request's priority.
+    pub fn meta(&self) -> Meta {
+        Meta {
+            content_length: self.content_length,
+            priority: self.priority.as_ref().map(|p| match p {
+                PriorityLines::One(v) => crate::priority::Priority::parse(v.as_bytes()),
+                PriorityLines::Many(all) => crate::priority::Priority::parse(all),
+            }),
+        }
     }
 
     /// Validates the section as a whole and builds the head.
@@ -366,4 +410,43 @@ pub fn check_outgoing(headers: &HeaderMap) -> Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::priority::Priority;
+
+    fn meta_of(fields: &[(&'static str, &'static str)], kind: Kind) -> Meta {
+        let mut b = HeadBuilder::new(kind);
+        for (n, v) in fields {
+            b.push(Field::Header(
+                HeaderName::from_static(n),
+                HeaderValue::from_static(v),
+            ));
+        }
+        b.meta()
+    }
+
+    #[test]
+    fn rfc9218_5_a_requests_priority_lines_are_read_as_one_field() {
+        let p = |urgency, incremental| {
+            Some(Priority {
+                urgency,
+                incremental,
+            })
+        };
+        let req = Kind::Request;
+        assert_eq!(meta_of(&[("accept", "*/*")], req).priority, None);
+        assert_eq!(meta_of(&[("priority", "u=1")], req).priority, p(1, false));
+        // Lines combine with commas (RFC 8941 §3.2): the second adds `i`, the third overrides
+        // `u`.
+        let lines = [("priority", "u=1"), ("priority", "i"), ("priority", "u=6")];
+        assert_eq!(meta_of(&lines, req).priority, p(6, true));
+        // Only a request's.
+        assert_eq!(
+            meta_of(&[("priority", "u=1")], Kind::Response).priority,
+            None
+        );
+    }
 }

@@ -13,7 +13,7 @@
 //! no extra copy. A hit copies the head (a `HeaderMap` clone: two allocations and a reference
 //! count per value) instead of decoding, validating and hashing every field into a new map.
 
-use crate::message::{Head, Kind};
+use crate::message::{Head, Kind, Meta};
 
 /// Blocks longer than this are not kept. A repeated head is one or two bytes per indexed
 /// field, so this covers real heads, and it bounds both the comparison and the memory kept.
@@ -24,9 +24,9 @@ pub(super) struct HeadMemo {
     generation: u64,
     len: u8,
     block: [u8; MAX_BLOCK],
-    /// The head (with its content-length), once the block has been seen twice. Its values are
+    /// The head (with its content-length and priority), once the block has been seen twice. Its values are
     /// compact copies: slices of the block would pin the whole read buffer behind it.
-    head: Option<(Head, Option<u64>)>,
+    head: Option<(Head, Meta)>,
 }
 
 impl Default for HeadMemo {
@@ -58,13 +58,13 @@ impl HeadMemo {
         generation: u64,
         block: &[u8],
         fields: bool,
-    ) -> Result<(Head, Option<u64>), Seen> {
+    ) -> Result<(Head, Meta), Seen> {
         let same = self.kind == Some(kind)
             && self.generation == generation
             && self.block[..self.len as usize] == *block;
         match &self.head {
             _ if !same => Err(Seen::New),
-            Some((h, len)) => Ok((h.duplicate(fields), *len)),
+            Some((h, meta)) => Ok((h.duplicate(fields), *meta)),
             None => Err(Seen::Repeat),
         }
     }
@@ -78,13 +78,13 @@ impl HeadMemo {
         generation: u64,
         block: &[u8],
         head: &Head,
-        content_length: Option<u64>,
+        meta: Meta,
     ) {
         if block.len() > MAX_BLOCK {
             return;
         }
         match seen {
-            Seen::Repeat => self.head = head.compacted().map(|h| (h, content_length)),
+            Seen::Repeat => self.head = head.compacted().map(|h| (h, meta)),
             Seen::New => {
                 self.kind = Some(kind);
                 self.generation = generation;

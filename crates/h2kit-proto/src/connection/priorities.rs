@@ -16,12 +16,11 @@ use crate::frame::{self, StreamId};
 use crate::priority::Priority;
 use crate::{Error, ErrorCode};
 
-const PRIORITY: http::HeaderName = http::HeaderName::from_static("priority");
-
 impl Connection {
     /// A request's priority: a PRIORITY_UPDATE that came before the stream opened (the
-    /// client's later word), else the `priority` header (RFC 9218 §5, §7.1), else the default.
-    pub(super) fn apply_request_priority(&mut self, id: StreamId, headers: &http::HeaderMap) {
+    /// client's later word), else its `priority` header (RFC 9218 §5, §7.1, read as the
+    /// header section was decoded), else the default.
+    pub(super) fn apply_request_priority(&mut self, id: StreamId, header: Option<Priority>) {
         if self.role != Role::Server {
             return;
         }
@@ -34,27 +33,10 @@ impl Connection {
             let max = self.max_peer_id;
             self.early_priorities.retain(|(s, _)| s.0 > max);
         }
-        let p = match early {
-            Some(p) => p,
-            None => {
-                let mut values = headers.get_all(PRIORITY).iter();
-                match (values.next(), values.next()) {
-                    (None, _) => return,
-                    (Some(v), None) => Priority::parse(v.as_bytes()),
-                    // Field lines of a dictionary combine with commas (RFC 8941 §3.2).
-                    (Some(_), Some(_)) => {
-                        let all: Vec<&[u8]> = headers
-                            .get_all(PRIORITY)
-                            .iter()
-                            .map(|v| v.as_bytes())
-                            .collect();
-                        Priority::parse(&all.join(&b", "[..]))
-                    }
-                }
+        if let Some(p) = early.or(header) {
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.priority = p;
             }
-        };
-        if let Some(s) = self.streams.get_mut(&id) {
-            s.priority = p;
         }
     }
 

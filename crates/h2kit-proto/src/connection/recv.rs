@@ -9,7 +9,7 @@ use super::memo::Seen;
 use super::{Connection, Ended, PendingBlock, Role, Shutdown, PREFACE};
 use crate::event::Event;
 use crate::frame::{self, Frame, StreamId};
-use crate::message::{Head, HeadBuilder, Kind};
+use crate::message::{Head, HeadBuilder, Kind, Meta};
 use crate::stream::{RecvPhase, Stream};
 use crate::trace::Direction;
 use crate::{Error, ErrorCode};
@@ -271,7 +271,7 @@ impl Connection {
         stream: StreamId,
         block: &Bytes,
         kind: Kind,
-    ) -> Result<(Head, Option<u64>), HeadError> {
+    ) -> Result<(Head, Meta), HeadError> {
         let generation = self.decoder.generation();
         let fields = kind != Kind::Response || self.config.keep_response_headers;
         let seen = match self
@@ -291,17 +291,17 @@ impl Connection {
             }
             Err(_) => return Err(HeadError::TooLarge),
         }
-        let len = builder.content_length();
+        let meta = builder.meta();
         let head = builder.finish().map_err(HeadError::Malformed)?;
         if self.decoder.last_was_pure() {
             let memo = self.head_memo.get_or_insert_with(Box::default);
-            memo.store(seen, kind, generation, block, &head, len);
+            memo.store(seen, kind, generation, block, &head, meta);
         }
         if !fields {
             // Decoded and validated like any other (the memo keeps them whole); dropped here.
-            return Ok((head.without_response_fields(), len));
+            return Ok((head.without_response_fields(), meta));
         }
-        Ok((head, len))
+        Ok((head, meta))
     }
 
     fn recv_header_block(
@@ -338,7 +338,7 @@ impl Connection {
             (RecvPhase::Head, Role::Server) => Kind::Request,
             (RecvPhase::Body, _) => Kind::Trailers,
         };
-        let (head, content_length) = match self.decode_head(id, &block, kind) {
+        let (head, meta) = match self.decode_head(id, &block, kind) {
             Ok(h) => h,
             Err(HeadError::Connection(e)) => return Err(e),
             Err(e) => return Err(Error::stream(id, PROTOCOL, e.reason())),
@@ -369,14 +369,7 @@ impl Connection {
             }
         }
         let starts_body = kind != Kind::Trailers && !informational;
-        self.deliver_head(
-            id,
-            head,
-            content_length,
-            starts_body,
-            end_stream,
-            self_dependent,
-        )
+        self.deliver_head(id, head, meta, starts_body, end_stream, self_dependent)
     }
 
     /// Records what a valid header section means for its stream and hands it to the
@@ -385,7 +378,7 @@ impl Connection {
         &mut self,
         id: StreamId,
         head: Head,
-        content_length: Option<u64>,
+        meta: Meta,
         starts_body: bool,
         end_stream: bool,
         self_dependent: bool,
@@ -410,9 +403,10 @@ impl Connection {
             }
         }
         let response = matches!(head, Head::Response(_));
-        if let Head::Request(r) = &head {
-            self.apply_request_priority(id, r.headers());
+        if matches!(head, Head::Request(_)) {
+            self.apply_request_priority(id, meta.priority);
         }
+        let content_length = meta.content_length;
         if let Some(s) = self.streams.get_mut(&id) {
             if starts_body {
                 s.phase = RecvPhase::Body;
@@ -520,11 +514,11 @@ impl Connection {
         self.last_processed_peer_id = id.0;
         // A stream opened may bring a PRIORITY frame for itself with it.
         self.guard.ignored.refill(1.0);
-        let (head, content_length) = match decoded {
+        let (head, meta) = match decoded {
             Ok(h) => h,
             Err(e) => return Err(Error::stream(id, PROTOCOL, e.reason())),
         };
-        self.deliver_head(id, head, content_length, true, end_stream, self_dependent)
+        self.deliver_head(id, head, meta, true, end_stream, self_dependent)
     }
 
     fn recv_data(&mut self, d: frame::Data) -> Result<(), Error> {
