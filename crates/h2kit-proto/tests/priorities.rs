@@ -206,6 +206,67 @@ fn rfc9218_10_incremental_responses_of_one_urgency_share_the_window() {
     );
 }
 
+/// A share is what a stream's turn allows, however its data is cut into chunks: a runtime
+/// that has the next chunk queued hands it over as soon as one runs out, in the same turn
+/// (as `h2kit`'s connection task does), and the turn ends at the share.
+#[test]
+fn rfc9218_10_a_share_spans_the_chunks_of_a_turn() {
+    let mut p = server(Config::default());
+    for id in [1, 3] {
+        request(&mut p, id, Some("u=3, i"));
+    }
+    let ok = http::Response::new(()).into_parts().0;
+    let mut chunks: HashMap<StreamId, Vec<Bytes>> = HashMap::new();
+    for id in [1, 3] {
+        let id = StreamId(id);
+        p.conn.send_response(id, &ok, false).unwrap();
+        chunks.insert(id, vec![Bytes::from(vec![7; 10_000]); 10]);
+    }
+    // Hands a stream's chunks over in order until one is left over (blocked by a window).
+    let offer = |p: &mut Peer, chunks: &mut HashMap<StreamId, Vec<Bytes>>, id: StreamId| {
+        let queue = chunks.get_mut(&id).unwrap();
+        while !queue.is_empty() {
+            let last = queue.len() == 1;
+            let left = p.conn.send_data(id, queue.remove(0), last).unwrap();
+            if !left.is_empty() {
+                queue.insert(0, left);
+                break;
+            }
+        }
+    };
+    // Stream 1 takes the open window (6.5 chunks), stream 3 waits.
+    offer(&mut p, &mut chunks, StreamId(1));
+    offer(&mut p, &mut chunks, StreamId(3));
+    p.output();
+    p.events.clear();
+    p.send(&[Frame::WindowUpdate(WindowUpdate {
+        stream_id: StreamId(0),
+        increment: 40_000,
+    })])
+    .unwrap();
+    let mut events: Vec<Event> = p.events.drain(..).collect();
+    while !events.is_empty() {
+        for e in events.drain(..) {
+            if let Event::SendCapacity { stream } = e {
+                offer(&mut p, &mut chunks, stream);
+            }
+        }
+        events.extend(std::iter::from_fn(|| p.conn.poll_event()));
+    }
+    let mut by_stream: HashMap<u32, usize> = HashMap::new();
+    for f in p.output() {
+        if let Frame::Data(d) = f {
+            *by_stream.entry(d.stream_id.0).or_default() += d.data.len();
+        }
+    }
+    // Stream 1's turn: the rest of its 7th chunk, its 8th, part of its 9th.
+    assert_eq!(
+        by_stream,
+        HashMap::from([(1, 20_000), (3, 20_000)]),
+        "an even split of the window"
+    );
+}
+
 #[test]
 fn rfc9218_7_1_priority_update_reprioritizes_open_and_idle_streams() {
     let mut p = server(Config::default());

@@ -291,9 +291,16 @@ impl Connection {
         // takes its share (RFC 9218 §10, see `priorities`).
         let mut another_turn = false;
         if stream.share > 0 {
-            another_turn = n > stream.share as usize;
-            n = n.min(stream.share as usize);
-            stream.share = 0;
+            let share = stream.share as usize;
+            another_turn = n > share;
+            n = n.min(share);
+            // A chunk that ran out within the share leaves the rest of it to the stream's
+            // next chunk, queued behind it, in the same turn.
+            stream.share = if n == data.len() {
+                (share - n) as u32
+            } else {
+                0
+            };
             self.last_turn = id.0;
         }
         stream.send.consume(n);

@@ -511,7 +511,7 @@ async fn pump_body(
     mut body: http_body_util::combinators::UnsyncBoxBody<Bytes, String>,
     tx: CommandTx,
 ) {
-    let pumped = crate::conn::pump(stream, std::pin::Pin::new(&mut body), &tx).await;
+    let pumped = crate::conn::pump(stream, std::pin::Pin::new(&mut body), &tx, None).await;
     if let Err(crate::conn::PumpError::Body) = pumped {
         let _ = tx.send(Command::Role(ClientCommand::Cancel {
             stream,

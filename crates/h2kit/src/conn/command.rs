@@ -68,12 +68,19 @@ impl<T: Io, R: Role> Driver<T, R> {
                 ack,
             } => match self.streams.get_mut(&stream) {
                 Some(ctx) => {
-                    ctx.pending = Some(Pending {
+                    let p = Pending {
                         data,
                         end_stream,
                         ack: Some(ack),
-                    });
-                    self.flush_stream(stream);
+                    };
+                    if ctx.pending.is_none() {
+                        ctx.pending = Some(p);
+                        self.flush_stream(stream);
+                    } else {
+                        // Behind a chunk that waits for window (the pump is one ahead).
+                        let earlier = self.ahead.insert(stream, p);
+                        debug_assert!(earlier.is_none(), "a pump keeps two chunks queued");
+                    }
                 }
                 None => {
                     let _ = ack.send(Err(StreamError::ConnectionClosed));
@@ -109,38 +116,54 @@ impl<T: Io, R: Role> Driver<T, R> {
         }
     }
 
-    /// Moves a stream's pending chunk into the engine as far as the windows allow.
+    /// Moves a stream's queued chunks into the engine as far as the windows allow.
     pub(crate) fn flush_stream(&mut self, stream: StreamId) {
-        let Some(ctx) = self.streams.get_mut(&stream) else {
-            return;
-        };
-        let Some(p) = ctx.pending.take() else { return };
-        let before = p.data.len();
-        match self.conn.send_data(stream, p.data, p.end_stream) {
-            Ok(rest) if rest.is_empty() => {
-                if let Some(ack) = p.ack {
-                    let _ = ack.send(Ok(()));
-                }
-                self.unstall(stream);
-                self.after_send(stream);
-            }
-            Ok(rest) => {
-                let moved = rest.len() < before;
-                ctx.pending = Some(Pending { data: rest, ..p });
-                // Blocked by a window: the stall clock runs from the last progress.
-                let now = Instant::from_std(self.now());
-                if moved {
+        let mut progressed = false;
+        loop {
+            let Some(ctx) = self.streams.get_mut(&stream) else {
+                return;
+            };
+            let Some(p) = ctx.pending.take() else { return };
+            let before = p.data.len();
+            match self.conn.send_data(stream, p.data, p.end_stream) {
+                Ok(rest) if rest.is_empty() => {
+                    if let Some(ack) = p.ack {
+                        let _ = ack.send(Ok(()));
+                    }
+                    // The chunk behind it goes on in the same turn.
+                    let next = if self.ahead.is_empty() {
+                        None
+                    } else {
+                        self.ahead.remove(&stream)
+                    };
+                    if let Some(next) = next {
+                        ctx.pending = Some(next);
+                        progressed = true;
+                        continue;
+                    }
                     self.unstall(stream);
-                    self.stalled.insert(stream, now);
-                } else {
-                    self.stalled.entry(stream).or_insert(now);
+                    self.after_send(stream);
+                }
+                Ok(rest) => {
+                    let moved = progressed || rest.len() < before;
+                    ctx.pending = Some(Pending { data: rest, ..p });
+                    // Blocked by a window: the stall clock runs from the last progress.
+                    let now = Instant::from_std(self.now());
+                    if moved {
+                        self.unstall(stream);
+                        self.stalled.insert(stream, now);
+                    } else {
+                        self.stalled.entry(stream).or_insert(now);
+                    }
+                }
+                Err(_) => {
+                    if let Some(ack) = p.ack {
+                        let _ = ack.send(Err(StreamError::ConnectionClosed));
+                    }
+                    self.ahead.remove(&stream);
                 }
             }
-            Err(_) => {
-                if let Some(ack) = p.ack {
-                    let _ = ack.send(Err(StreamError::ConnectionClosed));
-                }
-            }
+            return;
         }
     }
 

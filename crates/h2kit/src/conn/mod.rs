@@ -38,7 +38,7 @@ use crate::error::StreamError;
 use body::BodyMsg;
 pub(crate) use command::Command;
 use linger::Linger;
-pub(crate) use pump::{pump, send_data, PumpError};
+pub(crate) use pump::{pump, queue_data, PumpError, Queued};
 pub(crate) use role::{Io, IoSend, Role, StreamExt};
 pub(crate) use stream::{Pending, StreamCtx};
 
@@ -82,6 +82,9 @@ pub(crate) struct Driver<T, R: Role> {
     settings_acked: bool,
     /// Streams whose queued data is blocked by flow control, and since when (no progress).
     stalled: StreamIdMap<Instant>,
+    /// The chunk queued behind a stream's `pending` one, when its pump is a chunk ahead
+    /// (see `pump`).
+    pub(crate) ahead: StreamIdMap<Pending>,
     /// The spare room to offer the next read: grows after a read that filled it.
     read_chunk: usize,
     /// The time for this pass of the loop, read once when first needed: requests opened in
@@ -136,6 +139,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
             io_error: None,
             settings_acked: false,
             stalled: StreamIdMap::default(),
+            ahead: StreamIdMap::default(),
             read_chunk: READ_SMALL,
             clock: None,
             clock_ns: None,
@@ -368,6 +372,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
             _ => StreamError::ConnectionClosed,
         };
         R::on_close(self, &why);
+        self.ahead.clear();
         let mut streams = std::mem::take(&mut self.streams);
         for (_, ctx) in streams.drain() {
             self.fail_stream(ctx, &why);
@@ -375,15 +380,22 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
         self.close_or_linger(cx)
     }
 
+    /// Takes a stream's context out, dropping the chunk queued behind its pending one (the
+    /// pump waits for the pending one first, and learns from it how the stream ended).
+    pub(crate) fn remove_stream(&mut self, id: StreamId) -> Option<StreamCtx<R::Stream>> {
+        if !self.ahead.is_empty() {
+            self.ahead.remove(&id);
+        }
+        self.streams.remove(&id)
+    }
+
     /// A stream whose record was removed ended with `err`: its body and its waiting chunk
     /// learn why, the role's work for it stops, and the role records how it ended.
     fn fail_stream(&mut self, mut ctx: StreamCtx<R::Stream>, err: &StreamError) {
-        if let Some(tx) = ctx.body {
+        if let Some(tx) = ctx.body.take() {
             let _ = tx.send(BodyMsg::Error(err.clone()));
         }
-        if let Some(ack) = ctx.pending.and_then(|p| p.ack) {
-            let _ = ack.send(Err(err.clone()));
-        }
+        ctx.fail_pending(err);
         ctx.ext.abort();
         R::on_stream_end(self, ctx.ext, Some(Failure::of_stream(err)));
     }
@@ -574,14 +586,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
                 };
                 R::on_reset(self, stream, &err);
                 self.unstall(stream);
-                if let Some(ctx) = self.streams.remove(&stream) {
+                if let Some(ctx) = self.remove_stream(stream) {
                     self.fail_stream(ctx, &err);
                 }
             }
             Event::SendCapacity { stream } => self.flush_stream(stream),
             Event::Unprocessed { stream } => {
                 R::on_unprocessed(self, stream);
-                if let Some(ctx) = self.streams.remove(&stream) {
+                if let Some(ctx) = self.remove_stream(stream) {
                     R::on_stream_end(self, ctx.ext, Some(Failure::Unprocessed));
                 }
             }

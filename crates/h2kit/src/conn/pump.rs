@@ -1,6 +1,6 @@
 //! Streaming a message body through the connection task: responses and streamed request
-//! bodies go the same way — each DATA chunk once the previous one
-//! was taken (flow control permitting), then trailers or an empty END_STREAM.
+//! bodies go the same way — DATA chunks, one waiting behind the one being sent (flow control
+//! permitting), then trailers or an empty END_STREAM.
 
 use std::pin::Pin;
 
@@ -21,31 +21,45 @@ pub(crate) enum PumpError {
     Connection(StreamError),
 }
 
-/// Streams the rest of `body` on a stream whose head has gone out.
+/// Streams the rest of `body` on a stream whose head has gone out. `ahead` is a chunk
+/// already handed over, if any.
+///
+/// The pump stays one chunk ahead of the connection: it reads the next chunk while the
+/// previous one waits for window, so that when the window reopens (and is handed out by
+/// priority, RFC 9218) a body that is ready always has data there to take it, whatever the
+/// timing of this task. Two chunks per stream at most wait in the connection task.
 pub(crate) async fn pump<B, X>(
     stream: StreamId,
     mut body: Pin<&mut B>,
     tx: &CommandTx<X>,
+    mut ahead: Option<Queued>,
 ) -> Result<(), PumpError>
 where
     B: Body<Data = Bytes> + ?Sized,
 {
     loop {
         let frame = match body.frame().await {
-            None => return send_data(stream, Bytes::new(), true, tx).await,
+            None => {
+                let end = queue_data(stream, Bytes::new(), true, tx);
+                taken(ahead).await?;
+                return end.taken().await;
+            }
             Some(Err(_)) => return Err(PumpError::Body),
             Some(Ok(f)) => f,
         };
         match frame.into_data() {
             Ok(data) => {
                 let end = body.is_end_stream();
-                send_data(stream, data, end, tx).await?;
+                let queued = queue_data(stream, data, end, tx);
+                taken(ahead.replace(queued)).await?;
                 if end {
-                    return Ok(());
+                    return taken(ahead).await;
                 }
             }
             Err(frame) => {
                 if let Ok(trailers) = frame.into_trailers() {
+                    // Trailers go out at once: after the data has.
+                    taken(ahead).await?;
                     let _ = tx.send(Command::Trailers {
                         stream,
                         trailers: Box::new(trailers),
@@ -57,13 +71,33 @@ where
     }
 }
 
-/// Queues one DATA chunk and waits until the connection has taken it.
-pub(crate) async fn send_data<X>(
+/// A DATA chunk handed to the connection task.
+pub(crate) struct Queued(oneshot::Receiver<Result<(), StreamError>>);
+
+impl Queued {
+    /// Waits until the connection has taken the chunk (flow control permitting).
+    pub(crate) async fn taken(self) -> Result<(), PumpError> {
+        self.0
+            .await
+            .unwrap_or(Err(StreamError::ConnectionClosed))
+            .map_err(PumpError::Connection)
+    }
+}
+
+async fn taken(queued: Option<Queued>) -> Result<(), PumpError> {
+    match queued {
+        Some(q) => q.taken().await,
+        None => Ok(()),
+    }
+}
+
+/// Hands one DATA chunk to the connection task.
+pub(crate) fn queue_data<X>(
     stream: StreamId,
     data: Bytes,
     end_stream: bool,
     tx: &CommandTx<X>,
-) -> Result<(), PumpError> {
+) -> Queued {
     let (ack, rx) = oneshot::channel();
     let _ = tx.send(Command::Data {
         stream,
@@ -71,7 +105,5 @@ pub(crate) async fn send_data<X>(
         end_stream,
         ack,
     });
-    rx.await
-        .unwrap_or(Err(StreamError::ConnectionClosed))
-        .map_err(PumpError::Connection)
+    Queued(rx)
 }

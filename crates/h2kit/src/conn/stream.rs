@@ -23,5 +23,18 @@ pub(crate) struct StreamCtx<E> {
     /// Bytes handed to the body and not yet released by it.
     pub unreleased: usize,
     pub body_dropped: bool,
+    /// The chunk being sent. The one after it, if its pump is a chunk ahead, waits in the
+    /// task's `ahead` map: kept out of here, where every stream pays for its size (each
+    /// request's context is moved into and out of the stream map).
     pub pending: Option<Pending>,
+}
+
+impl<E> StreamCtx<E> {
+    /// The stream ended before its chunk went out: whoever waits for it learns why. (The
+    /// chunk queued behind it is dropped: its pump waits for this one first.)
+    pub(crate) fn fail_pending(&mut self, err: &StreamError) {
+        if let Some(ack) = self.pending.take().and_then(|p| p.ack) {
+            let _ = ack.send(Err(err.clone()));
+        }
+    }
 }

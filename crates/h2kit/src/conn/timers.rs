@@ -30,12 +30,10 @@ impl<T: Io, R: Role> Driver<T, R> {
             .collect();
         for id in &expired {
             self.unstall(*id);
-            let Some(mut ctx) = self.streams.remove(id) else {
+            let Some(mut ctx) = self.remove_stream(*id) else {
                 continue;
             };
-            if let Some(ack) = ctx.pending.take().and_then(|p| p.ack) {
-                let _ = ack.send(Err(StreamError::Protocol(ErrorCode::CANCEL)));
-            }
+            ctx.fail_pending(&StreamError::Protocol(ErrorCode::CANCEL));
             ctx.ext.abort();
             R::on_stream_end(self, ctx.ext, Some(Failure::SendStall));
             self.conn.reset(*id, ErrorCode::CANCEL);

@@ -11,7 +11,7 @@ use http_body::Body;
 use tower_service::Service;
 
 use crate::conn::body::RecvBody;
-use crate::conn::{pump, send_data, Command, PumpError};
+use crate::conn::{pump, queue_data, Command, PumpError, Queued};
 use crate::error::StreamError;
 
 /// The way into a server connection's task.
@@ -176,7 +176,7 @@ where
     .await;
     let Some(first) = first else {
         respond(None, false);
-        return pump_rest(stream, body.as_mut(), tx).await;
+        return pump_rest(stream, body.as_mut(), tx, None).await;
     };
     match first {
         // The body ended without a last-chunk marker: the head alone ends the stream.
@@ -195,11 +195,8 @@ where
                     }
                 } else {
                     respond(None, false);
-                    match send_data(stream, data, false, tx).await {
-                        Ok(()) => {}
-                        Err(PumpError::Connection(e)) => return Err(e),
-                        Err(PumpError::Body) => return Err(internal_error(stream, tx)),
-                    }
+                    let ahead = queue_data(stream, data, false, tx);
+                    return pump_rest(stream, body.as_mut(), tx, Some(ahead)).await;
                 }
             }
             Err(frame) => {
@@ -214,7 +211,7 @@ where
             }
         },
     }
-    pump_rest(stream, body.as_mut(), tx).await
+    pump_rest(stream, body.as_mut(), tx, None).await
 }
 
 /// Streams the rest of a response body whose head has gone out.
@@ -222,11 +219,12 @@ async fn pump_rest<B>(
     stream: StreamId,
     body: Pin<&mut B>,
     tx: &CommandTx,
+    ahead: Option<Queued>,
 ) -> Result<(), StreamError>
 where
     B: Body<Data = Bytes>,
 {
-    match pump(stream, body, tx).await {
+    match pump(stream, body, tx, ahead).await {
         Ok(()) => Ok(()),
         Err(PumpError::Connection(e)) => Err(e),
         Err(PumpError::Body) => Err(internal_error(stream, tx)),

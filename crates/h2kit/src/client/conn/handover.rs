@@ -90,7 +90,7 @@ pub(super) fn deliver<T: Io>(
         // The caller gave up: the response is not wanted (cancel sends nothing if the stream
         // is already closed).
         d.conn.cancel(stream);
-        d.streams.remove(&stream);
+        d.remove_stream(stream);
     }
 }
 

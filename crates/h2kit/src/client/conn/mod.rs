@@ -251,7 +251,7 @@ impl Role for ClientRole {
         // cancel, and a reset would only be noise on a finished stream.
         if !d.conn.recv_complete(stream) {
             d.conn.cancel(stream);
-            d.streams.remove(&stream);
+            d.remove_stream(stream);
         }
     }
 
@@ -396,10 +396,8 @@ fn apply_cancels<T: Io>(d: &mut Client<T>) {
         }
         fail_response(d, stream, StreamError::ConnectionClosed);
         d.conn.cancel(stream);
-        if let Some(ctx) = d.streams.remove(&stream) {
-            if let Some(ack) = ctx.pending.and_then(|p| p.ack) {
-                let _ = ack.send(Err(StreamError::ConnectionClosed));
-            }
+        if let Some(mut ctx) = d.remove_stream(stream) {
+            ctx.fail_pending(&StreamError::ConnectionClosed);
         }
     }
 }
