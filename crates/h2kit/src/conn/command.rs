@@ -131,12 +131,7 @@ impl<T: Io, R: Role> Driver<T, R> {
                         let _ = ack.send(Ok(()));
                     }
                     // The chunk behind it goes on in the same turn.
-                    let next = if self.ahead.is_empty() {
-                        None
-                    } else {
-                        self.ahead.remove(&stream)
-                    };
-                    if let Some(next) = next {
+                    if let Some(next) = super::take_ahead(&mut self.ahead, stream) {
                         ctx.pending = Some(next);
                         progressed = true;
                         continue;
@@ -160,7 +155,7 @@ impl<T: Io, R: Role> Driver<T, R> {
                     if let Some(ack) = p.ack {
                         let _ = ack.send(Err(StreamError::ConnectionClosed));
                     }
-                    self.ahead.remove(&stream);
+                    super::take_ahead(&mut self.ahead, stream);
                 }
             }
             return;

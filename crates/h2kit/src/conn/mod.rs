@@ -84,7 +84,7 @@ pub(crate) struct Driver<T, R: Role> {
     stalled: StreamIdMap<Instant>,
     /// The chunk queued behind a stream's `pending` one, when its pump is a chunk ahead
     /// (see `pump`).
-    pub(crate) ahead: StreamIdMap<Pending>,
+    ahead: StreamIdMap<Pending>,
     /// The spare room to offer the next read: grows after a read that filled it.
     read_chunk: usize,
     /// The time for this pass of the loop, read once when first needed: requests opened in
@@ -383,9 +383,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
     /// Takes a stream's context out, dropping the chunk queued behind its pending one (the
     /// pump waits for the pending one first, and learns from it how the stream ended).
     pub(crate) fn remove_stream(&mut self, id: StreamId) -> Option<StreamCtx<R::Stream>> {
-        if !self.ahead.is_empty() {
-            self.ahead.remove(&id);
-        }
+        take_ahead(&mut self.ahead, id);
         self.streams.remove(&id)
     }
 
@@ -609,4 +607,13 @@ impl<T: AsyncRead + AsyncWrite + Unpin, R: Role> Driver<T, R> {
             _ => {}
         }
     }
+}
+
+/// The chunk queued behind a stream's pending one, if any: no hashing in the usual case,
+/// where no pump is ahead.
+fn take_ahead(ahead: &mut StreamIdMap<Pending>, id: StreamId) -> Option<Pending> {
+    if ahead.is_empty() {
+        return None;
+    }
+    ahead.remove(&id)
 }

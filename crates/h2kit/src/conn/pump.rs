@@ -42,7 +42,7 @@ where
             None => {
                 let end = queue_data(stream, Bytes::new(), true, tx);
                 taken(ahead).await?;
-                return end.taken().await;
+                return taken(Some(end)).await;
             }
             Some(Err(_)) => return Err(PumpError::Body),
             Some(Ok(f)) => f,
@@ -74,19 +74,14 @@ where
 /// A DATA chunk handed to the connection task.
 pub(crate) struct Queued(oneshot::Receiver<Result<(), StreamError>>);
 
-impl Queued {
-    /// Waits until the connection has taken the chunk (flow control permitting).
-    pub(crate) async fn taken(self) -> Result<(), PumpError> {
-        self.0
-            .await
-            .unwrap_or(Err(StreamError::ConnectionClosed))
-            .map_err(PumpError::Connection)
-    }
-}
-
+/// Waits until the connection has taken the chunk, if there is one (flow control
+/// permitting).
 async fn taken(queued: Option<Queued>) -> Result<(), PumpError> {
     match queued {
-        Some(q) => q.taken().await,
+        Some(Queued(rx)) => rx
+            .await
+            .unwrap_or(Err(StreamError::ConnectionClosed))
+            .map_err(PumpError::Connection),
         None => Ok(()),
     }
 }
